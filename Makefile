@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make run` serves the site, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+LINTED := app tests bench config.py wsgi.py
+
+.PHONY: run test lint install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+# SQLite under instance/, a demo letter, mail printed to the console; Ctrl-C stops both processes.
+run: export APP_ENV ?= development
+run: $(STAMP)
+	$(FLASK) db upgrade
+	$(FLASK) letters create demo --exist-ok --title "Open letter: ban non-consensual deepfakes" --body-file docs/demo-letter.md
+	@echo "Serving on http://127.0.0.1:5000/letters/demo (mail is printed below)"
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(FLASK) mail work & \
+	  $(FLASK) run --host 127.0.0.1 --port 5000
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy app config.py wsgi.py
+
+# Lint and types, then the whole suite on SQLite and again on PostgreSQL.
+test: lint
+	APP_ENV=testing TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test.db $(BIN)/pytest -q
+	APP_ENV=testing TEST_DATABASE_URL=$(TEST_PG_URL) $(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

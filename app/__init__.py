@@ -1,0 +1,123 @@
+"""Undersigned: open letters, signed and confirmed by email. The application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+import app.db as database  # not `from app.db import db`: that would hide the module app.db
+from app.errors import DomainError, InvalidInput, LetterClosed, NotFound
+from app.extensions import csrf, limiter, migrate
+from app.tokens import TokenInvalid
+from config import PROJECT_ROOT, Config, config_from_environment
+
+
+def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
+    config = config or config_from_environment()
+    config.check()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.from_object(config)
+    app.config.update(overrides)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        (PROJECT_ROOT / "instance").mkdir(exist_ok=True)
+
+    database.db.init_app(app)
+    with app.app_context():
+        database.configure_sqlite(database.db.engine)
+    migrate.init_app(app, database.db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from app.api import bp as api_bp
+    from app.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # read-only JSON, no cookies involved
+
+    from app.cli import register_commands
+
+    register_commands(app)
+    _register_error_pages(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    )
+    return response
+
+
+_DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
+    (TokenInvalid, 404),
+    (NotFound, 404),
+    (LetterClosed, 403),
+    (InvalidInput, 400),
+]
+
+_TITLES = {
+    400: "That request could not be understood",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    410: "Gone",
+    413: "Too much data",
+    422: "Please check your answers",
+    429: "Too many requests",
+    500: "Something went wrong",
+}
+
+
+def _error_response(status: int, message: str) -> tuple[Any, int]:
+    if request.path.startswith("/api/"):
+        return jsonify(error=message, status=status), status
+    title = _TITLES.get(status, "Error")
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError) -> tuple[Any, int]:
+        for kind, status in _DOMAIN_STATUS:
+            if isinstance(error, kind):
+                return _error_response(status, str(error))
+        return _error_response(400, str(error))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> tuple[Any, int]:
+        return _error_response(
+            400,
+            "This form has expired or was sent from somewhere else. "
+            "Please go back, reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Any, int]:
+        status = error.code or 500
+        messages = {
+            404: "There is nothing at this address. Check the link, or start from the home page.",
+            413: "What you sent is larger than any form here accepts. Please shorten it.",
+            429: "You have sent a lot of requests in a short time. Please wait a minute and try "
+            "again; nothing you signed has been lost.",
+            500: "Something went wrong on our side. Please try again shortly.",
+        }
+        if status >= 500:
+            database.db.session.rollback()
+        message = messages.get(status) or error.description or ""
+        return _error_response(status, message)

@@ -1,0 +1,50 @@
+"""JSON endpoints. Errors come back as {"error": ...} with the matching status code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, request, url_for
+
+from app import letters, signatories
+from app.api import bp
+from app.countries import is_country_code
+from app.db import db, utcnow
+
+MAX_LIMIT = 100
+
+
+@bp.get("/letters/<slug>")
+def letter(slug: str) -> dict[str, Any]:
+    found = letters.public_letter(db.session, slug)
+    return {
+        "slug": found.slug,
+        "title": found.title,
+        "status": found.status.value,
+        "accepting_signatures": found.is_open(utcnow()),
+        "closes_at": found.closes_at.isoformat() if found.closes_at else None,
+        "verified_signatures": signatories.count_verified(db.session, found),
+        "url": url_for("public.letter", slug=found.slug),
+        "signatories": url_for("api.signatory_list", slug=found.slug),
+    }
+
+
+@bp.get("/letters/<slug>/signatories")
+def signatory_list(slug: str) -> dict[str, Any]:
+    found = letters.public_letter(db.session, slug)
+    limit = request.args.get("limit", type=int, default=current_app.config["SIGNATORIES_PAGE_SIZE"])
+    if not 1 <= limit <= MAX_LIMIT:
+        abort(400, f"limit must be between 1 and {MAX_LIMIT}.")
+    country = request.args.get("country", "").strip().upper()
+    if country and not is_country_code(country):
+        abort(400, "country must be an ISO 3166-1 alpha-2 code.")
+    search = request.args.get("q", "").strip()[: signatories.SEARCH_MAX]
+    page = signatories.signatory_page(
+        db.session,
+        found,
+        limit=limit,
+        cursor=request.args.get("cursor") or None,
+        search=search or None,
+        country=country or None,
+    )
+    return {"items": [item.as_json() for item in page.items], "next": page.next_cursor}

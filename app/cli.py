@@ -1,0 +1,163 @@
+"""Command-line tools: `flask --app wsgi letters|signatures|mail ...`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app import exports, letters, signatories
+from app.db import db
+from app.errors import DomainError
+from app.mail.sender import ConsoleTransport, SMTPTransport, Transport, run_worker
+from app.models import LetterStatus
+from app.settings import smtp_settings
+
+letters_cli = AppGroup("letters", help="Create and list letters.")
+signatures_cli = AppGroup("signatures", help="Export a letter's signatures.")
+mail_cli = AppGroup("mail", help="Deliver queued email.")
+
+
+def _closing_time(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use ISO 8601, e.g. 2026-12-31T18:00:00+00:00") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("add a time zone, e.g. 2026-12-31T18:00:00+00:00")
+    return moment
+
+
+@letters_cli.command("create")
+@click.argument("slug")
+@click.option("--title", required=True, help="The letter's headline.")
+@click.option(
+    "--body-file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Markdown file with the letter's text.",
+)
+@click.option("--draft", is_flag=True, help="Create as a draft, not yet public.")
+@click.option("--closes-at", callback=_closing_time, help="ISO 8601 time the letter closes.")
+@click.option("--exist-ok", is_flag=True, help="Do nothing if the slug already exists.")
+def create_letter(
+    slug: str, title: str, body_file: Path, draft: bool, closes_at: datetime | None, exist_ok: bool
+) -> None:
+    """Create a letter (open unless --draft)."""
+    if exist_ok and letters.find_letter(db.session, slug.strip().lower()) is not None:
+        click.echo(f"Letter {slug} already exists; left as it is.")
+        return
+    try:
+        body = body_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{body_file} is not UTF-8 text.") from None
+    try:
+        letter = letters.create_letter(
+            db.session,
+            slug=slug,
+            title=title,
+            body=body,
+            status=LetterStatus.DRAFT if draft else LetterStatus.OPEN,
+            closes_at=closes_at,
+        )
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    url = f"{current_app.config['BASE_URL']}/letters/{letter.slug}"
+    click.echo(f"Created {letter.status.value} letter {letter.slug}: {url}")
+
+
+@letters_cli.command("list")
+def list_letters() -> None:
+    """Every letter with its status and verified signature count."""
+    for letter in letters.all_letters(db.session):
+        count = signatories.count_verified(db.session, letter)
+        closes = f" closes {letter.closes_at.isoformat()}" if letter.closes_at else ""
+        click.echo(
+            f"{letter.slug}\t{letter.status.value}\t{count} verified\t{letter.title}{closes}"
+        )
+
+
+@signatures_cli.command("export")
+@click.argument("slug")
+@click.option("--format", "output_format", type=click.Choice(["csv", "json"]), required=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option(
+    "--all", "include_all", is_flag=True, help="Include pending, withdrawn and hidden ones."
+)
+def export_signatures(
+    slug: str, output_format: str, output: Path | None, include_all: bool
+) -> None:
+    """Export a letter's verified signatures (with emails: handle with care)."""
+    letter = letters.find_letter(db.session, slug)
+    if letter is None:
+        raise click.ClickException(f"No letter with the slug {slug!r}.")
+    rows = exports.signature_rows(db.session, letter, include_all=include_all)
+    write = exports.WRITERS[output_format]
+    if output is None:
+        write(rows, sys.stdout)
+        return
+    # Written beside the target and moved into place, so a failed export leaves no half file.
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as handle:
+            count = write(rows, handle)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"Exported {count} signatures to {output}", err=True)
+
+
+def _transport(app: Flask) -> Transport:
+    settings = smtp_settings(app.config)
+    return SMTPTransport(settings) if settings else ConsoleTransport()
+
+
+@mail_cli.command("work")
+@click.option("--once", is_flag=True, help="Deliver everything due, then exit.")
+def mail_work(once: bool) -> None:
+    """Deliver queued email over SMTP (or to the console without MAIL_SERVER)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    # Finish the message in hand on SIGTERM/Ctrl-C instead of dying mid-delivery.
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        stats = run_worker(
+            db.session,
+            _transport(app),
+            sender=app.config["MAIL_DEFAULT_SENDER"],
+            once=once,
+            poll_interval=app.config["MAIL_POLL_INTERVAL"],
+            stop=stop,
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo(
+        f"Mail worker done: {stats.sent} sent, {stats.deferred} deferred, {stats.failed} failed."
+    )
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(letters_cli)
+    app.cli.add_command(signatures_cli)
+    app.cli.add_command(mail_cli)

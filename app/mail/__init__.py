@@ -1,0 +1,1 @@
+"""Email: composed from templates, queued in the outbox, delivered by workers."""

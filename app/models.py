@@ -1,0 +1,185 @@
+"""The stored things: letters, signatures, affiliations and the outbox of email."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import UTCDateTime, db, utcnow
+
+# Field bounds shared by the models and the forms, so a valid form always fits its column.
+NAME_MAX = 200
+EMAIL_MAX = 320
+AFFILIATION_MAX = 200
+TITLE_MAX = 200
+COMMENT_MAX = 2000
+SLUG_MAX = 80
+LETTER_TITLE_MAX = 200
+
+
+def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    # Stored as short strings with a CHECK constraint: portable, readable in psql, easy to extend.
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class LetterStatus(enum.Enum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SignatureState(enum.Enum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    WITHDRAWN = "withdrawn"
+    HIDDEN = "hidden"
+
+
+class EmailStatus(enum.Enum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Letter(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The letter's address: /letters/<slug>.
+    slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
+    title: Mapped[str] = mapped_column(String(LETTER_TITLE_MAX))
+    #: The letter's text in Markdown; rendered and sanitised on display.
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[LetterStatus] = mapped_column(
+        _enum(LetterStatus, "letter_status"), default=LetterStatus.OPEN
+    )
+    #: After this moment the letter takes no more signatures, whatever its status says.
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    def is_open(self, now: datetime) -> bool:
+        return self.status is LetterStatus.OPEN and (self.closes_at is None or self.closes_at > now)
+
+    def is_public(self) -> bool:
+        return self.status is not LetterStatus.DRAFT
+
+    def __repr__(self) -> str:
+        return f"<Letter {self.slug!r} {self.status.value}>"
+
+
+class Affiliation(db.Model):  # type: ignore[name-defined]
+    """An organisation signatories belong to; variants share one normalised key."""
+
+    __tablename__ = "affiliations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The spelling shown publicly (the first one seen, until an organiser corrects it).
+    name: Mapped[str] = mapped_column(String(AFFILIATION_MAX))
+    #: Case-, accent- and punctuation-folded name: "M.I.T." and "mit" share "mit".
+    key: Mapped[str] = mapped_column(String(AFFILIATION_MAX), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Affiliation {self.name!r}>"
+
+
+class Signature(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "signatures"
+    __table_args__ = (
+        UniqueConstraint("letter_id", "email_normalized"),
+        CheckConstraint(
+            "state != 'verified' OR verified_at IS NOT NULL", name="verified_has_timestamp"
+        ),
+        CheckConstraint("emails_sent >= 0", name="emails_sent_not_negative"),
+        # The public list: verified signatures of one letter, newest first, keyset-paginated.
+        Index("ix_signatures_letter_state_verified", "letter_id", "state", "verified_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    state: Mapped[SignatureState] = mapped_column(
+        _enum(SignatureState, "signature_state"), default=SignatureState.PENDING
+    )
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    #: The address as the signer typed it (domain lower-cased by email-validator).
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    #: Lower-cased address; one signature per address per letter.
+    email_normalized: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    affiliation_id: Mapped[int] = mapped_column(ForeignKey("affiliations.id"), index=True)
+    #: The signer's title or role ("Professor of Computer Science").
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    #: ISO 3166-1 alpha-2 code.
+    country: Mapped[str] = mapped_column(String(2))
+    comment: Mapped[str | None] = mapped_column(Text)
+    #: False: counted, but never listed by name.
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Confirmation and "already signed" emails sent so far, capped per signature.
+    emails_sent: Mapped[int] = mapped_column(Integer, default=0)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    letter: Mapped[Letter] = relationship()
+    affiliation: Mapped[Affiliation] = relationship(lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<Signature {self.id} {self.state.value}>"
+
+
+class OutboundEmail(db.Model):  # type: ignore[name-defined]
+    """A message in the outbox: written with the change that caused it, delivered later by id."""
+
+    __tablename__ = "outbound_emails"
+    __table_args__ = (
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_outbound_emails_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: What the message is for ("confirm", "already_signed"): for logs and metrics, never content.
+    kind: Mapped[str] = mapped_column(String(40))
+    to_address: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    #: Fixed when queued, so a retried delivery carries the same Message-ID.
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[EmailStatus] = mapped_column(
+        _enum(EmailStatus, "email_status"), default=EmailStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: A queued message is not tried before this moment (backoff after a temporary failure).
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When a worker claimed it; a claim older than the lease is taken to be a dead worker's.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    signature_id: Mapped[int | None] = mapped_column(
+        ForeignKey("signatures.id", ondelete="SET NULL"), index=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<OutboundEmail {self.id} {self.kind} {self.status.value}>"

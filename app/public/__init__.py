@@ -1,0 +1,7 @@
+"""The signers' side: letters, the sign form, confirmation and the public list."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from app.public import views  # noqa: E402, F401  (registers the routes)

@@ -1,0 +1,96 @@
+"""Forms a signer fills in."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from app.countries import country_choices, is_country_code
+from app.forms import deliverable_looking_email, multi_line, printable, single_line
+from app.models import AFFILIATION_MAX, COMMENT_MAX, EMAIL_MAX, NAME_MAX, TITLE_MAX
+from app.signing import SignatureInput
+
+
+class CountryField(SelectField):
+    def pre_validate(self, form: object) -> None:
+        if self.data and not is_country_code(self.data):
+            raise ValidationError("Please choose a country from the list.")
+
+
+class SignForm(FlaskForm):
+    name = StringField(
+        "Full name",
+        filters=[single_line],
+        validators=[
+            DataRequired("Please enter your full name."),
+            Length(max=NAME_MAX, message=f"Please keep your name under {NAME_MAX} characters."),
+            printable(),
+        ],
+    )
+    email = EmailField(
+        "Email address",
+        description="We send a confirmation link here. It is never shown publicly.",
+        filters=[single_line],
+        validators=[
+            DataRequired("Please enter your email address."),
+            Length(max=EMAIL_MAX, message="That email address is too long."),
+            deliverable_looking_email,
+        ],
+    )
+    affiliation = StringField(
+        "Affiliation (organisation)",
+        filters=[single_line],
+        validators=[
+            DataRequired("Please enter your organisation, or 'Independent'."),
+            Length(
+                max=AFFILIATION_MAX, message=f"Please keep this under {AFFILIATION_MAX} characters."
+            ),
+            printable(),
+        ],
+    )
+    title = StringField(
+        "Title or role",
+        filters=[single_line],
+        validators=[
+            DataRequired("Please enter your title or role."),
+            Length(max=TITLE_MAX, message=f"Please keep this under {TITLE_MAX} characters."),
+            printable(),
+        ],
+    )
+    country = CountryField("Country", validators=[DataRequired("Please choose your country.")])
+    comment = TextAreaField(
+        "Comment (optional)",
+        filters=[multi_line],
+        validators=[
+            Optional(),
+            Length(
+                max=COMMENT_MAX, message=f"Please keep your comment under {COMMENT_MAX} characters."
+            ),
+            printable(multiline=True),
+        ],
+    )
+    is_public = BooleanField("Show my name on the public list of signatories", default=True)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = [("", "Choose your country"), *country_choices()]
+
+    def answers(self) -> SignatureInput:
+        return SignatureInput(
+            name=self.name.data,
+            email=self.email.data,
+            affiliation=self.affiliation.data,
+            title=self.title.data,
+            country=self.country.data,
+            comment=self.comment.data or None,
+            is_public=bool(self.is_public.data),
+        )
+
+
+class ConfirmForm(FlaskForm):
+    """Only a POST of this form confirms: mail scanners that open links must change nothing."""
+
+
+class ResendForm(FlaskForm):
+    """Asks for a fresh confirmation link after the old one expired."""

@@ -1,0 +1,170 @@
+"""Pages for signers. Thin: validate, call one domain function, commit, redirect or render."""
+
+from __future__ import annotations
+
+from flask import (
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.wrappers import Response as BaseResponse
+
+from app import letters, signatories, signing
+from app.countries import country_choices, is_country_code
+from app.db import db, utcnow
+from app.errors import LetterClosed
+from app.extensions import limiter
+from app.models import Letter
+from app.public import bp
+from app.public.forms import ConfirmForm, ResendForm, SignForm
+from app.rendering import render_markdown
+from app.settings import signing_settings
+from app.tokens import TokenExpired
+
+
+def _sign_limit() -> str:
+    return str(current_app.config["SIGN_RATE_LIMIT"])
+
+
+def _private(response: BaseResponse) -> BaseResponse:
+    """Pages that hold a token or personal data: keep them out of caches and Referer headers."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template(
+        "public/index.html", letters=letters.open_letters(db.session, now=utcnow())
+    )
+
+
+def _letter_page(letter: Letter, form: SignForm, status: int = 200) -> tuple[str, int]:
+    return (
+        render_template(
+            "public/letter.html",
+            letter=letter,
+            body_html=render_markdown(letter.body),
+            verified_count=signatories.count_verified(db.session, letter),
+            newest=signatories.newest_signatories(db.session, letter),
+            form=form,
+            is_open=letter.is_open(utcnow()),
+        ),
+        status,
+    )
+
+
+@bp.get("/letters/<slug>")
+def letter(slug: str) -> tuple[str, int]:
+    return _letter_page(letters.public_letter(db.session, slug), SignForm())
+
+
+@bp.post("/letters/<slug>/sign")
+@limiter.limit(_sign_limit)
+def sign(slug: str) -> BaseResponse | tuple[str, int]:
+    letter = letters.public_letter(db.session, slug)
+    if not letter.is_open(utcnow()):
+        raise LetterClosed("This letter is closed and no longer takes signatures.")
+    form = SignForm()
+    if not form.validate_on_submit():
+        return _letter_page(letter, form, status=422)
+    signing.sign(
+        db.session,
+        letter,
+        form.answers(),
+        settings=signing_settings(current_app.config),
+        now=utcnow(),
+    )
+    db.session.commit()
+    return redirect(url_for("public.check_email", slug=letter.slug), code=303)
+
+
+@bp.get("/letters/<slug>/check-email")
+def check_email(slug: str) -> str:
+    return render_template(
+        "public/check_email.html", letter=letters.public_letter(db.session, slug)
+    )
+
+
+@bp.route("/letters/<slug>/confirm/<token>", methods=["GET", "POST"])
+def confirm(slug: str, token: str) -> BaseResponse:
+    letter = letters.public_letter(db.session, slug)
+    settings = signing_settings(current_app.config)
+    try:
+        signature = signing.signature_from_token(db.session, letter, token, settings=settings)
+    except TokenExpired:
+        page = render_template(
+            "public/link_expired.html", letter=letter, token=token, form=ResendForm()
+        )
+        return _private(make_response(page, 410))
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        signing.confirm(db.session, signature, now=utcnow())
+        db.session.commit()
+        return _private(redirect(url_for("public.thanks", slug=letter.slug), code=303))
+    page = render_template(
+        "public/confirm.html", letter=letter, signature=signature, form=form, token=token
+    )
+    return _private(make_response(page))
+
+
+@bp.post("/letters/<slug>/confirm/<token>/resend")
+def resend(slug: str, token: str) -> BaseResponse:
+    letter = letters.public_letter(db.session, slug)
+    settings = signing_settings(current_app.config)
+    try:
+        signing.signature_from_token(db.session, letter, token, settings=settings)
+        # Still valid after all: nothing to resend, the link works.
+        return _private(redirect(url_for("public.confirm", slug=slug, token=token), code=303))
+    except TokenExpired as expired:
+        signature_id = expired.subject_id
+    if not ResendForm().validate_on_submit():
+        abort(400)
+    signing.resend_confirmation(db.session, letter, signature_id, settings=settings, now=utcnow())
+    db.session.commit()
+    return _private(redirect(url_for("public.check_email", slug=slug), code=303))
+
+
+@bp.get("/letters/<slug>/thanks")
+def thanks(slug: str) -> str:
+    letter = letters.public_letter(db.session, slug)
+    return render_template(
+        "public/thanks.html",
+        letter=letter,
+        verified_count=signatories.count_verified(db.session, letter),
+    )
+
+
+@bp.get("/letters/<slug>/signatories")
+def signatory_list(slug: str) -> str:
+    letter = letters.public_letter(db.session, slug)
+    search = request.args.get("q", "").strip()[: signatories.SEARCH_MAX]
+    country = request.args.get("country", "").strip().upper()
+    if country and not is_country_code(country):
+        abort(400, "Unknown country code.")
+    page = signatories.signatory_page(
+        db.session,
+        letter,
+        limit=current_app.config["SIGNATORIES_PAGE_SIZE"],
+        cursor=request.args.get("cursor") or None,
+        search=search or None,
+        country=country or None,
+    )
+    return render_template(
+        "public/signatories.html",
+        letter=letter,
+        page=page,
+        search=search,
+        country=country,
+        countries=country_choices(),
+        verified_count=signatories.count_verified(db.session, letter),
+        is_first_page=not request.args.get("cursor"),
+    )

@@ -1,0 +1,227 @@
+"""Signing a letter: sign, confirm, and resend a link. The signature state machine lives here.
+
+pending --confirm--> verified. (withdrawn and hidden are set by withdrawal and moderation.)
+Signing never tells the caller whether the address had signed before: the outcome only decides
+which email goes out, and the signer sees the same page either way.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.affiliations import affiliation_for
+from app.countries import country_name
+from app.db import DbSession
+from app.errors import LetterClosed, NotFound
+from app.mail.messages import ComposedEmail, compose
+from app.mail.outbox import queue_email
+from app.models import Letter, Signature, SignatureState
+from app.tokens import TokenPurpose, make_token, read_token
+
+
+@dataclass(frozen=True)
+class SigningSettings:
+    """What signing needs from configuration, passed in rather than read from the app."""
+
+    secret_key: str
+    base_url: str
+    confirm_max_age: int
+    max_emails_per_signature: int
+
+    @property
+    def sender_domain(self) -> str:
+        return urlsplit(self.base_url).hostname or "localhost"
+
+
+@dataclass(frozen=True)
+class SignatureInput:
+    """A signer's answers, already cleaned and validated by the form."""
+
+    name: str
+    email: str
+    affiliation: str
+    title: str
+    country: str
+    comment: str | None
+    is_public: bool
+
+
+class SignOutcome(enum.Enum):
+    CREATED = "created"
+    CONFIRMATION_RESENT = "confirmation_resent"
+    ALREADY_SIGNED_NOTICE = "already_signed_notice"
+    NOTHING_SENT = "nothing_sent"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def confirm_url(settings: SigningSettings, letter: Letter, signature: Signature) -> str:
+    token = make_token(settings.secret_key, TokenPurpose.CONFIRM, signature.id)
+    return f"{settings.base_url}/letters/{quote(letter.slug)}/confirm/{token}"
+
+
+def letter_url(settings: SigningSettings, letter: Letter) -> str:
+    return f"{settings.base_url}/letters/{quote(letter.slug)}"
+
+
+def sign(
+    session: DbSession,
+    letter: Letter,
+    answers: SignatureInput,
+    *,
+    settings: SigningSettings,
+    now: datetime,
+) -> SignOutcome:
+    """Record a signature (or recognise an earlier one) and queue the right email."""
+    if not letter.is_open(now):
+        raise LetterClosed("This letter is closed and no longer takes signatures.")
+    email_key = normalise_email(answers.email)
+    existing = _find(session, letter, email_key)
+    if existing is None:
+        created = _create(session, letter, answers, email_key, now)
+        if created is not None:
+            _queue_confirmation(session, letter, created, settings)
+            return SignOutcome.CREATED
+        # Someone signed with this address between our look-up and our insert.
+        existing = _find(session, letter, email_key)
+        if existing is None:  # pragma: no cover - the unique constraint says it exists
+            raise RuntimeError("signature vanished after a unique violation")
+    return _respond_to_repeat(session, letter, existing, settings)
+
+
+def _find(session: DbSession, letter: Letter, email_key: str) -> Signature | None:
+    return session.scalars(
+        select(Signature).where(
+            Signature.letter_id == letter.id, Signature.email_normalized == email_key
+        )
+    ).one_or_none()
+
+
+def _create(
+    session: DbSession, letter: Letter, answers: SignatureInput, email_key: str, now: datetime
+) -> Signature | None:
+    """Insert in a savepoint; None if the address signed concurrently."""
+    affiliation = affiliation_for(session, answers.affiliation)
+    signature = Signature(
+        letter_id=letter.id,
+        state=SignatureState.PENDING,
+        name=answers.name,
+        email=answers.email,
+        email_normalized=email_key,
+        affiliation=affiliation,
+        title=answers.title,
+        country=answers.country,
+        comment=answers.comment or None,
+        is_public=answers.is_public,
+        emails_sent=0,
+        signed_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(signature)
+    except IntegrityError:
+        return None
+    return signature
+
+
+def _respond_to_repeat(
+    session: DbSession, letter: Letter, signature: Signature, settings: SigningSettings
+) -> SignOutcome:
+    if signature.emails_sent >= settings.max_emails_per_signature:
+        return SignOutcome.NOTHING_SENT
+    if signature.state is SignatureState.PENDING:
+        _queue_confirmation(session, letter, signature, settings)
+        return SignOutcome.CONFIRMATION_RESENT
+    if signature.state is SignatureState.VERIFIED:
+        message = compose(
+            "already_signed",
+            letter=letter,
+            signature=signature,
+            letter_url=letter_url(settings, letter),
+        )
+        _queue(session, signature, message, settings)
+        return SignOutcome.ALREADY_SIGNED_NOTICE
+    # Withdrawn and hidden signatures get no email: neither state is the signer's to undo here.
+    return SignOutcome.NOTHING_SENT
+
+
+def _queue_confirmation(
+    session: DbSession, letter: Letter, signature: Signature, settings: SigningSettings
+) -> None:
+    message = compose(
+        "confirm",
+        letter=letter,
+        signature=signature,
+        country=country_name(signature.country),
+        confirm_url=confirm_url(settings, letter, signature),
+        valid_days=max(1, settings.confirm_max_age // 86400),
+    )
+    _queue(session, signature, message, settings)
+
+
+def _queue(
+    session: DbSession, signature: Signature, message: ComposedEmail, settings: SigningSettings
+) -> None:
+    queue_email(
+        session,
+        message,
+        to_address=signature.email,
+        sender_domain=settings.sender_domain,
+        signature_id=signature.id,
+    )
+    signature.emails_sent += 1
+    session.flush()
+
+
+def signature_from_token(
+    session: DbSession, letter: Letter, token: str, *, settings: SigningSettings
+) -> Signature:
+    """The signature a confirm link is for; TokenExpired, TokenInvalid or NotFound otherwise."""
+    signature_id = read_token(
+        settings.secret_key, TokenPurpose.CONFIRM, token, max_age=settings.confirm_max_age
+    )
+    return _signature_of_letter(session, letter, signature_id)
+
+
+def _signature_of_letter(session: DbSession, letter: Letter, signature_id: int) -> Signature:
+    signature = session.get(Signature, signature_id)
+    if signature is None or signature.letter_id != letter.id:
+        raise NotFound("This link is not valid.")
+    return signature
+
+
+def confirm(session: DbSession, signature: Signature, *, now: datetime) -> bool:
+    """pending -> verified. True if this call changed it; confirming twice is harmless."""
+    if signature.state is SignatureState.VERIFIED:
+        return False
+    if signature.state is not SignatureState.PENDING:
+        raise NotFound("This signature can no longer be confirmed.")
+    if not signature.letter.is_open(now):
+        raise LetterClosed("This letter closed before the signature was confirmed.")
+    signature.state = SignatureState.VERIFIED
+    signature.verified_at = now
+    session.flush()
+    return True
+
+
+def resend_confirmation(
+    session: DbSession,
+    letter: Letter,
+    signature_id: int,
+    *,
+    settings: SigningSettings,
+    now: datetime,
+) -> SignOutcome:
+    """A fresh link for an expired one, within the per-signature cap."""
+    if not letter.is_open(now):
+        raise LetterClosed("This letter is closed and no longer takes signatures.")
+    signature = _signature_of_letter(session, letter, signature_id)
+    return _respond_to_repeat(session, letter, signature, settings)

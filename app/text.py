@@ -1,0 +1,38 @@
+"""Cleaning what people type: Unicode normalisation, trimming, and keys for matching variants."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Bidirectional overrides and isolates let a name display as something other than what it is.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_KEY_DROPPED = re.compile(r"[.'\u2019]")
+_KEY_SEPARATORS = re.compile(r"[^\w]+|_+")
+
+
+def normalise(value: str | None, *, multiline: bool = False) -> str:
+    """NFC, trimmed; in multi-line text, line endings become \\n and trailing spaces go."""
+    if value is None:
+        return ""
+    value = unicodedata.normalize("NFC", value)
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        value = "\n".join(line.rstrip() for line in value.split("\n"))
+    return value.strip()
+
+
+def has_control_characters(value: str, *, multiline: bool = False) -> bool:
+    allowed = {"\n", "\t"} if multiline else set()
+    return any(
+        (unicodedata.category(char) == "Cc" and char not in allowed) or char in _BIDI_CONTROLS
+        for char in value
+    )
+
+
+def matching_key(value: str) -> str:
+    """Fold case, accents and punctuation: "M.I.T." -> "mit", "Max-Planck " -> "max planck"."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
+    folded = _KEY_DROPPED.sub("", without_marks.casefold())
+    return " ".join(_KEY_SEPARATORS.sub(" ", folded).split())

@@ -1,0 +1,135 @@
+"""Configuration: the only place environment variables are read.
+
+`APP_ENV` picks the class (development, testing or production; production by default, so a
+bare `gunicorn wsgi:app` is safe). Production refuses to start without SECRET_KEY and BASE_URL.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+class ConfigurationError(SystemExit):
+    """Raised at start-up when a required setting is missing; prints one line and exits."""
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"Undersigned: {name} must be a whole number, got {value!r}."
+        ) from None
+
+
+def database_url(raw: str | None) -> str:
+    """Normalise DATABASE_URL: default SQLite under instance/, PostgreSQL through psycopg 3."""
+    if not raw:
+        return f"sqlite:///{INSTANCE_DIR / 'undersigned.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+class Config:
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
+    BASE_URL: str | None = (os.environ.get("BASE_URL") or "").rstrip("/") or None
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+
+    MAIL_SERVER: str | None = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME: str | None = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD: str | None = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = (
+        os.environ.get("MAIL_DEFAULT_SENDER") or "Undersigned <no-reply@localhost>"
+    )
+    #: Seconds an idle mail worker waits before looking at the outbox again.
+    MAIL_POLL_INTERVAL = 2.0
+
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    #: Signing form posts per client address (hard limit; issue 4 refines the layers).
+    SIGN_RATE_LIMIT = "20 per minute;200 per hour"
+
+    CONFIRM_MAX_AGE = _int("CONFIRM_MAX_AGE", 7 * 24 * 3600)
+    #: Confirmation or "already signed" emails one signature may trigger in total.
+    MAX_EMAILS_PER_SIGNATURE = 5
+
+    #: Nothing a signer posts comes near this; bigger bodies get 413.
+    MAX_CONTENT_LENGTH = 64 * 1024
+    WTF_CSRF_TIME_LIMIT: int | None = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SIGNATORIES_PAGE_SIZE = 50
+
+    @classmethod
+    def check(cls) -> None:
+        """Fail fast on settings this environment cannot run without."""
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+    SECRET_KEY = Config.SECRET_KEY or "dev-only-not-secret"
+    BASE_URL = Config.BASE_URL or "http://127.0.0.1:5000"
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"  # noqa: S105  (tests only)
+    BASE_URL = "http://signing.test"
+    SQLALCHEMY_DATABASE_URI = database_url(
+        os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    )
+    RATELIMIT_ENABLED = False
+    MAIL_SERVER = None
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+
+    @classmethod
+    def check(cls) -> None:
+        missing = [name for name in ("SECRET_KEY", "BASE_URL") if not getattr(cls, name)]
+        if missing:
+            raise ConfigurationError(
+                f"Undersigned: refusing to start in production without {' and '.join(missing)} "
+                "(set them in the environment)."
+            )
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_environment() -> type[Config]:
+    name = (os.environ.get("APP_ENV") or "production").strip().lower()
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ConfigurationError(
+            f"Undersigned: APP_ENV must be one of {', '.join(CONFIGS)}, got {name!r}."
+        ) from None
