@@ -1,0 +1,179 @@
+"""Test set-up: one schema built by the migrations per run; each test in a rolled-back transaction.
+
+TEST_DATABASE_URL picks the database (`make test` runs the suite on SQLite, then on PostgreSQL).
+Tests that need data visible to other connections (threads, a live server) ask for the
+`committed_db` fixture instead: their commits are real and the tables are emptied afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+os.environ.setdefault("APP_ENV", "testing")
+
+from app import create_app  # noqa: E402
+from app.db import db  # noqa: E402
+from config import TestingConfig  # noqa: E402
+
+TABLES_CHILD_FIRST = ("outbound_emails", "signatures", "affiliations", "letters")
+
+
+def _reset_database(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            for suffix in ("", "-wal", "-shm"):
+                path = parsed.database + suffix
+                if os.path.exists(path):
+                    os.remove(path)
+            os.makedirs(os.path.dirname(parsed.database) or ".", exist_ok=True)
+        return
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    url = TestingConfig.SQLALCHEMY_DATABASE_URI
+    if not os.environ.get("TEST_DATABASE_URL"):
+        pytest.exit("Set TEST_DATABASE_URL (the suite drops and rebuilds that database).", 2)
+    _reset_database(url)
+    application = create_app(TestingConfig)
+    with application.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def is_postgres(app: Flask) -> bool:
+    return str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test in its own transaction, rolled back at the end (unless it commits for real)."""
+    with app.app_context():
+        if "committed_db" in request.fixturenames:
+            yield
+            db.session.remove()
+            with db.engine.begin() as connection:
+                for table in TABLES_CHILD_FIRST:
+                    connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608
+            return
+        connection = db.engine.connect()
+        outer = connection.begin()
+        real_session = db.session
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        )
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = real_session
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def committed_db() -> None:
+    """Marker fixture: this test's commits are real (see _isolated)."""
+
+
+@pytest.fixture
+def session(app: Flask) -> Any:
+    return db.session
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+# --- a real SMTP server on loopback ---------------------------------------------------------
+
+
+@dataclass
+class SMTPRecorder:
+    """aiosmtpd handler that keeps what it receives and can be told to refuse."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    #: SMTP replies to give instead of accepting, used up one per delivery ("451 ...").
+    refusals: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        with self.lock:
+            if self.refusals:
+                return self.refusals.pop(0)
+            parsed = message_from_bytes(envelope.content, policy=policy.default)
+            self.messages.append(parsed)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@dataclass
+class SMTPServer:
+    host: str
+    port: int
+    recorder: SMTPRecorder
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPServer]:
+    from aiosmtpd.controller import Controller
+
+    recorder = SMTPRecorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SMTPServer("127.0.0.1", port, recorder)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mail_to_smtp(
+    app: Flask, smtp_server: SMTPServer, monkeypatch: pytest.MonkeyPatch
+) -> SMTPServer:
+    """Point the app's mail settings at the loopback SMTP server."""
+    monkeypatch.setitem(app.config, "MAIL_SERVER", smtp_server.host)
+    monkeypatch.setitem(app.config, "MAIL_PORT", smtp_server.port)
+    return smtp_server

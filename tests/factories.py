@@ -1,0 +1,74 @@
+"""Keyword-only factories with sensible defaults."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.affiliations import affiliation_for
+from app.db import utcnow
+from app.models import Letter, LetterStatus, Signature, SignatureState
+
+_sequence = itertools.count(1)
+
+
+def make_letter(
+    session: Any,
+    *,
+    slug: str | None = None,
+    title: str = "Ban non-consensual deepfakes",
+    body: str = "We, the undersigned, call for **laws** against deepfakes.",
+    status: LetterStatus = LetterStatus.OPEN,
+    closes_at: datetime | None = None,
+) -> Letter:
+    letter = Letter(
+        slug=slug or f"letter-{next(_sequence)}",
+        title=title,
+        body=body,
+        status=status,
+        closes_at=closes_at,
+    )
+    session.add(letter)
+    session.flush()
+    return letter
+
+
+def make_signature(
+    session: Any,
+    *,
+    letter: Letter,
+    name: str | None = None,
+    email: str | None = None,
+    affiliation: str = "University of Example",
+    title: str = "Professor",
+    country: str = "GB",
+    comment: str | None = None,
+    is_public: bool = True,
+    state: SignatureState = SignatureState.VERIFIED,
+    verified_at: datetime | None = None,
+    signed_at: datetime | None = None,
+) -> Signature:
+    number = next(_sequence)
+    email = email or f"signer{number}@example.org"
+    signed_at = signed_at or utcnow() - timedelta(minutes=5)
+    if state is SignatureState.VERIFIED and verified_at is None:
+        verified_at = signed_at + timedelta(minutes=1)
+    signature = Signature(
+        letter_id=letter.id,
+        name=name or f"Signer {number}",
+        email=email,
+        email_normalized=email.lower(),
+        affiliation=affiliation_for(session, affiliation),
+        title=title,
+        country=country,
+        comment=comment,
+        is_public=is_public,
+        state=state,
+        emails_sent=1,
+        signed_at=signed_at,
+        verified_at=verified_at,
+    )
+    session.add(signature)
+    session.flush()
+    return signature

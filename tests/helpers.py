@@ -1,0 +1,78 @@
+"""Helpers for driving the site as a signer would."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from app.db import db
+from app.mail.sender import SMTPTransport, WorkerStats, run_worker
+from app.settings import smtp_settings
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CONFIRM_LINK = re.compile(r"(https?://[^\s\"<>]+/letters/[a-z0-9-]+/confirm/[A-Za-z0-9_.\-]+)")
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    page = client.get(url)
+    match = CSRF_PATTERN.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} ({page.status_code})"
+    return match.group(1)
+
+
+def signing_answers(**overrides: Any) -> dict[str, Any]:
+    answers: dict[str, Any] = {
+        "name": "Ada Lovelace",
+        "email": "ada@example.org",
+        "affiliation": "University of Cambridge",
+        "title": "Professor of Mathematics",
+        "country": "GB",
+        "comment": "",
+        "is_public": "y",
+    }
+    answers.update(overrides)
+    return {key: value for key, value in answers.items() if value is not None}
+
+
+def sign(client: FlaskClient, slug: str, **overrides: Any) -> TestResponse:
+    token = csrf_token(client, f"/letters/{slug}")
+    return client.post(
+        f"/letters/{slug}/sign", data={"csrf_token": token, **signing_answers(**overrides)}
+    )
+
+
+def deliver_mail(app: Flask) -> WorkerStats:
+    """Run the mail worker once against the configured (loopback) SMTP server."""
+    settings = smtp_settings(app.config)
+    assert settings is not None, "point MAIL_SERVER at the test SMTP server first"
+    return run_worker(
+        db.session, SMTPTransport(settings), sender=app.config["MAIL_DEFAULT_SENDER"], once=True
+    )
+
+
+def text_body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def html_body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def confirm_link(message: EmailMessage) -> str:
+    match = CONFIRM_LINK.search(text_body(message))
+    assert match, "no confirmation link in the email"
+    return match.group(1)
+
+
+def path_of(link: str, base_url: str) -> str:
+    assert link.startswith(base_url + "/"), f"{link} is not under {base_url}"
+    return link[len(base_url) :]

@@ -1,0 +1,151 @@
+"""Wrong, missing, oversized and hostile input: a clear error, the answers kept, nothing written."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app.db import utcnow
+from app.models import LetterStatus, OutboundEmail, Signature
+from tests.factories import make_letter
+from tests.helpers import csrf_token, sign, signing_answers
+
+
+def _nothing_written(session) -> bool:
+    signatures = session.scalar(select(func.count()).select_from(Signature))
+    emails = session.scalar(select(func.count()).select_from(OutboundEmail))
+    return signatures == 0 and emails == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("name", "", "Please enter your full name."),
+        ("name", "   ", "Please enter your full name."),
+        ("name", "x" * 201, "Please keep your name under 200 characters."),
+        ("name", "Ada\x00Lovelace", "invisible control characters"),
+        ("name", "Ada \u202eecalevoL", "invisible control characters"),
+        ("email", "", "Please enter your email address."),
+        ("email", "not-an-email", "An email address must have an @-sign."),
+        ("email", "ada@localhost", "The part after the @-sign is not valid"),
+        ("email", "a" * 310 + "@example.org", "That email address is too long."),
+        ("affiliation", "", "Please enter your organisation"),
+        ("title", "", "Please enter your title or role."),
+        ("country", "", "Please choose your country."),
+        ("country", "XX", "Please choose a country from the list."),
+        ("country", "<script>", "Please choose a country from the list."),
+        ("comment", "y" * 2001, "Please keep your comment under 2000 characters."),
+        ("comment", "fine\x07bell", "invisible control characters"),
+    ],
+)
+def test_a_bad_answer_re_renders_the_form_with_the_error_and_the_input_kept(
+    client: FlaskClient, session, field: str, value: str, message: str
+) -> None:
+    make_letter(session, slug="bad-input")
+    response = sign(client, "bad-input", **{field: value})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in page
+    assert 'class="error-summary"' in page
+    # What the person typed in the other fields is still there.
+    if field != "affiliation":
+        assert 'value="University of Cambridge"' in page
+    if field != "name":
+        assert 'value="Ada Lovelace"' in page
+    assert _nothing_written(session)
+
+
+def test_a_missing_field_is_an_error_not_a_crash(client: FlaskClient, session) -> None:
+    make_letter(session, slug="missing")
+    token = csrf_token(client, "/letters/missing")
+    response = client.post("/letters/missing/sign", data={"csrf_token": token})
+    assert response.status_code == 422
+    assert "Please enter your full name." in response.get_data(as_text=True)
+    assert _nothing_written(session)
+
+
+def test_input_is_trimmed_and_unicode_normalised(client: FlaskClient, session) -> None:
+    make_letter(session, slug="nfc")
+    decomposed = "Zoe\u0301 Bro\u0308nte"  # e + combining acute, o + combining diaeresis
+    response = sign(client, "nfc", name=f"  {decomposed}  ", affiliation="  ETH Zürich ")
+    assert response.status_code == 303
+    signature = session.scalars(select(Signature)).one()
+    assert signature.name == "Zoé Brönte"
+    assert signature.affiliation.name == "ETH Zürich"
+
+
+def test_html_in_answers_is_shown_as_text_never_run(client: FlaskClient, session, app) -> None:
+    from app import signing
+    from app.models import SignatureState
+
+    letter = make_letter(session, slug="xss")
+    sign(client, "xss", name="<script>alert(1)</script>", affiliation="<b>Evil</b> Corp")
+    signature = session.scalars(select(Signature)).one()
+    signing.confirm(session, signature, now=utcnow())
+    assert signature.state is SignatureState.VERIFIED
+    page = client.get(f"/letters/{letter.slug}/signatories").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;Evil&lt;/b&gt; Corp" in page
+
+
+def test_an_oversized_body_gets_413(client: FlaskClient, session) -> None:
+    make_letter(session, slug="huge")
+    token = csrf_token(client, "/letters/huge")
+    response = client.post(
+        "/letters/huge/sign",
+        data={"csrf_token": token, **signing_answers(comment="z" * 200_000)},
+    )
+    assert response.status_code == 413
+    assert "larger than any form here accepts" in response.get_data(as_text=True)
+    assert _nothing_written(session)
+
+
+def test_a_post_without_the_form_token_is_refused(client: FlaskClient, session) -> None:
+    make_letter(session, slug="no-csrf")
+    response = client.post("/letters/no-csrf/sign", data=signing_answers())
+    assert response.status_code == 400
+    assert _nothing_written(session)
+
+
+def test_unknown_and_draft_letters_are_404(client: FlaskClient, session) -> None:
+    make_letter(session, slug="secret-draft", status=LetterStatus.DRAFT)
+    for url in ("/letters/nope", "/letters/secret-draft", "/letters/secret-draft/signatories"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "There is no letter at this address." in response.get_data(as_text=True)
+    make_letter(session, slug="open-one")
+    token = csrf_token(client, "/letters/open-one")
+    posted = client.post("/letters/nope/sign", data={"csrf_token": token, **signing_answers()})
+    assert posted.status_code == 404
+    assert _nothing_written(session)
+
+
+@pytest.mark.parametrize("how", ["status", "closing time"])
+def test_a_closed_letter_shows_a_notice_and_refuses_signatures(
+    client: FlaskClient, session, how: str
+) -> None:
+    if how == "status":
+        make_letter(session, slug="closed", status=LetterStatus.CLOSED)
+    else:
+        make_letter(session, slug="closed", closes_at=utcnow() - timedelta(minutes=1))
+    page = client.get("/letters/closed")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "This letter is closed" in body
+    assert 'action="/letters/closed/sign"' not in body
+    make_letter(session, slug="open-one")
+    token = csrf_token(client, "/letters/open-one")
+    refused = client.post("/letters/closed/sign", data={"csrf_token": token, **signing_answers()})
+    assert refused.status_code == 403
+    assert "no longer takes signatures" in refused.get_data(as_text=True)
+    assert _nothing_written(session)
+
+
+def test_a_wrong_method_gets_a_clear_405(client: FlaskClient, session) -> None:
+    make_letter(session, slug="method")
+    response = client.put("/letters/method/sign")
+    assert response.status_code == 405
