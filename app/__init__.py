@@ -47,8 +47,14 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
 
     register_commands(app)
     _register_error_pages(app)
+    app.before_request(_writes_begin_immediately)
     app.after_request(_security_headers)
     return app
+
+
+def _writes_begin_immediately() -> None:
+    if request.method not in {"GET", "HEAD", "OPTIONS"}:
+        database.begin_writing(database.db.session)
 
 
 def _security_headers(response: Response) -> Response:

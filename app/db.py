@@ -75,4 +75,23 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get(SQLITE_BEGIN_IMMEDIATE)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+#: Execution option: start this SQLite transaction holding the write lock. A deferred transaction
+#: that reads and then writes fails at once with "database is locked" when another writer got in
+#: between; an immediate one waits its turn (busy_timeout) instead. PostgreSQL ignores it.
+SQLITE_BEGIN_IMMEDIATE = "undersigned_sqlite_begin_immediate"
+
+
+def begin_writing(session: DbSession) -> None:
+    """Open the session's transaction as one that will write (matters on SQLite only).
+
+    Only when the session starts its own transactions: a session bound to a connection that is
+    already in a transaction (as in the tests) has nothing left to begin.
+    """
+    current = session() if isinstance(session, scoped_session) else session
+    bind = current.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite" and not current.in_transaction():
+        current.connection(execution_options={SQLITE_BEGIN_IMMEDIATE: True})

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.affiliations import affiliation_for
 from app.countries import country_name
@@ -121,7 +122,7 @@ def _create(
         country=answers.country,
         comment=answers.comment or None,
         is_public=answers.is_public,
-        emails_sent=0,
+        emails_sent=1,  # the confirmation queued right after this insert
         signed_at=now,
     )
     try:
@@ -135,22 +136,22 @@ def _create(
 def _respond_to_repeat(
     session: DbSession, letter: Letter, signature: Signature, settings: SigningSettings
 ) -> SignOutcome:
-    if signature.emails_sent >= settings.max_emails_per_signature:
+    if signature.state not in (SignatureState.PENDING, SignatureState.VERIFIED):
+        # Withdrawn and hidden signatures get no email: neither is the signer's to undo here.
+        return SignOutcome.NOTHING_SENT
+    if not _take_email_allowance(session, signature, settings.max_emails_per_signature):
         return SignOutcome.NOTHING_SENT
     if signature.state is SignatureState.PENDING:
         _queue_confirmation(session, letter, signature, settings)
         return SignOutcome.CONFIRMATION_RESENT
-    if signature.state is SignatureState.VERIFIED:
-        message = compose(
-            "already_signed",
-            letter=letter,
-            signature=signature,
-            letter_url=letter_url(settings, letter),
-        )
-        _queue(session, signature, message, settings)
-        return SignOutcome.ALREADY_SIGNED_NOTICE
-    # Withdrawn and hidden signatures get no email: neither state is the signer's to undo here.
-    return SignOutcome.NOTHING_SENT
+    message = compose(
+        "already_signed",
+        letter=letter,
+        signature=signature,
+        letter_url=letter_url(settings, letter),
+    )
+    _queue(session, signature, message, settings)
+    return SignOutcome.ALREADY_SIGNED_NOTICE
 
 
 def _queue_confirmation(
@@ -167,6 +168,25 @@ def _queue_confirmation(
     _queue(session, signature, message, settings)
 
 
+def _take_email_allowance(session: DbSession, signature: Signature, cap: int) -> bool:
+    """Count one more email against the signature's cap; False when it is used up.
+
+    A single conditional UPDATE, so simultaneous requests for one signature cannot all read
+    "4 sent" and each send a fifth: the row lock makes them take turns.
+    """
+    taken = session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.emails_sent < cap)
+        .values(emails_sent=Signature.emails_sent + 1)
+        .returning(Signature.emails_sent)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if taken is None:
+        return False
+    set_committed_value(signature, "emails_sent", taken)
+    return True
+
+
 def _queue(
     session: DbSession, signature: Signature, message: ComposedEmail, settings: SigningSettings
 ) -> None:
@@ -177,8 +197,6 @@ def _queue(
         sender_domain=settings.sender_domain,
         signature_id=signature.id,
     )
-    signature.emails_sent += 1
-    session.flush()
 
 
 def signature_from_token(

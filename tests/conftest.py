@@ -25,9 +25,9 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 os.environ.setdefault("APP_ENV", "testing")
 
-from app import create_app  # noqa: E402
-from app.db import db  # noqa: E402
-from config import TestingConfig  # noqa: E402
+from app import create_app
+from app.db import db
+from config import TestingConfig
 
 TABLES_CHILD_FIRST = ("outbound_emails", "signatures", "affiliations", "letters")
 
@@ -130,7 +130,7 @@ class SMTPRecorder:
     refusals: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             if self.refusals:
                 return self.refusals.pop(0)

@@ -203,12 +203,14 @@ def deliver(
     if row is None or row.status is not EmailStatus.SENDING:
         return row.status if row is not None else EmailStatus.FAILED
     message = build_message(row, sender)
-    attempts = row.attempts
-    session.rollback()  # end the read transaction before the slow network call
+    kind, attempts = row.kind, row.attempts
+    # End the read transaction before the slow network call; `row` is not touched after this,
+    # since reloading it would start a read that SQLite cannot then turn into a write.
+    session.rollback()
     try:
         transport.send(message)
     except PermanentFailure as failure:
-        log.warning("email %s (%s) failed permanently: %s", email_id, row.kind, failure)
+        log.warning("email %s (%s) failed permanently: %s", email_id, kind, failure)
         _record(session, email_id, status=EmailStatus.FAILED, last_error=str(failure)[:500])
         return EmailStatus.FAILED
     except TemporaryFailure as failure:
@@ -227,7 +229,7 @@ def deliver(
         )
         return EmailStatus.QUEUED
     _record(session, email_id, status=EmailStatus.SENT, sent_at=now(), last_error=None)
-    log.info("email %s (%s) sent", email_id, row.kind)
+    log.info("email %s (%s) sent", email_id, kind)
     return EmailStatus.SENT
 
 

@@ -1,0 +1,184 @@
+"""The mail worker: real SMTP on loopback, retries with backoff, no message sent twice."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from flask import Flask
+from sqlalchemy import select
+
+from app.db import db, utcnow
+from app.mail.messages import ComposedEmail
+from app.mail.outbox import queue_email
+from app.mail.sender import (
+    LEASE,
+    MAX_ATTEMPTS,
+    ConsoleTransport,
+    SMTPTransport,
+    backoff,
+    claim_batch,
+    run_worker,
+)
+from app.models import EmailStatus, OutboundEmail
+from app.settings import smtp_settings
+from tests.conftest import SMTPServer
+
+
+def _queue(session, count: int = 1, to: str = "reader@example.org") -> list[int]:
+    ids = []
+    for number in range(count):
+        message = ComposedEmail(
+            kind="confirm",
+            subject=f"Message {number}",
+            body_text=f"Plain {number} http://signing.test/letters/x/confirm/tok{number}",
+            body_html=f"<p>HTML {number}</p>",
+        )
+        ids.append(queue_email(session, message, to_address=to, sender_domain="signing.test").id)
+    session.commit()
+    return ids
+
+
+def _worker(app: Flask, *, now=utcnow):
+    return run_worker(
+        db.session,
+        SMTPTransport(smtp_settings(app.config)),
+        sender=app.config["MAIL_DEFAULT_SENDER"],
+        once=True,
+        now=now,
+    )
+
+
+def test_messages_go_out_as_multipart_with_headers_over_one_connection(
+    app: Flask, session, mail_to_smtp: SMTPServer
+) -> None:
+    _queue(session, 3)
+    stats = _worker(app)
+    assert stats.sent == 3
+    messages = mail_to_smtp.recorder.messages
+    assert [m["Subject"] for m in messages] == ["Message 0", "Message 1", "Message 2"]
+    first = messages[0]
+    assert first.get_content_type() == "multipart/alternative"
+    assert first.get_body(preferencelist=("html",)).get_content().strip() == "<p>HTML 0</p>"
+    assert first["Message-ID"].endswith("@signing.test>")
+    rows = session.scalars(select(OutboundEmail)).all()
+    assert {row.status for row in rows} == {EmailStatus.SENT}
+    assert all(row.sent_at is not None for row in rows)
+
+
+def test_a_temporary_refusal_is_retried_later_with_backoff(
+    app: Flask, session, mail_to_smtp: SMTPServer
+) -> None:
+    [email_id] = _queue(session)
+    mail_to_smtp.recorder.refusals = ["451 4.3.0 Try again later"]
+    started = utcnow()
+    first = _worker(app, now=lambda: started)
+    assert first.deferred == 1
+    row = session.get(OutboundEmail, email_id, populate_existing=True)
+    assert row.status is EmailStatus.QUEUED
+    assert row.attempts == 1
+    assert "451" in row.last_error
+    assert row.next_attempt_at == started + backoff(1)
+
+    # Not due yet: --once leaves it alone.
+    assert _worker(app, now=lambda: started + timedelta(seconds=5)).sent == 0
+    later = _worker(app, now=lambda: started + backoff(1) + timedelta(seconds=1))
+    assert later.sent == 1
+    assert len(mail_to_smtp.recorder.messages) == 1
+    row = session.get(OutboundEmail, email_id, populate_existing=True)
+    assert row.status is EmailStatus.SENT
+    assert row.attempts == 2
+    assert row.last_error is None
+
+
+def test_a_permanent_refusal_is_recorded_and_never_retried(
+    app: Flask, session, mail_to_smtp: SMTPServer
+) -> None:
+    [email_id] = _queue(session)
+    mail_to_smtp.recorder.refusals = ["550 5.1.1 No such user"]
+    assert _worker(app).failed == 1
+    row = session.get(OutboundEmail, email_id, populate_existing=True)
+    assert row.status is EmailStatus.FAILED
+    assert "550" in row.last_error
+    assert _worker(app, now=lambda: utcnow() + timedelta(days=1)).sent == 0
+    assert mail_to_smtp.recorder.messages == []
+
+
+def test_it_gives_up_after_the_last_attempt(app: Flask, session, mail_to_smtp: SMTPServer) -> None:
+    [email_id] = _queue(session)
+    mail_to_smtp.recorder.refusals = ["421 4.7.0 Busy"] * MAX_ATTEMPTS
+    moment = utcnow()
+    for _ in range(MAX_ATTEMPTS):
+        moment += timedelta(hours=2)
+        _worker(app, now=lambda: moment)  # noqa: B023
+    row = session.get(OutboundEmail, email_id, populate_existing=True)
+    assert row.status is EmailStatus.FAILED
+    assert row.attempts == MAX_ATTEMPTS
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert backoff(30) == timedelta(hours=1)
+
+
+def test_a_claim_left_by_a_dead_worker_is_taken_again_after_the_lease(
+    app: Flask, session, mail_to_smtp: SMTPServer
+) -> None:
+    [email_id] = _queue(session)
+    moment = utcnow()
+    assert claim_batch(session, now=moment) == [email_id]  # ...and the worker dies here
+    assert _worker(app, now=lambda: moment + timedelta(minutes=1)).sent == 0
+    assert _worker(app, now=lambda: moment + LEASE + timedelta(seconds=1)).sent == 1
+    assert len(mail_to_smtp.recorder.messages) == 1
+
+
+def test_without_mail_server_mail_goes_to_the_console_with_links(
+    app: Flask, session, caplog
+) -> None:
+    _queue(session)
+    with caplog.at_level(logging.INFO, logger="undersigned.mail.console"):
+        stats = run_worker(db.session, ConsoleTransport(), sender="x@signing.test", once=True)
+    assert stats.sent == 1
+    assert "http://signing.test/letters/x/confirm/tok0" in caplog.text
+    assert "Subject: Message 0" in caplog.text
+
+
+def test_the_mail_work_command_drains_the_queue_and_exits(
+    app: Flask, session, runner, mail_to_smtp: SMTPServer
+) -> None:
+    _queue(session, 2)
+    result = runner.invoke(args=["mail", "work", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "2 sent, 0 deferred, 0 failed" in result.output
+    assert len(mail_to_smtp.recorder.messages) == 2
+
+
+def test_several_workers_at_once_send_every_message_exactly_once(
+    app: Flask, committed_db, mail_to_smtp: SMTPServer
+) -> None:
+    _queue(db.session, 120)
+    db.session.remove()
+    errors: list[BaseException] = []
+    start = threading.Barrier(3)
+
+    def work() -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                _worker(app)
+                db.session.remove()
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    subjects = [m["Subject"] for m in mail_to_smtp.recorder.messages]
+    assert len(subjects) == 120
+    assert len(set(subjects)) == 120
+    statuses = db.session.scalars(select(OutboundEmail.status)).all()
+    assert set(statuses) == {EmailStatus.SENT}
