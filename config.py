@@ -7,15 +7,22 @@ bare `gunicorn wsgi:app` is safe). Production refuses to start without SECRET_KE
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 
 
-class ConfigurationError(SystemExit):
-    """Raised at start-up when a required setting is missing; prints one line and exits."""
+#: gunicorn's "worker failed to boot" status: it stops the server instead of restarting workers.
+EXIT_CONFIGURATION_ERROR = 3
+
+
+def refuse_to_start(message: str) -> NoReturn:
+    """A required setting is missing or wrong: say so in one line and exit."""
+    print(message, file=sys.stderr)
+    raise SystemExit(EXIT_CONFIGURATION_ERROR)
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -32,9 +39,7 @@ def _int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ConfigurationError(
-            f"Undersigned: {name} must be a whole number, got {value!r}."
-        ) from None
+        refuse_to_start(f"Undersigned: {name} must be a whole number, got {value!r}.")
 
 
 def database_url(raw: str | None) -> str:
@@ -112,7 +117,7 @@ class ProductionConfig(Config):
     def check(cls) -> None:
         missing = [name for name in ("SECRET_KEY", "BASE_URL") if not getattr(cls, name)]
         if missing:
-            raise ConfigurationError(
+            refuse_to_start(
                 f"Undersigned: refusing to start in production without {' and '.join(missing)} "
                 "(set them in the environment)."
             )
@@ -130,6 +135,4 @@ def config_from_environment() -> type[Config]:
     try:
         return CONFIGS[name]
     except KeyError:
-        raise ConfigurationError(
-            f"Undersigned: APP_ENV must be one of {', '.join(CONFIGS)}, got {name!r}."
-        ) from None
+        refuse_to_start(f"Undersigned: APP_ENV must be one of {', '.join(CONFIGS)}, got {name!r}.")

@@ -1,0 +1,70 @@
+"""Configuration from the environment, and refusing to run production half-configured."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from config import PROJECT_ROOT, database_url
+
+
+def _start(env_overrides: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "BASE_URL"}}
+    env["DATABASE_URL"] = "sqlite:///:memory:"
+    for key, value in env_overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "missing"),
+    [
+        ({}, "SECRET_KEY and BASE_URL"),
+        ({"SECRET_KEY": "s3cret"}, "BASE_URL"),
+        ({"BASE_URL": "https://letters.example"}, "SECRET_KEY"),
+    ],
+)
+def test_production_refuses_to_start_without_secret_key_and_base_url(
+    settings: dict[str, str], missing: str
+) -> None:
+    result = _start({"APP_ENV": "production", **settings})
+    assert result.returncode == 3  # gunicorn stops rather than restarting workers forever
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"Undersigned: refusing to start in production without {missing} "
+        "(set them in the environment)."
+    ]
+
+
+def test_production_starts_when_configured() -> None:
+    result = _start(
+        {"APP_ENV": "production", "SECRET_KEY": "s3cret", "BASE_URL": "https://letters.example"}
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_is_the_default_environment() -> None:
+    result = _start({"APP_ENV": None})
+    assert result.returncode != 0
+    assert "refusing to start in production" in result.stderr
+
+
+def test_database_urls_use_psycopg_3_and_default_to_sqlite() -> None:
+    assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+    assert database_url(None).endswith("/instance/undersigned.db")
+    assert database_url(None).startswith("sqlite:///")
