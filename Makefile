@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 LINTED := app tests bench config.py wsgi.py
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy app config.py wsgi.py
 
+# The end-to-end test drives Debian's Chromium; install it when we can (root), else it is skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
 # Lint and types, then the whole suite on SQLite and again on PostgreSQL.
-test: lint
+test: lint browser
 	APP_ENV=testing TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test.db $(BIN)/pytest -q
 	APP_ENV=testing TEST_DATABASE_URL=$(TEST_PG_URL) $(BIN)/pytest -q
 
