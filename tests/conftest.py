@@ -129,6 +129,15 @@ class SMTPRecorder:
     #: SMTP replies to give instead of accepting, used up one per delivery ("451 ...").
     refusals: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: SMTP sessions opened (EHLO/HELO seen): one per worker run when the connection is reused.
+    greetings: int = 0
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.greetings += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:

@@ -62,6 +62,7 @@ def test_messages_go_out_as_multipart_with_headers_over_one_connection(
     assert first.get_content_type() == "multipart/alternative"
     assert first.get_body(preferencelist=("html",)).get_content().strip() == "<p>HTML 0</p>"
     assert first["Message-ID"].endswith("@signing.test>")
+    assert mail_to_smtp.recorder.greetings == 1  # one SMTP connection for the whole batch
     rows = session.scalars(select(OutboundEmail)).all()
     assert {row.status for row in rows} == {EmailStatus.SENT}
     assert all(row.sent_at is not None for row in rows)

@@ -230,3 +230,46 @@ def test_mail_is_queued_even_when_no_smtp_server_is_up(
     assert email.status is EmailStatus.QUEUED
     assert email.last_error
     assert session.scalars(select(Signature)).one().state is SignatureState.PENDING
+
+
+def test_a_failure_while_queueing_the_email_leaves_no_signature_behind(
+    app: Flask, client: FlaskClient, session, monkeypatch
+) -> None:
+    flask_app = app
+    import pytest
+
+    import app.signing
+
+    def broken_queue(*args, **kwargs):
+        raise RuntimeError("outbox unavailable")
+
+    make_letter(session, slug="atomic")
+    token = csrf_token(client, "/letters/atomic")
+    monkeypatch.setattr(app.signing, "queue_email", broken_queue)
+    # Its own app context, as in production: the request's teardown discards what it began.
+    with flask_app.app_context(), pytest.raises(RuntimeError):
+        client.post("/letters/atomic/sign", data={"csrf_token": token, **signing_answers()})
+    assert session.scalar(select(func.count()).select_from(Signature)) == 0
+    assert session.scalar(select(func.count()).select_from(OutboundEmail)) == 0
+
+
+def test_too_many_signings_from_one_address_get_a_friendly_429(
+    app: Flask, client: FlaskClient, session, monkeypatch
+) -> None:
+    from app.extensions import limiter
+
+    make_letter(session, slug="limited")
+    limiter.reset()
+    monkeypatch.setitem(app.config, "SIGN_RATE_LIMIT", "3 per minute")
+    try:
+        statuses = [
+            sign(client, "limited", email=f"person{n}@example.org").status_code for n in range(4)
+        ]
+        assert statuses == [303, 303, 303, 429]
+        page = sign(client, "limited", email="late@example.org").get_data(as_text=True)
+        assert "Too many requests" in page
+        assert "wait a minute" in page
+        # Reading the letter is not limited.
+        assert client.get("/letters/limited").status_code == 200
+    finally:
+        limiter.reset()
