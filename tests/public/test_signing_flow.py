@@ -23,7 +23,7 @@ from tests.helpers import (
 
 
 def test_a_signer_signs_confirms_by_email_and_appears_on_the_list(
-    app: Flask, client: FlaskClient, session, mail_to_smtp: SMTPServer
+    app: Flask, client: FlaskClient, runner, session, mail_to_smtp: SMTPServer
 ) -> None:
     letter = make_letter(session, slug="ban-deepfakes", title="Ban deepfakes")
 
@@ -86,6 +86,10 @@ def test_a_signer_signs_confirms_by_email_and_appears_on_the_list(
     letter_page = client.get("/letters/ban-deepfakes").get_data(as_text=True)
     assert '<strong data-testid="verified-count">1</strong>' in letter_page
     assert "Ada Lovelace" in letter_page
+
+    exported = runner.invoke(args=["signatures", "export", "ban-deepfakes", "--format", "csv"])
+    assert exported.exit_code == 0
+    assert "Ada Lovelace,Ada@example.org,University of Cambridge" in exported.output
 
 
 def test_links_come_from_base_url_not_from_the_host_header(
