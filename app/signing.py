@@ -206,7 +206,10 @@ def signature_from_token(
     signature_id = read_token(
         settings.secret_key, TokenPurpose.CONFIRM, token, max_age=settings.confirm_max_age
     )
-    return _signature_of_letter(session, letter, signature_id)
+    signature = _signature_of_letter(session, letter, signature_id)
+    if signature.state not in (SignatureState.PENDING, SignatureState.VERIFIED):
+        raise NotFound("This link can no longer be used.")
+    return signature
 
 
 def _signature_of_letter(session: DbSession, letter: Letter, signature_id: int) -> Signature:

@@ -32,9 +32,13 @@ def letter(slug: str) -> dict[str, Any]:
 @bp.get("/letters/<slug>/signatories")
 def signatory_list(slug: str) -> dict[str, Any]:
     found = letters.public_letter(db.session, slug)
-    limit = request.args.get("limit", type=int, default=current_app.config["SIGNATORIES_PAGE_SIZE"])
-    if not 1 <= limit <= MAX_LIMIT:
-        abort(400, f"limit must be between 1 and {MAX_LIMIT}.")
+    raw_limit = request.args.get("limit", "").strip()
+    limit = current_app.config["SIGNATORIES_PAGE_SIZE"]
+    if raw_limit:
+        in_range = raw_limit.isascii() and raw_limit.isdigit() and 1 <= int(raw_limit) <= MAX_LIMIT
+        if not in_range:
+            abort(400, f"limit must be a whole number from 1 to {MAX_LIMIT}.")
+        limit = int(raw_limit)
     country = request.args.get("country", "").strip().upper()
     if country and not is_country_code(country):
         abort(400, "country must be an ISO 3166-1 alpha-2 code.")

@@ -111,7 +111,12 @@ def confirm(slug: str, token: str) -> BaseResponse:
         db.session.commit()
         return _private(redirect(url_for("public.thanks", slug=letter.slug), code=303))
     page = render_template(
-        "public/confirm.html", letter=letter, signature=signature, form=form, token=token
+        "public/confirm.html",
+        letter=letter,
+        signature=signature,
+        form=form,
+        token=token,
+        is_open=letter.is_open(utcnow()),
     )
     return _private(make_response(page))
 

@@ -60,6 +60,8 @@ def test_api_errors_are_json(client: FlaskClient, session) -> None:
         ("/api/letters/api-errors/signatories?cursor=broken", 400),
         ("/api/letters/api-errors/signatories?limit=0", 400),
         ("/api/letters/api-errors/signatories?limit=1000", 400),
+        ("/api/letters/api-errors/signatories?limit=abc", 400),
+        ("/api/letters/api-errors/signatories?limit=%C2%B2", 400),
         ("/api/letters/api-errors/signatories?country=Narnia", 400),
     ]:
         response = client.get(url)

@@ -277,3 +277,41 @@ def test_too_many_signings_from_one_address_get_a_friendly_429(
         assert client.get("/letters/limited").status_code == 200
     finally:
         limiter.reset()
+
+
+def test_a_link_to_a_hidden_signature_can_no_longer_be_used(
+    app: Flask, client: FlaskClient, session, mail_to_smtp: SMTPServer
+) -> None:
+    make_letter(session, slug="hidden-link")
+    sign(client, "hidden-link")
+    deliver_mail(app)
+    path = path_of(confirm_link(mail_to_smtp.recorder.messages[0]), app.config["BASE_URL"])
+    token = csrf_token(client, path)
+    signature = session.scalars(select(Signature)).one()
+    signature.state = SignatureState.HIDDEN
+    session.flush()
+    page = client.get(path)
+    assert page.status_code == 404
+    assert "can no longer be used" in page.get_data(as_text=True)
+    assert client.post(path, data={"csrf_token": token}).status_code == 404
+    session.refresh(signature)
+    assert signature.state is SignatureState.HIDDEN
+
+
+def test_a_letter_that_closed_before_confirmation_says_so_and_confirms_nothing(
+    app: Flask, client: FlaskClient, session, mail_to_smtp: SMTPServer
+) -> None:
+    from app.models import LetterStatus
+
+    letter = make_letter(session, slug="closing")
+    sign(client, "closing")
+    deliver_mail(app)
+    path = path_of(confirm_link(mail_to_smtp.recorder.messages[0]), app.config["BASE_URL"])
+    token = csrf_token(client, path)
+    letter.status = LetterStatus.CLOSED
+    session.flush()
+    page = client.get(path).get_data(as_text=True)
+    assert "This letter is closed" in page
+    assert "Confirm my signature</button>" not in page
+    assert client.post(path, data={"csrf_token": token}).status_code == 403
+    assert session.scalars(select(Signature)).one().state is SignatureState.PENDING
