@@ -174,6 +174,8 @@ class OutboundEmail(db.Model):  # type: ignore[name-defined]
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: When a worker claimed it; a claim older than the lease is taken to be a dead worker's.
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Which worker's claim this is; every update of a claimed row must present it.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

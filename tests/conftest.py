@@ -131,6 +131,17 @@ class SMTPRecorder:
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: SMTP sessions opened (EHLO/HELO seen): one per worker run when the connection is reused.
     greetings: int = 0
+    #: A reply to every MAIL FROM instead of "250 OK" ("553 ..."), until cleared.
+    refuse_sender: str | None = None
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.refuse_sender:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]

@@ -9,7 +9,9 @@ A claim older than the lease is treated as a dead worker's and taken again: noth
 
 from __future__ import annotations
 
+import enum
 import logging
+import secrets
 import smtplib
 import ssl
 import threading
@@ -20,7 +22,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from app.db import DbSession, utcnow
 from app.models import EmailStatus, OutboundEmail
@@ -28,16 +31,28 @@ from app.models import EmailStatus, OutboundEmail
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+#: A claim older than this is a dead worker's. Renewed before each message, so it only has to
+#: outlast one SMTP exchange (30 s timeout), not a whole batch.
 LEASE = timedelta(minutes=10)
-BATCH_SIZE = 50
+BATCH_SIZE = 20
+#: How long to leave the queue alone when the mail server cannot be reached at all.
+TRANSPORT_RETRY = timedelta(seconds=60)
 
 
 class TemporaryFailure(Exception):
-    """Worth trying again later: the server is down, busy, or said 4xx."""
+    """Worth trying this message again later: the server is busy, or said 4xx about it."""
 
 
 class PermanentFailure(Exception):
-    """Trying again will not help: the server said 5xx about this message."""
+    """Trying this message again will not help: the server said 5xx about it."""
+
+
+class TransportUnavailable(TemporaryFailure):
+    """Nothing can be sent right now: no connection, login refused, our sender refused.
+
+    Not the message's fault, so it does not count against the message's attempts: a mistyped
+    MAIL_PASSWORD must delay the queue, never throw it away.
+    """
 
 
 class Transport(Protocol):
@@ -57,6 +72,10 @@ class SMTPSettings:
     timeout: float = 30.0
 
 
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:300]
+
+
 class SMTPTransport:
     """One SMTP connection, opened on first use and reused for every message after it."""
 
@@ -73,22 +92,50 @@ class SMTPTransport:
             )
         else:
             connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-            if s.use_tls:
+        try:
+            if s.use_tls and not s.use_ssl:
                 connection.starttls(context=ssl.create_default_context())
-        if s.username:
-            connection.login(s.username, s.password or "")
+            if s.username:
+                connection.login(s.username, s.password or "")
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
-    def send(self, message: EmailMessage) -> None:
-        try:
-            if self._connection is None:
+    def _connected(self) -> smtplib.SMTP:
+        if self._connection is None:
+            try:
                 self._connection = self._connect()
-            self._connection.send_message(message)
+            except (smtplib.SMTPException, OSError) as error:
+                self.close()
+                raise TransportUnavailable(_describe(error)) from None
+        return self._connection
+
+    def send(self, message: EmailMessage) -> None:
+        reused = self._connection is not None
+        try:
+            self._connected().send_message(message)
+        except smtplib.SMTPServerDisconnected:
+            self.close()
+            if not reused:
+                raise TransportUnavailable("server closed the connection") from None
+            # Servers drop idle connections; one fresh connection is worth a try at once.
+            self.send(message)
         except smtplib.SMTPRecipientsRefused as refused:
             codes = [code for code, _ in refused.recipients.values()]
             if codes and all(code >= 500 for code in codes):
-                raise PermanentFailure(f"recipient refused ({codes[0]})") from None
-            raise TemporaryFailure(f"recipient deferred ({codes[0] if codes else '?'})") from None
+                raise PermanentFailure(f"recipient refused (SMTP {codes[0]})") from None
+            raise TemporaryFailure(
+                f"recipient deferred (SMTP {codes[0] if codes else '?'})"
+            ) from None
+        except smtplib.SMTPSenderRefused as refused:
+            self._reset_unless_usable()
+            raise TransportUnavailable(
+                f"our sender address was refused (SMTP {refused.smtp_code})"
+            ) from None
+        except smtplib.SMTPNotSupportedError as error:
+            # An internationalised address for a server without SMTPUTF8: no retry will help.
+            raise PermanentFailure(_describe(error)) from None
         except smtplib.SMTPResponseException as error:
             self._reset_unless_usable()
             if error.smtp_code >= 500:
@@ -96,7 +143,7 @@ class SMTPTransport:
             raise TemporaryFailure(f"SMTP {error.smtp_code}") from None
         except (smtplib.SMTPException, OSError) as error:
             self.close()
-            raise TemporaryFailure(f"{type(error).__name__}: {error}"[:300]) from None
+            raise TemporaryFailure(_describe(error)) from None
 
     def _reset_unless_usable(self) -> None:
         if self._connection is None:
@@ -155,39 +202,79 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def claim_batch(session: DbSession, *, now: datetime, limit: int = BATCH_SIZE) -> list[int]:
-    """Atomically mark up to `limit` due messages as ours; commits the claim."""
-    due = or_(
+class Delivery(enum.Enum):
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+    #: Another worker took the message over (our claim had lapsed): not ours to send.
+    SKIPPED = "skipped"
+
+
+def new_claim_token() -> str:
+    return secrets.token_hex(16)
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(
         and_(OutboundEmail.status == EmailStatus.QUEUED, OutboundEmail.next_attempt_at <= now),
         and_(OutboundEmail.status == EmailStatus.SENDING, OutboundEmail.claimed_at < now - LEASE),
     )
+
+
+def claim_statement(*, now: datetime, limit: int, claim_token: str) -> ReturningUpdate[int]:
+    """UPDATE ... RETURNING over due rows; on PostgreSQL the candidates are row-locked with
+    SKIP LOCKED, so concurrent workers pass over each other's rows instead of queueing."""
     candidates = (
         select(OutboundEmail.id)
-        .where(due)
+        .where(_due(now))
         .order_by(OutboundEmail.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    claimed = session.execute(
+    return (
         update(OutboundEmail)
-        .where(OutboundEmail.id.in_(candidates), due)
-        .values(status=EmailStatus.SENDING, claimed_at=now, attempts=OutboundEmail.attempts + 1)
+        .where(OutboundEmail.id.in_(candidates), _due(now))
+        .values(
+            status=EmailStatus.SENDING,
+            claimed_at=now,
+            claim_token=claim_token,
+            attempts=OutboundEmail.attempts + 1,
+        )
         .returning(OutboundEmail.id)
         .execution_options(synchronize_session=False)
     )
-    ids = sorted(claimed.scalars())
+
+
+def claim_batch(
+    session: DbSession, *, now: datetime, claim_token: str, limit: int = BATCH_SIZE
+) -> list[int]:
+    """Atomically mark up to `limit` due messages as ours; commits the claim."""
+    ids = sorted(
+        session.execute(claim_statement(now=now, limit=limit, claim_token=claim_token)).scalars()
+    )
     session.commit()
     return ids
 
 
-def _record(session: DbSession, email_id: int, **values: object) -> None:
-    session.execute(
+def _ours(email_id: int, claim_token: str) -> ColumnElement[bool]:
+    return and_(
+        OutboundEmail.id == email_id,
+        OutboundEmail.status == EmailStatus.SENDING,
+        OutboundEmail.claim_token == claim_token,
+    )
+
+
+def _update_if_ours(
+    session: DbSession, email_id: int, claim_token: str, values: dict[str, object]
+) -> bool:
+    changed = session.execute(
         update(OutboundEmail)
-        .where(OutboundEmail.id == email_id, OutboundEmail.status == EmailStatus.SENDING)
-        .values(**values)
+        .where(_ours(email_id, claim_token))
+        .values(values)
         .execution_options(synchronize_session=False)
     )
     session.commit()
+    return bool(getattr(changed, "rowcount", 0))
 
 
 def deliver(
@@ -196,41 +283,88 @@ def deliver(
     transport: Transport,
     *,
     sender: str,
+    claim_token: str,
     now: Callable[[], datetime] = utcnow,
-) -> EmailStatus:
-    """Send one claimed message and record what happened."""
-    row = session.get(OutboundEmail, email_id, populate_existing=True)
-    if row is None or row.status is not EmailStatus.SENDING:
-        return row.status if row is not None else EmailStatus.FAILED
+) -> Delivery:
+    """Send one message this worker claimed and record what happened.
+
+    Raises TransportUnavailable after putting the message back, so the caller can stop.
+    """
+    row = session.scalars(
+        select(OutboundEmail)
+        .where(_ours(email_id, claim_token))
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if row is None:
+        session.rollback()
+        return Delivery.SKIPPED
     message = build_message(row, sender)
     kind, attempts = row.kind, row.attempts
     # End the read transaction before the slow network call; `row` is not touched after this,
     # since reloading it would start a read that SQLite cannot then turn into a write.
     session.rollback()
+    # Renew the claim just before sending: if the lease lapsed and another worker took the
+    # message over meanwhile, this fails and we leave it to them.
+    if not _update_if_ours(session, email_id, claim_token, {"claimed_at": now()}):
+        return Delivery.SKIPPED
     try:
         transport.send(message)
+    except TransportUnavailable as unavailable:
+        _update_if_ours(
+            session,
+            email_id,
+            claim_token,
+            {
+                "status": EmailStatus.QUEUED,
+                "claimed_at": None,
+                "claim_token": None,
+                "attempts": attempts - 1,
+                "next_attempt_at": now() + TRANSPORT_RETRY,
+                "last_error": str(unavailable)[:500],
+            },
+        )
+        raise
     except PermanentFailure as failure:
         log.warning("email %s (%s) failed permanently: %s", email_id, kind, failure)
-        _record(session, email_id, status=EmailStatus.FAILED, last_error=str(failure)[:500])
-        return EmailStatus.FAILED
+        _update_if_ours(
+            session,
+            email_id,
+            claim_token,
+            {"status": EmailStatus.FAILED, "last_error": str(failure)[:500]},
+        )
+        return Delivery.FAILED
     except TemporaryFailure as failure:
         if attempts >= MAX_ATTEMPTS:
             log.warning("email %s gave up after %s attempts: %s", email_id, attempts, failure)
-            _record(session, email_id, status=EmailStatus.FAILED, last_error=str(failure)[:500])
-            return EmailStatus.FAILED
+            _update_if_ours(
+                session,
+                email_id,
+                claim_token,
+                {"status": EmailStatus.FAILED, "last_error": str(failure)[:500]},
+            )
+            return Delivery.FAILED
         log.info("email %s deferred (attempt %s): %s", email_id, attempts, failure)
-        _record(
+        _update_if_ours(
             session,
             email_id,
-            status=EmailStatus.QUEUED,
-            claimed_at=None,
-            next_attempt_at=now() + backoff(attempts),
-            last_error=str(failure)[:500],
+            claim_token,
+            {
+                "status": EmailStatus.QUEUED,
+                "claimed_at": None,
+                "claim_token": None,
+                "next_attempt_at": now() + backoff(attempts),
+                "last_error": str(failure)[:500],
+            },
         )
-        return EmailStatus.QUEUED
-    _record(session, email_id, status=EmailStatus.SENT, sent_at=now(), last_error=None)
+        return Delivery.DEFERRED
+    _update_if_ours(
+        session,
+        email_id,
+        claim_token,
+        {"status": EmailStatus.SENT, "sent_at": now(), "last_error": None},
+    )
     log.info("email %s (%s) sent", email_id, kind)
-    return EmailStatus.SENT
+    return Delivery.SENT
 
 
 @dataclass
@@ -255,34 +389,63 @@ def run_worker(
     stats = WorkerStats()
     try:
         while not stop.is_set():
-            ids = claim_batch(session, now=now())
+            claim_token = new_claim_token()
+            ids = claim_batch(session, now=now(), claim_token=claim_token)
             if not ids:
                 if once:
                     break
+                transport.close()  # servers drop idle connections anyway
                 stop.wait(poll_interval)
                 continue
             for position, email_id in enumerate(ids):
                 if stop.is_set():
-                    _release(session, ids[position:])
+                    _release(session, ids[position:], claim_token)
                     break
-                result = deliver(session, email_id, transport, sender=sender, now=now)
-                if result is EmailStatus.SENT:
+                try:
+                    result = deliver(
+                        session,
+                        email_id,
+                        transport,
+                        sender=sender,
+                        claim_token=claim_token,
+                        now=now,
+                    )
+                except TransportUnavailable as unavailable:
+                    log.error("mail server unavailable, will retry: %s", unavailable)
+                    stats.deferred += len(ids) - position
+                    _release(session, ids[position + 1 :], claim_token)
+                    if once:
+                        return stats
+                    stop.wait(max(poll_interval, TRANSPORT_RETRY.total_seconds()))
+                    break
+                if result is Delivery.SENT:
                     stats.sent += 1
-                elif result is EmailStatus.QUEUED:
+                elif result is Delivery.DEFERRED:
                     stats.deferred += 1
-                else:
+                elif result is Delivery.FAILED:
                     stats.failed += 1
     finally:
         transport.close()
     return stats
 
 
-def _release(session: DbSession, ids: list[int]) -> None:
-    """Hand claimed but unsent messages back at once when asked to stop."""
+def _release(session: DbSession, ids: list[int], claim_token: str) -> None:
+    """Hand claimed but unsent messages back at once, their attempt not counted."""
+    if not ids:
+        return
     session.execute(
         update(OutboundEmail)
-        .where(OutboundEmail.id.in_(ids), OutboundEmail.status == EmailStatus.SENDING)
-        .values(status=EmailStatus.QUEUED, claimed_at=None, attempts=OutboundEmail.attempts - 1)
+        .where(
+            OutboundEmail.id.in_(ids),
+            OutboundEmail.status == EmailStatus.SENDING,
+            OutboundEmail.claim_token == claim_token,
+        )
+        .values(
+            status=EmailStatus.QUEUED,
+            claimed_at=None,
+            claim_token=None,
+            attempts=OutboundEmail.attempts - 1,
+        )
         .execution_options(synchronize_session=False)
     )
     session.commit()

@@ -78,6 +78,7 @@ def upgrade():
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('claimed_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claim_token', sa.String(length=32), nullable=True),
     sa.Column('sent_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=True),
     sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),

@@ -16,9 +16,12 @@ from app.mail.sender import (
     LEASE,
     MAX_ATTEMPTS,
     ConsoleTransport,
+    Delivery,
     SMTPTransport,
     backoff,
     claim_batch,
+    claim_statement,
+    deliver,
     run_worker,
 )
 from app.models import EmailStatus, OutboundEmail
@@ -128,10 +131,64 @@ def test_a_claim_left_by_a_dead_worker_is_taken_again_after_the_lease(
 ) -> None:
     [email_id] = _queue(session)
     moment = utcnow()
-    assert claim_batch(session, now=moment) == [email_id]  # ...and the worker dies here
+    assert claim_batch(session, now=moment, claim_token="dead") == [email_id]  # ...and it dies
     assert _worker(app, now=lambda: moment + timedelta(minutes=1)).sent == 0
     assert _worker(app, now=lambda: moment + LEASE + timedelta(seconds=1)).sent == 1
     assert len(mail_to_smtp.recorder.messages) == 1
+
+
+def test_a_slow_worker_whose_claim_was_taken_over_does_not_send_it_again(
+    app: Flask, session, mail_to_smtp: SMTPServer
+) -> None:
+    [email_id] = _queue(session)
+    transport = SMTPTransport(smtp_settings(app.config))
+    sender = app.config["MAIL_DEFAULT_SENDER"]
+    moment = utcnow()
+    assert claim_batch(session, now=moment, claim_token="slow") == [email_id]
+    # The slow worker is still busy with earlier messages when its lease runs out.
+    later = moment + LEASE + timedelta(seconds=1)
+    assert claim_batch(session, now=later, claim_token="fresh") == [email_id]
+    fresh = deliver(session, email_id, transport, sender=sender, claim_token="fresh")
+    slow = deliver(session, email_id, transport, sender=sender, claim_token="slow")
+    transport.close()
+    assert (fresh, slow) == (Delivery.SENT, Delivery.SKIPPED)
+    assert len(mail_to_smtp.recorder.messages) == 1
+
+
+def test_claims_skip_rows_other_workers_have_locked_on_postgresql() -> None:
+    from sqlalchemy.dialects import postgresql
+
+    statement = claim_statement(now=utcnow(), limit=5, claim_token="t")
+    assert "FOR UPDATE SKIP LOCKED" in str(statement.compile(dialect=postgresql.dialect()))
+
+
+def test_a_refused_login_keeps_the_queue_without_using_up_attempts(
+    app: Flask, session, mail_to_smtp: SMTPServer, monkeypatch
+) -> None:
+    """A mistyped MAIL_PASSWORD (here: the server offers no AUTH at all) must lose nothing."""
+    ids = _queue(session, 3)
+    monkeypatch.setitem(app.config, "MAIL_USERNAME", "mailer")
+    monkeypatch.setitem(app.config, "MAIL_PASSWORD", "wrong")
+    stats = _worker(app)
+    assert (stats.sent, stats.failed, stats.deferred) == (0, 0, 3)
+    rows = [session.get(OutboundEmail, i, populate_existing=True) for i in ids]
+    assert {row.status for row in rows} == {EmailStatus.QUEUED}
+    assert {row.attempts for row in rows} == {0}
+    assert "AUTH" in rows[0].last_error
+    monkeypatch.setitem(app.config, "MAIL_USERNAME", None)
+    assert _worker(app, now=lambda: utcnow() + timedelta(minutes=2)).sent == 3
+
+
+def test_a_refused_sender_address_keeps_the_queue(
+    app: Flask, session, mail_to_smtp: SMTPServer
+) -> None:
+    [email_id] = _queue(session)
+    mail_to_smtp.recorder.refuse_sender = "553 5.7.1 Sender address rejected"
+    assert _worker(app).failed == 0
+    row = session.get(OutboundEmail, email_id, populate_existing=True)
+    assert row.status is EmailStatus.QUEUED
+    assert row.attempts == 0
+    assert "sender address was refused (SMTP 553)" in row.last_error
 
 
 def test_without_mail_server_mail_goes_to_the_console_with_links(
