@@ -70,6 +70,10 @@ class Config:
     #: Seconds an idle mail worker waits before looking at the outbox again.
     MAIL_POLL_INTERVAL = 2.0
 
+    #: Reverse proxies in front of the app that set X-Forwarded-For/-Proto. The client address
+    #: (rate limits) is read that many hops back, never from a header a client could forge.
+    PROXY_HOPS = _int("PROXY_HOPS", 0)
+
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"

@@ -6,7 +6,7 @@ import logging
 import signal
 import sys
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -37,7 +37,10 @@ def _closing_time(
         raise click.BadParameter("use ISO 8601, e.g. 2026-12-31T18:00:00+00:00") from None
     if moment.tzinfo is None:
         raise click.BadParameter("add a time zone, e.g. 2026-12-31T18:00:00+00:00")
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise click.BadParameter("that time is out of range") from None
 
 
 @letters_cli.command("create")
@@ -115,6 +118,8 @@ def export_signatures(
         with partial.open("w", encoding="utf-8", newline="") as handle:
             count = write(rows, handle)
         partial.replace(output)
+    except OSError as error:
+        raise click.ClickException(f"Could not write {output}: {error.strerror}") from None
     finally:
         partial.unlink(missing_ok=True)
     click.echo(f"Exported {count} signatures to {output}", err=True)

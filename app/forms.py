@@ -29,8 +29,13 @@ def printable(*, multiline: bool = False) -> Callable[[Any, Field], None]:
 
 
 def deliverable_looking_email(_form: Any, field: Field) -> None:
-    """Syntax and domain shape by email-validator, without network look-ups; keeps its form."""
+    """Syntax and domain shape by email-validator, without network look-ups.
+
+    Kept in its ASCII form (an internationalised domain as punycode): every SMTP server can
+    deliver to it, and one address has one spelling for the one-signature-per-address rule.
+    """
     try:
-        field.data = validate_email(field.data or "", check_deliverability=False).normalized
+        checked = validate_email(field.data or "", check_deliverability=False, allow_smtputf8=False)
+        field.data = checked.ascii_email or checked.normalized
     except EmailNotValidError as error:
         raise ValidationError(str(error)) from None

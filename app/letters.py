@@ -56,7 +56,8 @@ def find_letter(session: DbSession, slug: str) -> Letter | None:
 
 def public_letter(session: DbSession, slug: str) -> Letter:
     """A letter the public may see (open or closed, never a draft), or NotFound."""
-    letter = find_letter(session, slug)
+    # Anything that cannot be a slug (a NUL byte, say) need not reach the database.
+    letter = find_letter(session, slug) if SLUG_PATTERN.match(slug) else None
     if letter is None or not letter.is_public():
         raise NotFound("There is no letter at this address.")
     return letter

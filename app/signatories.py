@@ -9,14 +9,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, literal, or_, select, tuple_
 
-from app.countries import country_name
-from app.db import DbSession
+from app.countries import country_name, is_country_code
+from app.db import DbSession, UTCDateTime
 from app.errors import InvalidInput
 from app.models import Affiliation, Letter, Signature, SignatureState
+from app.text import has_control_characters, normalise
 
 SEARCH_MAX = 100
+#: Signature ids are 32-bit integers in the database.
+_ID_MAX = 2**31 - 1
+_BAD_CURSOR = "This page link is not valid; start again from the first page."
 
 
 @dataclass(frozen=True)
@@ -69,15 +73,31 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         moment, _, ident = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
-        verified_at = datetime.fromisoformat(moment)
+        verified_at = datetime.fromisoformat(moment).astimezone(UTC)
         signature_id = int(ident)
-    except (ValueError, binascii.Error, UnicodeError):
-        raise InvalidInput(
-            "This page link is not valid; start again from the first page."
-        ) from None
-    if verified_at.tzinfo is None or signature_id < 1:
-        raise InvalidInput("This page link is not valid; start again from the first page.")
+    except (ValueError, OverflowError, binascii.Error, UnicodeError):
+        raise InvalidInput(_BAD_CURSOR) from None
+    if not moment.endswith("+00:00") or not 1 <= signature_id <= _ID_MAX:
+        raise InvalidInput(_BAD_CURSOR)
     return verified_at, signature_id
+
+
+def clean_search(text: str) -> str | None:
+    """The search box's text, normalised and bounded; InvalidInput for control characters."""
+    cleaned = normalise(text)[:SEARCH_MAX]
+    if has_control_characters(cleaned):
+        raise InvalidInput("Please search with letters, digits and punctuation only.")
+    return cleaned or None
+
+
+def clean_country(code: str) -> str | None:
+    """An ISO 3166-1 alpha-2 filter, upper-cased; InvalidInput for anything else."""
+    code = code.strip()
+    if not code:
+        return None
+    if not (code.isascii() and is_country_code(code.upper())):
+        raise InvalidInput("Please choose a country from the list (an ISO 3166 code such as GB).")
+    return code.upper()
 
 
 def signatory_page(
@@ -110,7 +130,8 @@ def signatory_page(
     if cursor:
         verified_at, signature_id = decode_cursor(cursor)
         query = query.where(
-            tuple_(Signature.verified_at, Signature.id) < tuple_(verified_at, signature_id)
+            tuple_(Signature.verified_at, Signature.id)
+            < tuple_(literal(verified_at, UTCDateTime()), literal(signature_id))
         )
     if search:
         query = query.where(

@@ -227,10 +227,15 @@ def confirm(session: DbSession, signature: Signature, *, now: datetime) -> bool:
         raise NotFound("This signature can no longer be confirmed.")
     if not signature.letter.is_open(now):
         raise LetterClosed("This letter closed before the signature was confirmed.")
-    signature.state = SignatureState.VERIFIED
-    signature.verified_at = now
-    session.flush()
-    return True
+    # Conditional, so of two confirmations at once only the first sets verified_at.
+    confirmed = session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.state == SignatureState.PENDING)
+        .values(state=SignatureState.VERIFIED, verified_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(signature)
+    return bool(getattr(confirmed, "rowcount", 0))
 
 
 def resend_confirmation(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Bidirectional overrides and isolates let a name display as something other than what it is.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Format characters (Unicode category Cf) are invisible: bidirectional overrides make a name
+# display as something other than what it is, zero-width spaces make a blank name look filled.
+# The zero-width (non-)joiners are kept: Persian, Indic scripts and emoji need them.
+_ALLOWED_FORMAT_CHARACTERS = frozenset("\u200c\u200d")
 _KEY_DROPPED = re.compile(r"[.'\u2019]")
 _KEY_SEPARATORS = re.compile(r"[^\w]+|_+")
 
@@ -24,10 +26,13 @@ def normalise(value: str | None, *, multiline: bool = False) -> str:
 
 def has_control_characters(value: str, *, multiline: bool = False) -> bool:
     allowed = {"\n", "\t"} if multiline else set()
-    return any(
-        (unicodedata.category(char) == "Cc" and char not in allowed) or char in _BIDI_CONTROLS
-        for char in value
-    )
+    for char in value:
+        category = unicodedata.category(char)
+        if category == "Cc" and char not in allowed:
+            return True
+        if category == "Cf" and char not in _ALLOWED_FORMAT_CHARACTERS:
+            return True
+    return False
 
 
 def matching_key(value: str) -> str:

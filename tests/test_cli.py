@@ -62,6 +62,7 @@ def test_letters_create_with_draft_and_closing_time(runner, session, body_file: 
         (["ok-slug", "--title", ""], "The title must be"),
         (["ok-slug", "--title", "T", "--closes-at", "tomorrow"], "use ISO 8601"),
         (["ok-slug", "--title", "T", "--closes-at", "2030-01-01T00:00:00"], "add a time zone"),
+        (["ok-slug", "--title", "T", "--closes-at", "9999-12-31T23:59:59-23:59"], "out of range"),
     ],
 )
 def test_letters_create_explains_bad_input(
@@ -185,3 +186,16 @@ def test_export_refuses_unknown_letters_and_formats(runner, session) -> None:
     make_letter(session, slug="fmt")
     bad = runner.invoke(args=["signatures", "export", "fmt", "--format", "xml"])
     assert bad.exit_code == 2
+
+
+def test_export_to_a_folder_that_does_not_exist_is_a_clear_error(
+    runner, session, tmp_path: Path
+) -> None:
+    _signed_letter(session)
+    target = tmp_path / "missing" / "out.csv"
+    result = runner.invoke(
+        args=["signatures", "export", "export", "--format", "csv", "--output", str(target)]
+    )
+    assert result.exit_code == 1
+    assert "Could not write" in result.output
+    assert "No such file or directory" in result.output

@@ -8,7 +8,6 @@ from flask import abort, current_app, request, url_for
 
 from app import letters, signatories
 from app.api import bp
-from app.countries import is_country_code
 from app.db import db, utcnow
 
 MAX_LIMIT = 100
@@ -39,16 +38,12 @@ def signatory_list(slug: str) -> dict[str, Any]:
         if not in_range:
             abort(400, f"limit must be a whole number from 1 to {MAX_LIMIT}.")
         limit = int(raw_limit)
-    country = request.args.get("country", "").strip().upper()
-    if country and not is_country_code(country):
-        abort(400, "country must be an ISO 3166-1 alpha-2 code.")
-    search = request.args.get("q", "").strip()[: signatories.SEARCH_MAX]
     page = signatories.signatory_page(
         db.session,
         found,
         limit=limit,
         cursor=request.args.get("cursor") or None,
-        search=search or None,
-        country=country or None,
+        search=signatories.clean_search(request.args.get("q", "")),
+        country=signatories.clean_country(request.args.get("country", "")),
     )
     return {"items": [item.as_json() for item in page.items], "next": page.next_cursor}

@@ -14,7 +14,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from app import letters, signatories, signing
-from app.countries import country_choices, is_country_code
+from app.countries import country_choices
 from app.db import db, utcnow
 from app.errors import LetterClosed
 from app.extensions import limiter
@@ -151,24 +151,22 @@ def thanks(slug: str) -> str:
 @bp.get("/letters/<slug>/signatories")
 def signatory_list(slug: str) -> str:
     letter = letters.public_letter(db.session, slug)
-    search = request.args.get("q", "").strip()[: signatories.SEARCH_MAX]
-    country = request.args.get("country", "").strip().upper()
-    if country and not is_country_code(country):
-        abort(400, "Unknown country code.")
+    search = signatories.clean_search(request.args.get("q", ""))
+    country = signatories.clean_country(request.args.get("country", ""))
     page = signatories.signatory_page(
         db.session,
         letter,
         limit=current_app.config["SIGNATORIES_PAGE_SIZE"],
         cursor=request.args.get("cursor") or None,
-        search=search or None,
-        country=country or None,
+        search=search,
+        country=country,
     )
     return render_template(
         "public/signatories.html",
         letter=letter,
         page=page,
-        search=search,
-        country=country,
+        search=search or "",
+        country=country or "",
         countries=country_choices(),
         verified_count=signatories.count_verified(db.session, letter),
         is_first_page=not request.args.get("cursor"),
