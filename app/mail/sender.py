@@ -5,6 +5,10 @@ locked with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite serialises writers inst
 workers hold the same row. Each result is committed as soon as it is known, which keeps the window
 for a double send (a worker dying between the SMTP server's "250 OK" and our commit) to one message.
 A claim older than the lease is treated as a dead worker's and taken again: nothing is lost.
+
+The worker loop is its own transaction boundary, as a request is for a view: it commits each
+claim and each result itself, because holding a transaction open across SMTP calls would hold
+row locks for seconds.
 """
 
 from __future__ import annotations

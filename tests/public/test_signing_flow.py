@@ -248,6 +248,7 @@ def test_a_failure_while_queueing_the_email_leaves_no_signature_behind(
         raise RuntimeError("outbox unavailable")
 
     make_letter(session, slug="atomic")
+    session.commit()  # into the test's outer transaction, out of reach of request teardowns
     token = csrf_token(client, "/letters/atomic")
     monkeypatch.setattr(app.signing, "queue_email", broken_queue)
     # Its own app context, as in production: the request's teardown discards what it began.
@@ -255,6 +256,16 @@ def test_a_failure_while_queueing_the_email_leaves_no_signature_behind(
         client.post("/letters/atomic/sign", data={"csrf_token": token, **signing_answers()})
     assert session.scalar(select(func.count()).select_from(Signature)) == 0
     assert session.scalar(select(func.count()).select_from(OutboundEmail)) == 0
+
+    # As in production, where errors are not propagated: a friendly 500 page, still nothing kept.
+    monkeypatch.setitem(flask_app.config, "PROPAGATE_EXCEPTIONS", False)
+    with flask_app.app_context():
+        failed = client.post(
+            "/letters/atomic/sign", data={"csrf_token": token, **signing_answers()}
+        )
+    assert failed.status_code == 500
+    assert "Something went wrong on our side" in failed.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Signature)) == 0
 
 
 def test_too_many_signings_from_one_address_get_a_friendly_429(
