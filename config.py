@@ -92,6 +92,13 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SIGNATORIES_PAGE_SIZE = 50
 
+    #: Console sessions end after this long without a request.
+    ORGANISER_IDLE_TIMEOUT = _int("ORGANISER_IDLE_TIMEOUT", 30 * 60)
+    #: Failed sign-ins allowed per account and per client address.
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
+    SITE_NAME = "Undersigned"
+
     @classmethod
     def check(cls) -> None:
         """Fail fast on settings this environment cannot run without."""

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import app.db as database  # not `from app.db import db`: that would hide the module app.db
 from app.errors import DomainError, InvalidInput, LetterClosed, NotFound
-from app.extensions import csrf, limiter, migrate
+from app.extensions import csrf, limiter, login_manager, migrate
 from app.tokens import TokenInvalid
 from config import PROJECT_ROOT, Config, config_from_environment
 
@@ -39,12 +39,15 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     migrate.init_app(app, database.db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
 
     from app.api import bp as api_bp
+    from app.organiser import bp as organiser_bp
     from app.public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(organiser_bp)
     csrf.exempt(api_bp)  # read-only JSON, no cookies involved
 
     from app.cli import register_commands

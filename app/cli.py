@@ -14,16 +14,17 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app import exports, letters, signatories
+from app import exports, letters, organisers, signatories
 from app.db import db
 from app.errors import DomainError
 from app.mail.sender import ConsoleTransport, SMTPTransport, Transport, run_worker
-from app.models import LetterStatus
+from app.models import LetterStatus, OrganiserRole
 from app.settings import smtp_settings
 
 letters_cli = AppGroup("letters", help="Create and list letters.")
 signatures_cli = AppGroup("signatures", help="Export a letter's signatures.")
 mail_cli = AppGroup("mail", help="Deliver queued email.")
+organisers_cli = AppGroup("organisers", help="Organiser accounts and their letters.")
 
 
 def _closing_time(
@@ -162,7 +163,83 @@ def mail_work(once: bool) -> None:
     )
 
 
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    raise click.ClickException("No terminal to ask for a password on: use --password-stdin.")
+
+
+@organisers_cli.command("create")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--superuser", is_flag=True, help="Sees and runs every letter.")
+def create_organiser(email: str, password_stdin: bool, superuser: bool) -> None:
+    """Create an organiser account (asks for the password on a terminal)."""
+    password = _read_password(password_stdin)
+    try:
+        organiser = organisers.create_organiser(
+            db.session, email=email, password=password, is_superuser=superuser
+        )
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    kind = "superuser" if organiser.is_superuser else "organiser"
+    click.echo(f"Created {kind} {organiser.email}")
+
+
+@organisers_cli.command("list")
+def list_organisers() -> None:
+    """Every organiser account, with superuser and two-factor flags."""
+    for organiser in organisers.all_organisers(db.session):
+        flags = [
+            name
+            for name, on in (
+                ("superuser", organiser.is_superuser),
+                ("two-factor", organiser.totp_secret is not None),
+            )
+            if on
+        ]
+        last = organiser.last_login_at.isoformat() if organiser.last_login_at else "never"
+        click.echo(f"{organiser.email}\t{','.join(flags) or '-'}\tlast sign-in {last}")
+
+
+@organisers_cli.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def set_organiser_password(email: str, password_stdin: bool) -> None:
+    """Set an organiser's password; their other sessions end."""
+    organiser = organisers.find_organiser(db.session, email)
+    if organiser is None:
+        raise click.ClickException(f"No organiser with the email {email!r}.")
+    try:
+        organisers.set_password(db.session, organiser, _read_password(password_stdin))
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Password changed for {organiser.email}")
+
+
+@organisers_cli.command("grant")
+@click.argument("email")
+@click.argument("slug")
+@click.option("--role", type=click.Choice([role.value for role in OrganiserRole]), default="owner")
+def grant_role(email: str, slug: str, role: str) -> None:
+    """Make an organiser the owner, moderator or viewer of a letter."""
+    organiser = organisers.find_organiser(db.session, email)
+    if organiser is None:
+        raise click.ClickException(f"No organiser with the email {email!r}.")
+    letter = letters.find_letter(db.session, slug)
+    if letter is None:
+        raise click.ClickException(f"No letter with the slug {slug!r}.")
+    organisers.grant(db.session, letter, organiser, OrganiserRole(role))
+    db.session.commit()
+    click.echo(f"{organiser.email} is now {role} of {letter.slug}")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(letters_cli)
     app.cli.add_command(signatures_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(organisers_cli)

@@ -29,7 +29,15 @@ from app import create_app
 from app.db import db
 from config import TestingConfig
 
-TABLES_CHILD_FIRST = ("outbound_emails", "signatures", "affiliations", "letters")
+TABLES_CHILD_FIRST = (
+    "audit_events",
+    "letter_organisers",
+    "organisers",
+    "outbound_emails",
+    "signatures",
+    "affiliations",
+    "letters",
+)
 
 
 def _reset_database(url: str) -> None:
@@ -72,30 +80,49 @@ def is_postgres(app: Flask) -> bool:
     return str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql")
 
 
+class _RequestScopedTestSession(scoped_session):  # type: ignore[type-arg]
+    """The test's session, kept across requests; a request's end discards what it left
+    uncommitted (as closing the session does in production) without detaching the test's objects."""
+
+    def remove(self) -> None:
+        if self.registry.has():
+            self.registry().rollback()
+
+    def really_remove(self) -> None:
+        super().remove()
+
+
 @pytest.fixture(autouse=True)
 def _isolated(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test in its own transaction, rolled back at the end (unless it commits for real)."""
-    with app.app_context():
-        if "committed_db" in request.fixturenames:
+    """Every test in its own transaction, rolled back at the end (unless it commits for real).
+
+    No app context is held during the test, so each request gets its own, as in production: its
+    own `g`, its own teardown. Test set-up must commit (factories do): in this transaction, a
+    commit only releases a savepoint, and the outer transaction is still rolled back at the end.
+    """
+    if "committed_db" in request.fixturenames:
+        with app.app_context():
             yield
             db.session.remove()
             with db.engine.begin() as connection:
                 for table in TABLES_CHILD_FIRST:
                     connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608
-            return
+        return
+    with app.app_context():
         connection = db.engine.connect()
-        outer = connection.begin()
-        real_session = db.session
-        db.session = scoped_session(
-            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
-        )
-        try:
-            yield
-        finally:
-            db.session.remove()
-            db.session = real_session
-            outer.rollback()
-            connection.close()
+    outer = connection.begin()
+    real_session = db.session
+    test_session = _RequestScopedTestSession(
+        sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+    )
+    db.session = test_session
+    try:
+        yield
+    finally:
+        test_session.really_remove()
+        db.session = real_session
+        outer.rollback()
+        connection.close()
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def make_letter(
         closes_at=closes_at,
     )
     session.add(letter)
-    session.flush()
+    session.commit()
     return letter
 
 
@@ -70,5 +70,28 @@ def make_signature(
         verified_at=verified_at,
     )
     session.add(signature)
-    session.flush()
+    session.commit()
     return signature
+
+
+def make_organiser(
+    session: Any,
+    *,
+    email: str | None = None,
+    password: str = "correct horse battery staple",  # noqa: S107
+    is_superuser: bool = False,
+    letters: dict[Letter, Any] | None = None,
+) -> Any:
+    """An organiser, with roles on the given letters ({letter: OrganiserRole})."""
+    from app import organisers
+
+    organiser = organisers.create_organiser(
+        session,
+        email=email or f"organiser{next(_sequence)}@campaign.example",
+        password=password,
+        is_superuser=is_superuser,
+    )
+    for letter, role in (letters or {}).items():
+        organisers.grant(session, letter, organiser, role)
+    session.commit()
+    return organiser

@@ -14,7 +14,10 @@ from app.db import db
 from app.mail.sender import SMTPTransport, WorkerStats, run_worker
 from app.settings import smtp_settings
 
-CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_PATTERN = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"'
+    r'|type="hidden" name="csrf_token" value="([^"]+)"'
+)
 CONFIRM_LINK = re.compile(r"(https?://[^\s\"<>]+/letters/[a-z0-9-]+/confirm/[A-Za-z0-9_.\-]+)")
 
 
@@ -22,7 +25,7 @@ def csrf_token(client: FlaskClient, url: str) -> str:
     page = client.get(url)
     match = CSRF_PATTERN.search(page.get_data(as_text=True))
     assert match, f"no CSRF token on {url} ({page.status_code})"
-    return match.group(1)
+    return match.group(1) or match.group(2)
 
 
 def signing_answers(**overrides: Any) -> dict[str, Any]:
@@ -76,3 +79,18 @@ def confirm_link(message: EmailMessage) -> str:
 def path_of(link: str, base_url: str) -> str:
     assert link.startswith(base_url + "/"), f"{link} is not under {base_url}"
     return link[len(base_url) :]
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def log_in(client: FlaskClient, email: str, password: str = PASSWORD) -> TestResponse:
+    token = csrf_token(client, "/admin/login")
+    return client.post(
+        "/admin/login", data={"csrf_token": token, "email": email, "password": password}
+    )
+
+
+def form_token(client: FlaskClient, url: str) -> str:
+    """A CSRF token from any console page that has a form (the sign-out button counts)."""
+    return csrf_token(client, url)

@@ -99,8 +99,6 @@ def test_behind_a_proxy_each_client_address_gets_its_own_signing_budget(session)
 
     proxied = create_app(TestingConfig, PROXY_HOPS=1, SIGN_RATE_LIMIT="2 per minute")
     make_letter(session, slug="proxied")
-    # Into the test's outer transaction: the other app's request teardown closes the session.
-    session.commit()
     limiter.reset()
     try:
 

@@ -248,11 +248,9 @@ def test_a_failure_while_queueing_the_email_leaves_no_signature_behind(
         raise RuntimeError("outbox unavailable")
 
     make_letter(session, slug="atomic")
-    session.commit()  # into the test's outer transaction, out of reach of request teardowns
     token = csrf_token(client, "/letters/atomic")
     monkeypatch.setattr(app.signing, "queue_email", broken_queue)
-    # Its own app context, as in production: the request's teardown discards what it began.
-    with flask_app.app_context(), pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError):
         client.post("/letters/atomic/sign", data={"csrf_token": token, **signing_answers()})
     assert session.scalar(select(func.count()).select_from(Signature)) == 0
     assert session.scalar(select(func.count()).select_from(OutboundEmail)) == 0
@@ -300,7 +298,7 @@ def test_a_link_to_a_hidden_signature_can_no_longer_be_used(
     token = csrf_token(client, path)
     signature = session.scalars(select(Signature)).one()
     signature.state = SignatureState.HIDDEN
-    session.flush()
+    session.commit()
     page = client.get(path)
     assert page.status_code == 404
     assert "can no longer be used" in page.get_data(as_text=True)
@@ -320,7 +318,7 @@ def test_a_letter_that_closed_before_confirmation_says_so_and_confirms_nothing(
     path = path_of(confirm_link(mail_to_smtp.recorder.messages[0]), app.config["BASE_URL"])
     token = csrf_token(client, path)
     letter.status = LetterStatus.CLOSED
-    session.flush()
+    session.commit()
     page = client.get(path).get_data(as_text=True)
     assert "This letter is closed" in page
     assert "Confirm my signature</button>" not in page

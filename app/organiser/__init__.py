@@ -1,0 +1,7 @@
+"""The organisers' console at /admin: accounts, letters, moderation, import and export."""
+
+from flask import Blueprint
+
+bp = Blueprint("organiser", __name__, url_prefix="/admin")
+
+from app.organiser import auth, views  # noqa: E402, F401  (registers the routes)

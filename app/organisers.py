@@ -1,0 +1,183 @@
+"""Organiser accounts and who may do what on which letter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pyotp
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.db import DbSession
+from app.errors import InvalidInput, NotFound
+from app.letters import find_letter
+from app.models import EMAIL_MAX, Letter, LetterOrganiser, Organiser, OrganiserRole
+
+PASSWORD_MIN = 12
+PASSWORD_MAX = 256
+# Checked against when the account does not exist, so both cases take the same time.
+_DUMMY_HASH = generate_password_hash("not a password of anyone's")
+
+
+def normalise_login(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise InvalidInput(f"The password must be at least {PASSWORD_MIN} characters long.")
+    if len(password) > PASSWORD_MAX:
+        raise InvalidInput(f"The password must be at most {PASSWORD_MAX} characters long.")
+
+
+def create_organiser(
+    session: DbSession, *, email: str, password: str, is_superuser: bool = False
+) -> Organiser:
+    login = normalise_login(email)
+    if "@" not in login or len(login) > EMAIL_MAX:
+        raise InvalidInput(f"{email!r} is not an email address.")
+    check_password_strength(password)
+    organiser = Organiser(
+        email=login, password_hash=generate_password_hash(password), is_superuser=is_superuser
+    )
+    try:
+        with session.begin_nested():
+            session.add(organiser)
+    except IntegrityError:
+        raise InvalidInput(f"An organiser with the email {login} already exists.") from None
+    return organiser
+
+
+def organiser_by_session_id(session: DbSession, session_id: str) -> Organiser | None:
+    """The organiser a login session names ("id:version"), if it is still valid."""
+    ident, _, version = session_id.partition(":")
+    if not (ident.isdigit() and version.isdigit()):
+        return None
+    organiser = session.get(Organiser, int(ident))
+    if organiser is None or organiser.session_version != int(version):
+        return None
+    return organiser
+
+
+def find_organiser(session: DbSession, email: str) -> Organiser | None:
+    return session.scalars(
+        select(Organiser).where(Organiser.email == normalise_login(email))
+    ).one_or_none()
+
+
+def set_password(session: DbSession, organiser: Organiser, password: str) -> None:
+    check_password_strength(password)
+    organiser.password_hash = generate_password_hash(password)
+    organiser.session_version += 1  # signs out every other session
+    session.flush()
+
+
+def authenticate(session: DbSession, email: str, password: str) -> Organiser | None:
+    """The organiser if the password is right; None otherwise, taking the same time either way."""
+    organiser = find_organiser(session, email)
+    if organiser is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return organiser if check_password_hash(organiser.password_hash, password) else None
+
+
+def record_login(session: DbSession, organiser: Organiser, *, now: datetime) -> None:
+    organiser.last_login_at = now
+    session.flush()
+
+
+def all_organisers(session: DbSession) -> Sequence[Organiser]:
+    return session.scalars(select(Organiser).order_by(Organiser.email)).all()
+
+
+# --- second factor ---------------------------------------------------------------------------
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, email: str, issuer: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=issuer)
+
+
+def totp_code_is_valid(secret: str, code: str, *, now: datetime) -> bool:
+    code = "".join(code.split())
+    # One step either side forgives a phone clock that is a little off.
+    return code.isdigit() and pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1)
+
+
+def enable_totp(
+    session: DbSession, organiser: Organiser, secret: str, code: str, *, now: datetime
+) -> None:
+    if not totp_code_is_valid(secret, code, now=now):
+        raise InvalidInput("That code does not match. Check the time on your phone and try again.")
+    organiser.totp_secret = secret
+    session.flush()
+
+
+def disable_totp(session: DbSession, organiser: Organiser) -> None:
+    organiser.totp_secret = None
+    session.flush()
+
+
+# --- roles -----------------------------------------------------------------------------------
+
+
+def role_on(session: DbSession, organiser: Organiser, letter: Letter) -> OrganiserRole | None:
+    if organiser.is_superuser:
+        return OrganiserRole.OWNER
+    return session.scalar(
+        select(LetterOrganiser.role).where(
+            LetterOrganiser.letter_id == letter.id, LetterOrganiser.organiser_id == organiser.id
+        )
+    )
+
+
+def letter_for(
+    session: DbSession,
+    organiser: Organiser,
+    slug: str,
+    needed: OrganiserRole = OrganiserRole.VIEWER,
+) -> tuple[Letter, OrganiserRole]:
+    """The letter and the organiser's role on it; NotFound unless the role is at least `needed`.
+
+    Not found, rather than forbidden: an organiser of letter A learns nothing about letter B.
+    """
+    letter = find_letter(session, slug)
+    role = role_on(session, organiser, letter) if letter is not None else None
+    if letter is None or role is None or not role.allows(needed):
+        raise NotFound("There is no letter of yours at this address.")
+    return letter, role
+
+
+def letters_of(session: DbSession, organiser: Organiser) -> Sequence[tuple[Letter, OrganiserRole]]:
+    if organiser.is_superuser:
+        letters = session.scalars(select(Letter).order_by(Letter.created_at.desc())).all()
+        return [(letter, OrganiserRole.OWNER) for letter in letters]
+    rows = session.execute(
+        select(Letter, LetterOrganiser.role)
+        .join(LetterOrganiser, LetterOrganiser.letter_id == Letter.id)
+        .where(LetterOrganiser.organiser_id == organiser.id)
+        .order_by(Letter.created_at.desc())
+    ).all()
+    return [(letter, role) for letter, role in rows]
+
+
+def grant(session: DbSession, letter: Letter, organiser: Organiser, role: OrganiserRole) -> None:
+    existing = session.get(LetterOrganiser, (letter.id, organiser.id))
+    if existing is None:
+        session.add(LetterOrganiser(letter_id=letter.id, organiser_id=organiser.id, role=role))
+    else:
+        existing.role = role
+    session.flush()
+
+
+def team_of(session: DbSession, letter: Letter) -> Sequence[LetterOrganiser]:
+    return session.scalars(
+        select(LetterOrganiser)
+        .where(LetterOrganiser.letter_id == letter.id)
+        .order_by(LetterOrganiser.role)
+    ).all()
