@@ -11,11 +11,13 @@ from app.text import matching_key
 
 
 def affiliation_for(session: DbSession, name: str) -> Affiliation:
-    """The affiliation whose key matches `name`, created on first sight."""
+    """The affiliation whose key matches `name` (or its canonical one), created on first sight."""
     key = matching_key(name) or name.casefold()
     found = session.scalars(select(Affiliation).where(Affiliation.key == key)).one_or_none()
     if found is not None:
-        return found
+        # A merged variant ("M.I.T.") is only an alias now: sign under the canonical name.
+        canonical = session.get(Affiliation, found.canonical_id) if found.canonical_id else None
+        return canonical or found
     affiliation = Affiliation(name=name, key=key)
     try:
         with session.begin_nested():

@@ -1,9 +1,10 @@
-"""Letters: creating them and finding the ones the public may see."""
+"""Letters: creating and editing them (with versions), and finding the ones the public may see."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -11,7 +12,14 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db import DbSession
 from app.errors import InvalidInput, NotFound
-from app.models import LETTER_TITLE_MAX, SLUG_MAX, Letter, LetterStatus
+from app.models import (
+    LETTER_TITLE_MAX,
+    SLUG_MAX,
+    Letter,
+    LetterStatus,
+    LetterVersion,
+    Signature,
+)
 from app.text import has_control_characters, normalise
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -28,26 +36,133 @@ def create_letter(
     closes_at: datetime | None = None,
 ) -> Letter:
     slug = slug.strip().lower()
-    title = normalise(title)
-    body = normalise(body, multiline=True)
     if not SLUG_PATTERN.match(slug) or len(slug) > SLUG_MAX:
         raise InvalidInput(
             f"The slug {slug!r} must be lower-case letters, digits and single hyphens "
             f"(at most {SLUG_MAX} characters), e.g. 'ban-deepfakes'."
         )
-    if not title or len(title) > LETTER_TITLE_MAX or has_control_characters(title):
-        raise InvalidInput(f"The title must be 1 to {LETTER_TITLE_MAX} printable characters.")
-    if not body or len(body) > BODY_MAX or has_control_characters(body, multiline=True):
-        raise InvalidInput(f"The body must be 1 to {BODY_MAX} characters of Markdown text.")
+    title, body = _checked_text(title, body)
     if closes_at is not None and closes_at.tzinfo is None:
         raise InvalidInput("The closing time needs a time zone (e.g. 2026-12-31T18:00:00+00:00).")
-    letter = Letter(slug=slug, title=title, body=body, status=status, closes_at=closes_at)
+    letter = Letter(
+        slug=slug, title=title, body=body, status=status, closes_at=closes_at, version=1
+    )
     try:
         with session.begin_nested():
             session.add(letter)
     except IntegrityError:
         raise InvalidInput(f"A letter with the slug {slug!r} already exists.") from None
+    session.add(LetterVersion(letter_id=letter.id, number=1, title=title, body=body))
+    session.flush()
     return letter
+
+
+def _checked_text(title: str, body: str) -> tuple[str, str]:
+    title = normalise(title)
+    body = normalise(body, multiline=True)
+    if not title or len(title) > LETTER_TITLE_MAX or has_control_characters(title):
+        raise InvalidInput(f"The title must be 1 to {LETTER_TITLE_MAX} printable characters.")
+    if not body or len(body) > BODY_MAX or has_control_characters(body, multiline=True):
+        raise InvalidInput(f"The body must be 1 to {BODY_MAX} characters of Markdown text.")
+    return title, body
+
+
+@dataclass(frozen=True)
+class LetterChange:
+    """What an edit changed, for the audit log."""
+
+    before: dict[str, object]
+    after: dict[str, object]
+    new_version: bool
+
+
+def update_letter(
+    session: DbSession,
+    letter: Letter,
+    *,
+    title: str,
+    body: str,
+    status: LetterStatus,
+    closes_at: datetime | None,
+    target: int | None,
+    now: datetime,
+) -> LetterChange:
+    """Edit a letter. Once it has signatures, new text becomes a new version, so every
+    signature still points at the words its signer agreed to."""
+    title, body = _checked_text(title, body)
+    if closes_at is not None and closes_at.tzinfo is None:
+        raise InvalidInput("The closing time needs a time zone.")
+    if target is not None and not 1 <= target <= 100_000_000:
+        raise InvalidInput("The target must be a whole number from 1 to 100,000,000.")
+    fields = ("title", "body", "status", "closes_at", "target")
+    before = {name: _plain(getattr(letter, name)) for name in fields}
+    text_changed = (title, body) != (letter.title, letter.body)
+    new_version = False
+    if text_changed:
+        if _has_signatures(session, letter):
+            letter.version += 1
+            session.add(
+                LetterVersion(
+                    letter_id=letter.id,
+                    number=letter.version,
+                    title=title,
+                    body=body,
+                    created_at=now,
+                )
+            )
+            new_version = True
+        else:
+            current = _version(session, letter, letter.version)
+            if current is None:
+                session.add(
+                    LetterVersion(
+                        letter_id=letter.id, number=letter.version, title=title, body=body
+                    )
+                )
+            else:
+                current.title, current.body = title, body
+    letter.title, letter.body, letter.status = title, body, status
+    letter.closes_at, letter.target = closes_at, target
+    session.flush()
+    after = {name: _plain(getattr(letter, name)) for name in fields}
+    changed = [name for name in fields if before[name] != after[name]]
+    return LetterChange(
+        before={name: before[name] for name in changed},
+        after={name: after[name] for name in changed},
+        new_version=new_version,
+    )
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, LetterStatus):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _has_signatures(session: DbSession, letter: Letter) -> bool:
+    return (
+        session.scalar(select(Signature.id).where(Signature.letter_id == letter.id).limit(1))
+        is not None
+    )
+
+
+def _version(session: DbSession, letter: Letter, number: int) -> LetterVersion | None:
+    return session.scalars(
+        select(LetterVersion).where(
+            LetterVersion.letter_id == letter.id, LetterVersion.number == number
+        )
+    ).one_or_none()
+
+
+def versions_of(session: DbSession, letter: Letter) -> Sequence[LetterVersion]:
+    """The text's history, newest first."""
+    return session.scalars(
+        select(LetterVersion)
+        .where(LetterVersion.letter_id == letter.id)
+        .order_by(LetterVersion.number.desc())
+    ).all()
 
 
 def find_letter(session: DbSession, slug: str) -> Letter | None:

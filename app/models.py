@@ -28,6 +28,7 @@ EMAIL_MAX = 320
 AFFILIATION_MAX = 200
 TITLE_MAX = 200
 COMMENT_MAX = 2000
+NOTABLE_CONTEXT_MAX = 200
 SLUG_MAX = 80
 LETTER_TITLE_MAX = 200
 
@@ -94,6 +95,10 @@ class Letter(db.Model):  # type: ignore[name-defined]
     )
     #: After this moment the letter takes no more signatures, whatever its status says.
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The number of signatures the organisers aim for, shown as progress; optional.
+    target: Mapped[int | None] = mapped_column(Integer)
+    #: Number of the current text version (see LetterVersion); signatures record it.
+    version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -107,6 +112,20 @@ class Letter(db.Model):  # type: ignore[name-defined]
         return f"<Letter {self.slug!r} {self.status.value}>"
 
 
+class LetterVersion(db.Model):  # type: ignore[name-defined]
+    """A letter's text as it stood; a new one is made when a signed letter's text is edited."""
+
+    __tablename__ = "letter_versions"
+    __table_args__ = (UniqueConstraint("letter_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(LETTER_TITLE_MAX))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Affiliation(db.Model):  # type: ignore[name-defined]
     """An organisation signatories belong to; variants share one normalised key."""
 
@@ -117,6 +136,11 @@ class Affiliation(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(AFFILIATION_MAX))
     #: Case-, accent- and punctuation-folded name: "M.I.T." and "mit" share "mit".
     key: Mapped[str] = mapped_column(String(AFFILIATION_MAX), unique=True)
+    #: Set once merged: this row is then only an alias, and new signatures typed this way
+    #: land on the canonical affiliation.
+    canonical_id: Mapped[int | None] = mapped_column(
+        ForeignKey("affiliations.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     def __repr__(self) -> str:
@@ -157,6 +181,17 @@ class Signature(db.Model):  # type: ignore[name-defined]
     emails_sent: Mapped[int] = mapped_column(Integer, default=0)
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The letter's text version this signature was given to.
+    letter_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Why an organiser hid it (shown to organisers only).
+    hidden_reason: Mapped[str | None] = mapped_column(String(500))
+    #: Featured at the top of the letter page; ordered by notable_rank, then name.
+    is_notable: Mapped[bool] = mapped_column(Boolean, default=False)
+    notable_rank: Mapped[int | None] = mapped_column(Integer)
+    #: A line of context shown with a notable signatory ("Turing Award laureate").
+    notable_context: Mapped[str | None] = mapped_column(String(NOTABLE_CONTEXT_MAX))
+    #: Where an imported signature came from ("import: paper-forms.csv"); NULL for the form.
+    source: Mapped[str | None] = mapped_column(String(200))
 
     letter: Mapped[Letter] = relationship()
     affiliation: Mapped[Affiliation] = relationship(lazy="joined")

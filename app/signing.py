@@ -124,6 +124,7 @@ def _create(
         is_public=answers.is_public,
         emails_sent=1,  # the confirmation queued right after this insert
         signed_at=now,
+        letter_version=letter.version,
     )
     try:
         with session.begin_nested():

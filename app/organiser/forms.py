@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from datetime import datetime
 
-from app.forms import single_line
-from app.models import EMAIL_MAX
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from app.forms import multi_line, single_line
+from app.letters import BODY_MAX
+from app.models import EMAIL_MAX, LETTER_TITLE_MAX, SLUG_MAX, LetterStatus
 from app.organisers import PASSWORD_MAX
 
 
@@ -33,3 +36,50 @@ class CodeForm(FlaskForm):
 
 class ConfirmActionForm(FlaskForm):
     """A button and nothing else: the CSRF token is the point."""
+
+
+class LetterForm(FlaskForm):
+    slug = StringField(
+        "Address (slug)",
+        description="Lower-case letters, digits and hyphens: /letters/<slug>. Fixed once created.",
+        filters=[single_line],
+        validators=[Length(max=SLUG_MAX)],
+    )
+    title = StringField(
+        "Title",
+        filters=[single_line],
+        validators=[DataRequired("Please give the letter a title."), Length(max=LETTER_TITLE_MAX)],
+    )
+    body = TextAreaField(
+        "Text (Markdown)",
+        filters=[multi_line],
+        validators=[DataRequired("Please write the letter's text."), Length(max=BODY_MAX)],
+    )
+    status = SelectField(
+        "Status",
+        choices={status.value: status.value.capitalize() for status in LetterStatus},
+        default=LetterStatus.DRAFT.value,
+    )
+    closes_at = StringField(
+        "Closes at (optional)",
+        description="ISO 8601 with a time zone, e.g. 2026-12-31T18:00+00:00.",
+        filters=[single_line],
+        validators=[Optional(), Length(max=40)],
+    )
+    target = IntegerField(
+        "Target number of signatures (optional)",
+        validators=[Optional(), NumberRange(min=1, max=100_000_000)],
+    )
+
+    def validate_closes_at(self, field: StringField) -> None:
+        if not field.data:
+            return
+        try:
+            moment = datetime.fromisoformat(field.data)
+        except ValueError:
+            raise ValidationError("Use ISO 8601, e.g. 2026-12-31T18:00+00:00.") from None
+        if moment.tzinfo is None:
+            raise ValidationError("Add a time zone, e.g. +00:00.")
+
+    def closing_time(self) -> datetime | None:
+        return datetime.fromisoformat(self.closes_at.data) if self.closes_at.data else None

@@ -2,16 +2,133 @@
 
 from __future__ import annotations
 
-from flask import render_template
-from flask_login import current_user
+from types import SimpleNamespace
 
-from app import organisers, signatories
-from app.db import db
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from app import audit, letters, organisers, signatories
+from app.db import db, utcnow
+from app.errors import InvalidInput
+from app.models import Letter, LetterStatus, OrganiserRole
 from app.organiser import bp
+from app.organiser.forms import LetterForm
+from app.rendering import render_markdown
+
+
+def letter_of_mine(
+    slug: str, needed: OrganiserRole = OrganiserRole.VIEWER
+) -> tuple[Letter, OrganiserRole]:
+    """The letter if the signed-in organiser has at least `needed` on it; 404 otherwise."""
+    return organisers.letter_for(db.session, current_user, slug, needed)
 
 
 @bp.get("/")
 def home() -> str:
-    letters = organisers.letters_of(db.session, current_user)
-    counts = {letter.id: signatories.count_verified(db.session, letter) for letter, _ in letters}
-    return render_template("organiser/home.html", letters=letters, counts=counts)
+    mine = organisers.letters_of(db.session, current_user)
+    counts = {letter.id: signatories.count_verified(db.session, letter) for letter, _ in mine}
+    return render_template("organiser/home.html", letters=mine, counts=counts)
+
+
+@bp.route("/letters/new", methods=["GET", "POST"])
+def new_letter() -> BaseResponse | tuple[str, int]:
+    form = LetterForm()
+    preview = None
+    if form.validate_on_submit():
+        if "preview" in request.form:
+            preview = render_markdown(form.body.data)
+        else:
+            try:
+                letter = letters.create_letter(
+                    db.session,
+                    slug=form.slug.data or "",
+                    title=form.title.data,
+                    body=form.body.data,
+                    status=LetterStatus(form.status.data),
+                    closes_at=form.closing_time(),
+                )
+            except InvalidInput as error:
+                form.slug.errors = [str(error)]
+            else:
+                letter.target = form.target.data
+                organisers.grant(db.session, letter, current_user, OrganiserRole.OWNER)
+                audit.record(
+                    db.session, current_user, "letter.create", letter=letter, slug=letter.slug
+                )
+                db.session.commit()
+                flash("Letter created.")
+                return redirect(url_for("organiser.letter", slug=letter.slug), code=303)
+    status = 422 if form.errors else 200
+    return render_template(
+        "organiser/letter_form.html", form=form, preview=preview, letter=None
+    ), status
+
+
+@bp.route("/letters/<slug>/edit", methods=["GET", "POST"])
+def edit_letter(slug: str) -> BaseResponse | tuple[str, int]:
+    letter, _ = letter_of_mine(slug, OrganiserRole.OWNER)
+    form = LetterForm(obj=None if request.method == "POST" else _letter_fields(letter))
+    preview = None
+    if form.validate_on_submit():
+        if "preview" in request.form:
+            preview = render_markdown(form.body.data)
+        else:
+            try:
+                change = letters.update_letter(
+                    db.session,
+                    letter,
+                    title=form.title.data,
+                    body=form.body.data,
+                    status=LetterStatus(form.status.data),
+                    closes_at=form.closing_time(),
+                    target=form.target.data,
+                    now=utcnow(),
+                )
+            except InvalidInput as error:
+                form.body.errors = [str(error)]
+            else:
+                if change.after:
+                    audit.record(
+                        db.session,
+                        current_user,
+                        "letter.edit",
+                        letter=letter,
+                        before=change.before,
+                        after=change.after,
+                        new_version=letter.version if change.new_version else None,
+                    )
+                db.session.commit()
+                flash(
+                    f"Saved as version {letter.version}; earlier signers keep the text they saw."
+                    if change.new_version
+                    else "Saved."
+                )
+                return redirect(url_for("organiser.letter", slug=letter.slug), code=303)
+    status = 422 if form.errors else 200
+    return render_template(
+        "organiser/letter_form.html", form=form, preview=preview, letter=letter
+    ), status
+
+
+def _letter_fields(letter: Letter) -> SimpleNamespace:
+    """The letter as the edit form shows it."""
+    return SimpleNamespace(
+        slug=letter.slug,
+        title=letter.title,
+        body=letter.body,
+        status=letter.status.value,
+        closes_at=letter.closes_at.isoformat() if letter.closes_at else "",
+        target=letter.target,
+    )
+
+
+@bp.get("/letters/<slug>")
+def letter(slug: str) -> str:
+    found, role = letter_of_mine(slug)
+    return render_template(
+        "organiser/letter.html",
+        letter=found,
+        role=role,
+        verified_count=signatories.count_verified(db.session, found),
+    )

@@ -74,7 +74,7 @@ class SignForm(FlaskForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = [("", "Choose your country"), *country_choices()]
+        self.country.choices = {"": "Choose your country", **dict(country_choices())}
 
     def answers(self) -> SignatureInput:
         return SignatureInput(

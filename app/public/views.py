@@ -171,3 +171,14 @@ def signatory_list(slug: str) -> str:
         verified_count=signatories.count_verified(db.session, letter),
         is_first_page=not request.args.get("cursor"),
     )
+
+
+@bp.get("/letters/<slug>/history")
+def history(slug: str) -> str:
+    letter = letters.public_letter(db.session, slug)
+    return render_template(
+        "public/history.html",
+        letter=letter,
+        versions=letters.versions_of(db.session, letter),
+        render=render_markdown,
+    )
