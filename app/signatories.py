@@ -165,3 +165,28 @@ def newest_signatories(
     session: DbSession, letter: Letter, *, limit: int = 10
 ) -> Sequence[PublicSignatory]:
     return signatory_page(session, letter, limit=limit).items
+
+
+@dataclass(frozen=True)
+class NotableSignatory:
+    name: str
+    title: str
+    affiliation: str
+    context: str | None
+
+
+def notable_signatories(session: DbSession, letter: Letter) -> Sequence[NotableSignatory]:
+    """Featured signatories in the organisers' order: verified and public ones only."""
+    rows = session.execute(
+        select(Signature.name, Signature.title, Affiliation.name, Signature.notable_context)
+        .join(Affiliation, Signature.affiliation_id == Affiliation.id)
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.state == SignatureState.VERIFIED,
+            Signature.is_public.is_(True),
+            Signature.is_notable.is_(True),
+        )
+        .order_by(Signature.notable_rank.asc().nulls_last(), Signature.name)
+        .limit(200)
+    ).all()
+    return [NotableSignatory(*row) for row in rows]

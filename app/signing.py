@@ -155,6 +155,18 @@ def _respond_to_repeat(
     return SignOutcome.ALREADY_SIGNED_NOTICE
 
 
+def queue_confirmation_if_allowed(
+    session: DbSession, letter: Letter, signature: Signature, settings: SigningSettings
+) -> bool:
+    """Send a pending signature its link again (an organiser's resend), within the cap."""
+    if signature.state is not SignatureState.PENDING:
+        return False
+    if not _take_email_allowance(session, signature, settings.max_emails_per_signature):
+        return False
+    _queue_confirmation(session, letter, signature, settings)
+    return True
+
+
 def _queue_confirmation(
     session: DbSession, letter: Letter, signature: Signature, settings: SigningSettings
 ) -> None:

@@ -4,4 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("organiser", __name__, url_prefix="/admin")
 
-from app.organiser import auth, views  # noqa: E402, F401  (registers the routes)
+from app.organiser import (  # noqa: E402, F401  (registers the routes)
+    auth,
+    data_views,
+    moderation_views,
+    views,
+)

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from app.countries import country_choices
 from app.forms import multi_line, single_line
 from app.letters import BODY_MAX
-from app.models import EMAIL_MAX, LETTER_TITLE_MAX, SLUG_MAX, LetterStatus
+from app.models import (
+    AFFILIATION_MAX,
+    EMAIL_MAX,
+    LETTER_TITLE_MAX,
+    NAME_MAX,
+    NOTABLE_CONTEXT_MAX,
+    SLUG_MAX,
+    TITLE_MAX,
+    LetterStatus,
+    Signature,
+)
+from app.moderation import Correction
 from app.organisers import PASSWORD_MAX
 
 
@@ -83,3 +97,46 @@ class LetterForm(FlaskForm):
 
     def closing_time(self) -> datetime | None:
         return datetime.fromisoformat(self.closes_at.data) if self.closes_at.data else None
+
+
+class CorrectionForm(FlaskForm):
+    name = StringField(
+        "Name", filters=[single_line], validators=[DataRequired(), Length(max=NAME_MAX)]
+    )
+    title = StringField(
+        "Title or role", filters=[single_line], validators=[DataRequired(), Length(max=TITLE_MAX)]
+    )
+    affiliation = StringField(
+        "Affiliation",
+        filters=[single_line],
+        validators=[DataRequired(), Length(max=AFFILIATION_MAX)],
+    )
+    country = SelectField("Country")
+    notable_context = StringField(
+        "Context shown with a notable signatory (optional)",
+        filters=[single_line],
+        validators=[Optional(), Length(max=NOTABLE_CONTEXT_MAX)],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = dict(country_choices())
+
+    @staticmethod
+    def initial(signature: Signature) -> SimpleNamespace:
+        return SimpleNamespace(
+            name=signature.name,
+            title=signature.title,
+            affiliation=signature.affiliation.name,
+            country=signature.country,
+            notable_context=signature.notable_context or "",
+        )
+
+    def correction(self) -> Correction:
+        return Correction(
+            name=self.name.data,
+            title=self.title.data,
+            affiliation=self.affiliation.data,
+            country=self.country.data,
+            notable_context=self.notable_context.data or "",
+        )

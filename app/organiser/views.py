@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -22,6 +23,17 @@ def letter_of_mine(
 ) -> tuple[Letter, OrganiserRole]:
     """The letter if the signed-in organiser has at least `needed` on it; 404 otherwise."""
     return organisers.letter_for(db.session, current_user, slug, needed)
+
+
+def render_letter_page(template: str, letter: Letter, role: OrganiserRole, **context: Any) -> str:
+    """A page under a letter's console header (title, status, count, tools)."""
+    return render_template(
+        template,
+        letter=letter,
+        role=role,
+        verified_count=signatories.count_verified(db.session, letter),
+        **context,
+    )
 
 
 @bp.get("/")
@@ -126,9 +138,4 @@ def _letter_fields(letter: Letter) -> SimpleNamespace:
 @bp.get("/letters/<slug>")
 def letter(slug: str) -> str:
     found, role = letter_of_mine(slug)
-    return render_template(
-        "organiser/letter.html",
-        letter=found,
-        role=role,
-        verified_count=signatories.count_verified(db.session, found),
-    )
+    return render_letter_page("organiser/letter.html", found, role)

@@ -53,6 +53,7 @@ def _letter_page(letter: Letter, form: SignForm, status: int = 200) -> tuple[str
             body_html=render_markdown(letter.body),
             verified_count=signatories.count_verified(db.session, letter),
             newest=signatories.newest_signatories(db.session, letter),
+            notables=signatories.notable_signatories(db.session, letter),
             form=form,
             is_open=letter.is_open(utcnow()),
         ),
@@ -170,6 +171,7 @@ def signatory_list(slug: str) -> str:
         countries=country_choices(),
         verified_count=signatories.count_verified(db.session, letter),
         is_first_page=not request.args.get("cursor"),
+        notables=signatories.notable_signatories(db.session, letter),
     )
 
 

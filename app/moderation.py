@@ -1,0 +1,372 @@
+"""What organisers do to signatures: find them, hide, delete, correct, feature, resend."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, tuple_
+
+from app.affiliations import affiliation_for
+from app.countries import is_country_code
+from app.db import DbSession, UTCDateTime
+from app.errors import InvalidInput, NotFound
+from app.models import (
+    AFFILIATION_MAX,
+    NAME_MAX,
+    NOTABLE_CONTEXT_MAX,
+    TITLE_MAX,
+    Affiliation,
+    Letter,
+    OutboundEmail,
+    Signature,
+    SignatureState,
+)
+from app.signing import SigningSettings, queue_confirmation_if_allowed
+from app.text import has_control_characters, normalise
+
+#: Sort orders the table offers: name -> (column, descending).
+SORTS: dict[str, tuple[Any, bool]] = {
+    "newest": (Signature.signed_at, True),
+    "oldest": (Signature.signed_at, False),
+    "name": (Signature.name, False),
+}
+BULK_MAX = 1000
+HIDE_REASON_MAX = 500
+
+
+@dataclass(frozen=True)
+class SignatureFilter:
+    """What the moderation table shows; every field optional."""
+
+    state: SignatureState | None = None
+    country: str | None = None
+    affiliation_id: int | None = None
+    signed_from: datetime | None = None
+    signed_until: datetime | None = None
+    text: str | None = None
+    notable_only: bool = False
+    sort: str = "newest"
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORTS:
+            raise InvalidInput(f"Unknown sort order {self.sort!r}.")
+        if self.country is not None and not is_country_code(self.country):
+            raise InvalidInput("Unknown country code.")
+
+
+@dataclass(frozen=True)
+class SignaturePage:
+    items: Sequence[Signature]
+    next_cursor: str | None
+
+
+def _conditions(letter: Letter, wanted: SignatureFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Signature.letter_id == letter.id]
+    if wanted.state is not None:
+        conditions.append(Signature.state == wanted.state)
+    if wanted.country:
+        conditions.append(Signature.country == wanted.country)
+    if wanted.affiliation_id is not None:
+        conditions.append(Signature.affiliation_id == wanted.affiliation_id)
+    if wanted.signed_from is not None:
+        conditions.append(Signature.signed_at >= wanted.signed_from)
+    if wanted.signed_until is not None:
+        conditions.append(Signature.signed_at < wanted.signed_until)
+    if wanted.notable_only:
+        conditions.append(Signature.is_notable.is_(True))
+    if wanted.text:
+        conditions.append(
+            or_(
+                Signature.name.icontains(wanted.text, autoescape=True),
+                Signature.email_normalized.icontains(wanted.text.lower(), autoescape=True),
+                Signature.title.icontains(wanted.text, autoescape=True),
+                Signature.affiliation.has(Affiliation.name.icontains(wanted.text, autoescape=True)),
+            )
+        )
+    return conditions
+
+
+def filtered(letter: Letter, wanted: SignatureFilter) -> Select[Signature]:
+    """Signatures matching the filter, in the filter's order (for the table and exports)."""
+    column, descending = SORTS[wanted.sort]
+    order = (column.desc(), Signature.id.desc()) if descending else (column, Signature.id)
+    return select(Signature).where(*_conditions(letter, wanted)).order_by(*order)
+
+
+def _encode_cursor(sort: str, value: Any, ident: int) -> str:
+    raw = json.dumps([sort, value.isoformat() if isinstance(value, datetime) else value, ident])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        cursor_sort, value, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if cursor_sort != sort or not isinstance(ident, int) or not 1 <= ident < 2**31:
+            raise ValueError(cursor)
+        if sort in ("newest", "oldest"):
+            value = datetime.fromisoformat(value).astimezone(UTC)
+        elif not isinstance(value, str):
+            raise ValueError(cursor)
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeError):
+        raise InvalidInput(
+            "This page link is not valid; start again from the first page."
+        ) from None
+    return value, ident
+
+
+def signature_page(
+    session: DbSession,
+    letter: Letter,
+    wanted: SignatureFilter,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> SignaturePage:
+    """One page of the moderation table, by keyset in the chosen order."""
+    query = filtered(letter, wanted)
+    column, descending = SORTS[wanted.sort]
+    if cursor:
+        value, ident = _decode_cursor(cursor, wanted.sort)
+        bound = literal(value, UTCDateTime()) if isinstance(value, datetime) else literal(value)
+        position = tuple_(column, Signature.id)
+        after = tuple_(bound, literal(ident))
+        query = query.where(position < after if descending else position > after)
+    rows = session.scalars(query.limit(limit + 1)).all()
+    items = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = _encode_cursor(wanted.sort, getattr(last, column.key), last.id)
+    return SignaturePage(items=items, next_cursor=next_cursor)
+
+
+def state_counts(session: DbSession, letter: Letter) -> dict[SignatureState, int]:
+    rows = session.execute(
+        select(Signature.state, func.count())
+        .where(Signature.letter_id == letter.id)
+        .group_by(Signature.state)
+    ).all()
+    counts = dict.fromkeys(SignatureState, 0)
+    counts.update({state: count for state, count in rows})
+    return counts
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ActionResult:
+    """What an action did: the ids it changed, and per-id before/after for the audit log."""
+
+    changed: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    before: dict[int, Any] = field(default_factory=dict)
+    after: dict[int, Any] = field(default_factory=dict)
+
+
+def signatures_of(session: DbSession, letter: Letter, ids: Sequence[int]) -> Sequence[Signature]:
+    """The letter's signatures with these ids; ids of other letters are simply not there."""
+    if not ids:
+        raise InvalidInput("Select at least one signature.")
+    if len(ids) > BULK_MAX:
+        raise InvalidInput(f"Act on at most {BULK_MAX:,} signatures at a time.")
+    return session.scalars(
+        select(Signature)
+        .where(Signature.letter_id == letter.id, Signature.id.in_(ids))
+        .order_by(Signature.id)
+    ).all()
+
+
+def signature_of(session: DbSession, letter: Letter, signature_id: int) -> Signature:
+    found = session.scalars(
+        select(Signature).where(Signature.letter_id == letter.id, Signature.id == signature_id)
+    ).one_or_none()
+    if found is None:
+        raise NotFound("There is no such signature on this letter.")
+    return found
+
+
+def clean_reason(reason: str) -> str:
+    reason = normalise(reason)
+    if not reason:
+        raise InvalidInput("Please give a reason for hiding (organisers see it in the log).")
+    if len(reason) > HIDE_REASON_MAX or has_control_characters(reason):
+        raise InvalidInput(f"Please keep the reason under {HIDE_REASON_MAX} printable characters.")
+    return reason
+
+
+def hide(session: DbSession, signatures: Sequence[Signature], reason: str) -> ActionResult:
+    """Take signatures off the public list and count (fakes, duplicates), keeping them."""
+    reason = clean_reason(reason)
+    result = ActionResult()
+    for signature in signatures:
+        if signature.state not in (SignatureState.PENDING, SignatureState.VERIFIED):
+            result.skipped.append(signature.id)
+            continue
+        result.before[signature.id] = signature.state.value
+        signature.state = SignatureState.HIDDEN
+        signature.hidden_reason = reason
+        result.after[signature.id] = SignatureState.HIDDEN.value
+        result.changed.append(signature.id)
+    session.flush()
+    return result
+
+
+def unhide(session: DbSession, signatures: Sequence[Signature]) -> ActionResult:
+    """Hidden -> verified again if it had been confirmed, else back to pending."""
+    result = ActionResult()
+    for signature in signatures:
+        if signature.state is not SignatureState.HIDDEN:
+            result.skipped.append(signature.id)
+            continue
+        restored = SignatureState.VERIFIED if signature.verified_at else SignatureState.PENDING
+        result.before[signature.id] = {"state": "hidden", "reason": signature.hidden_reason}
+        signature.state = restored
+        signature.hidden_reason = None
+        result.after[signature.id] = restored.value
+        result.changed.append(signature.id)
+    session.flush()
+    return result
+
+
+def erase(session: DbSession, signatures: Sequence[Signature]) -> ActionResult:
+    """Delete for good (personal-data erasure): the signature and every email about it."""
+    ids = [signature.id for signature in signatures]
+    if ids:
+        session.execute(
+            delete(OutboundEmail)
+            .where(OutboundEmail.signature_id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+        for signature in signatures:
+            session.delete(signature)
+        session.flush()
+    # The audit log keeps ids only: a log of erasures must not keep what it erased.
+    return ActionResult(changed=ids)
+
+
+def set_notable(
+    session: DbSession, signatures: Sequence[Signature], notable: bool, context: str | None = None
+) -> ActionResult:
+    if context is not None:
+        context = normalise(context) or None
+        if context and (len(context) > NOTABLE_CONTEXT_MAX or has_control_characters(context)):
+            raise InvalidInput(f"Keep the context under {NOTABLE_CONTEXT_MAX} characters.")
+    result = ActionResult()
+    next_rank = (
+        session.scalar(
+            select(func.max(Signature.notable_rank)).where(
+                Signature.letter_id == signatures[0].letter_id
+            )
+        )
+        or 0
+        if signatures
+        else 0
+    )
+    for signature in signatures:
+        if signature.is_notable == notable and context is None:
+            result.skipped.append(signature.id)
+            continue
+        result.before[signature.id] = signature.is_notable
+        signature.is_notable = notable
+        if notable:
+            if signature.notable_rank is None:
+                next_rank += 1
+                signature.notable_rank = next_rank
+            if context is not None:
+                signature.notable_context = context
+        else:
+            signature.notable_rank = None
+        result.after[signature.id] = notable
+        result.changed.append(signature.id)
+    session.flush()
+    return result
+
+
+def order_notables(session: DbSession, letter: Letter, ranks: dict[int, int]) -> ActionResult:
+    """Set the order of notable signatories (1 first)."""
+    result = ActionResult()
+    signatures = {s.id: s for s in signatures_of(session, letter, list(ranks))}
+    for ident, rank in ranks.items():
+        signature = signatures.get(ident)
+        if signature is None or not signature.is_notable:
+            result.skipped.append(ident)
+            continue
+        if not 1 <= rank <= 100_000:
+            raise InvalidInput("Positions are whole numbers from 1.")
+        result.before[ident], result.after[ident] = signature.notable_rank, rank
+        signature.notable_rank = rank
+        result.changed.append(ident)
+    session.flush()
+    return result
+
+
+@dataclass(frozen=True)
+class Correction:
+    name: str
+    title: str
+    affiliation: str
+    country: str
+    notable_context: str | None = None
+
+
+def correct(session: DbSession, signature: Signature, fix: Correction) -> ActionResult:
+    """Fix what the public sees (a typo in a name or an affiliation)."""
+    name, title, affiliation = normalise(fix.name), normalise(fix.title), normalise(fix.affiliation)
+    for label, value, limit in (
+        ("name", name, NAME_MAX),
+        ("title", title, TITLE_MAX),
+        ("affiliation", affiliation, AFFILIATION_MAX),
+    ):
+        if not value or len(value) > limit or has_control_characters(value):
+            raise InvalidInput(f"The {label} must be 1 to {limit} printable characters.")
+    if not is_country_code(fix.country):
+        raise InvalidInput("Choose a country from the list.")
+    before = _display(signature)
+    signature.name, signature.title, signature.country = name, title, fix.country
+    signature.affiliation = affiliation_for(session, affiliation)
+    if fix.notable_context is not None:
+        context = normalise(fix.notable_context) or None
+        if context and (len(context) > NOTABLE_CONTEXT_MAX or has_control_characters(context)):
+            raise InvalidInput(f"Keep the context under {NOTABLE_CONTEXT_MAX} characters.")
+        signature.notable_context = context
+    session.flush()
+    after = _display(signature)
+    changed = {key for key in before if before[key] != after[key]}
+    return ActionResult(
+        changed=[signature.id] if changed else [],
+        before={signature.id: {k: before[k] for k in changed}},
+        after={signature.id: {k: after[k] for k in changed}},
+    )
+
+
+def _display(signature: Signature) -> dict[str, Any]:
+    return {
+        "name": signature.name,
+        "title": signature.title,
+        "affiliation": signature.affiliation.name,
+        "country": signature.country,
+        "notable_context": signature.notable_context,
+    }
+
+
+def resend_confirmations(
+    session: DbSession, letter: Letter, signatures: Sequence[Signature], settings: SigningSettings
+) -> ActionResult:
+    """A fresh confirmation email for each pending signature, within its cap."""
+    result = ActionResult()
+    for signature in signatures:
+        if signature.state is SignatureState.PENDING and queue_confirmation_if_allowed(
+            session, letter, signature, settings
+        ):
+            result.changed.append(signature.id)
+        else:
+            result.skipped.append(signature.id)
+    return result

@@ -1,0 +1,232 @@
+"""Console pages for moderation: the signatures table, bulk actions, corrections, notables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
+
+from app import audit, moderation
+from app.countries import country_choices, is_country_code
+from app.db import db
+from app.errors import InvalidInput
+from app.models import Letter, OrganiserRole, SignatureState
+from app.organiser import bp
+from app.organiser.forms import ConfirmActionForm, CorrectionForm
+from app.organiser.views import letter_of_mine, render_letter_page
+from app.settings import signing_settings
+
+#: action name -> (role needed, audit action, words for the confirmation page)
+ACTIONS: dict[str, tuple[OrganiserRole, str, str]] = {
+    "hide": (OrganiserRole.MODERATOR, "signatures.hide", "hide"),
+    "unhide": (OrganiserRole.MODERATOR, "signatures.unhide", "show again"),
+    "notable": (OrganiserRole.MODERATOR, "signatures.notable", "mark as notable"),
+    "not-notable": (OrganiserRole.MODERATOR, "signatures.not_notable", "unmark as notable"),
+    "resend": (OrganiserRole.MODERATOR, "signatures.resend", "resend the confirmation email to"),
+    "delete": (OrganiserRole.OWNER, "signatures.delete", "delete for good"),
+}
+
+
+def _day(value: str, field: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(), UTC)
+    except ValueError:
+        raise InvalidInput(f"{field}: use a date like 2026-11-26.") from None
+
+
+def filter_from(args: MultiDict[str, str]) -> moderation.SignatureFilter:
+    """The table's filter from the query string; InvalidInput (400) for anything malformed."""
+    state = args.get("state", "")
+    if state and state not in {s.value for s in SignatureState}:
+        raise InvalidInput("Unknown state.")
+    affiliation = args.get("affiliation", "")
+    if affiliation and not (
+        affiliation.isascii() and affiliation.isdigit() and len(affiliation) < 10
+    ):
+        raise InvalidInput("Unknown affiliation.")
+    country = args.get("country", "").upper()
+    if country and not (country.isascii() and is_country_code(country)):
+        raise InvalidInput("Unknown country code.")
+    until = _day(args.get("until", ""), "To")
+    text = args.get("q", "").strip()[:100]
+    if "\x00" in text:
+        raise InvalidInput("The search contains a character that cannot be searched for.")
+    return moderation.SignatureFilter(
+        state=SignatureState(state) if state else None,
+        country=country or None,
+        affiliation_id=int(affiliation) if affiliation else None,
+        signed_from=_day(args.get("from", ""), "From"),
+        signed_until=until + timedelta(days=1) if until else None,
+        text=text or None,
+        notable_only=args.get("notable") == "1",
+        sort=args.get("sort", "newest") or "newest",
+    )
+
+
+@bp.get("/letters/<slug>/signatures")
+def signatures(slug: str) -> str:
+    letter, role = letter_of_mine(slug)
+    wanted = filter_from(request.args)
+    page = moderation.signature_page(
+        db.session, letter, wanted, limit=50, cursor=request.args.get("cursor") or None
+    )
+    return render_letter_page(
+        "organiser/signatures.html",
+        letter,
+        role,
+        page=page,
+        wanted=wanted,
+        args=request.args,
+        counts=moderation.state_counts(db.session, letter),
+        countries=country_choices(),
+        states=list(SignatureState),
+        actions=ACTIONS,
+        form=ConfirmActionForm(),
+    )
+
+
+def _selected_ids() -> list[int]:
+    raw = request.form.getlist("ids")
+    if not all(value.isascii() and value.isdigit() and len(value) < 10 for value in raw):
+        abort(400, "The selection is not valid.")
+    return sorted({int(value) for value in raw})
+
+
+def _back_to_table(letter: Letter) -> str:
+    back = request.form.get("back", "")
+    prefix = url_for("organiser.signatures", slug=letter.slug)
+    return back if back.startswith(prefix) else prefix
+
+
+@bp.post("/letters/<slug>/signatures/act")
+def act(slug: str) -> BaseResponse | str:
+    action = request.form.get("action", "")
+    if action not in ACTIONS:
+        abort(400, "Choose an action.")
+    needed, audit_action, words = ACTIONS[action]
+    letter, _ = letter_of_mine(slug, needed)
+    if not ConfirmActionForm().validate_on_submit():
+        abort(400)
+    chosen = moderation.signatures_of(db.session, letter, _selected_ids())
+    if not chosen:
+        raise InvalidInput("None of the selected signatures belong to this letter.")
+    reason = request.form.get("reason", "")
+    if action == "hide":
+        moderation.clean_reason(reason)  # before the confirmation step, not after it
+    if len(chosen) > 1 and request.form.get("confirmed") != "1":
+        return render_letter_page(
+            "organiser/confirm_action.html",
+            letter,
+            needed,
+            chosen=chosen,
+            action=action,
+            words=words,
+            reason=reason,
+            context=request.form.get("context", ""),
+            back=_back_to_table(letter),
+            form=ConfirmActionForm(),
+        )
+    result = _perform(action, letter, chosen, reason, request.form.get("context"))
+    audit.record(
+        db.session,
+        current_user,
+        audit_action,
+        letter=letter,
+        signature_ids=result.changed,
+        reason=reason or None,
+        before=_keyed(result.before),
+        after=_keyed(result.after),
+        skipped=result.skipped,
+    )
+    db.session.commit()
+    skipped = f" ({len(result.skipped)} left as they were)" if result.skipped else ""
+    flash(f"Done: {words} {len(result.changed)} signature(s){skipped}.")
+    return redirect(_back_to_table(letter), code=303)
+
+
+def _keyed(values: dict[int, Any]) -> dict[str, Any]:
+    return {str(key): value for key, value in values.items()}
+
+
+def _perform(
+    action: str, letter: Letter, chosen: Any, reason: str, context: str | None
+) -> moderation.ActionResult:
+    if action == "hide":
+        return moderation.hide(db.session, chosen, reason)
+    if action == "unhide":
+        return moderation.unhide(db.session, chosen)
+    if action == "notable":
+        return moderation.set_notable(db.session, chosen, True, context or None)
+    if action == "not-notable":
+        return moderation.set_notable(db.session, chosen, False)
+    if action == "resend":
+        settings = signing_settings(current_app.config)
+        return moderation.resend_confirmations(db.session, letter, chosen, settings)
+    return moderation.erase(db.session, chosen)
+
+
+@bp.route("/letters/<slug>/signatures/<int:signature_id>", methods=["GET", "POST"])
+def signature(slug: str, signature_id: int) -> BaseResponse | tuple[str, int]:
+    letter, role = letter_of_mine(slug)
+    found = moderation.signature_of(db.session, letter, signature_id)
+    form = CorrectionForm(obj=None if request.method == "POST" else CorrectionForm.initial(found))
+    if request.method == "POST":
+        if not role.allows(OrganiserRole.MODERATOR):
+            abort(404)
+        if form.validate_on_submit():
+            try:
+                result = moderation.correct(db.session, found, form.correction())
+            except InvalidInput as error:
+                form.name.errors = [str(error)]
+            else:
+                if result.changed:
+                    audit.record(
+                        db.session,
+                        current_user,
+                        "signature.correct",
+                        letter=letter,
+                        signature_ids=result.changed,
+                        before=_keyed(result.before),
+                        after=_keyed(result.after),
+                    )
+                db.session.commit()
+                flash("Saved.")
+                return redirect(
+                    url_for("organiser.signature", slug=slug, signature_id=signature_id), code=303
+                )
+    status = 422 if form.errors else 200
+    page = render_letter_page("organiser/signature.html", letter, role, signature=found, form=form)
+    return page, status
+
+
+@bp.post("/letters/<slug>/notables/order")
+def order_notables(slug: str) -> BaseResponse:
+    letter, _ = letter_of_mine(slug, OrganiserRole.MODERATOR)
+    if not ConfirmActionForm().validate_on_submit():
+        abort(400)
+    ranks: dict[int, int] = {}
+    for key, value in request.form.items():
+        if key.startswith("rank-"):
+            ident, rank = key.removeprefix("rank-"), value.strip()
+            if not (ident.isdigit() and rank.isdigit() and len(ident) < 10 and len(rank) < 7):
+                raise InvalidInput("Positions are whole numbers from 1.")
+            ranks[int(ident)] = int(rank)
+    result = moderation.order_notables(db.session, letter, ranks)
+    audit.record(
+        db.session,
+        current_user,
+        "notables.order",
+        letter=letter,
+        signature_ids=result.changed,
+        before=_keyed(result.before),
+        after=_keyed(result.after),
+    )
+    db.session.commit()
+    flash("Order of notable signatories saved.")
+    return redirect(url_for("organiser.signatures", slug=slug, notable="1"), code=303)
