@@ -91,6 +91,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SIGNATORIES_PAGE_SIZE = 50
+    #: The console's import page alone accepts uploads this big.
+    IMPORT_MAX_BYTES = 64 * 1024 * 1024
 
     #: Console sessions end after this long without a request.
     ORGANISER_IDLE_TIMEOUT = _int("ORGANISER_IDLE_TIMEOUT", 30 * 60)

@@ -1,18 +1,27 @@
-"""Affiliations: one row per organisation, found by its folded key so variants meet."""
+"""Affiliations: one row per organisation, found by its folded key so variants meet; merging
+variants makes them aliases of one canonical organisation."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.db import DbSession
-from app.models import Affiliation
-from app.text import matching_key
+from app.errors import InvalidInput
+from app.models import AFFILIATION_MAX, Affiliation, Letter, Signature, SignatureState
+from app.text import has_control_characters, matching_key, normalise
+
+
+def affiliation_key(name: str) -> str:
+    return matching_key(name) or name.casefold()
 
 
 def affiliation_for(session: DbSession, name: str) -> Affiliation:
     """The affiliation whose key matches `name` (or its canonical one), created on first sight."""
-    key = matching_key(name) or name.casefold()
+    key = affiliation_key(name)
     found = session.scalars(select(Affiliation).where(Affiliation.key == key)).one_or_none()
     if found is not None:
         # A merged variant ("M.I.T.") is only an alias now: sign under the canonical name.
@@ -26,3 +35,88 @@ def affiliation_for(session: DbSession, name: str) -> Affiliation:
         # Another signer from the same organisation got there first.
         return session.scalars(select(Affiliation).where(Affiliation.key == key)).one()
     return affiliation
+
+
+@dataclass(frozen=True)
+class AffiliationCount:
+    affiliation: Affiliation
+    verified: int
+    total: int
+    aliases: Sequence[str]
+
+
+def affiliation_counts(session: DbSession, letter: Letter) -> Sequence[AffiliationCount]:
+    """The letter's affiliations, most verified signatures first, with their known aliases."""
+    verified = func.sum(case((Signature.state == SignatureState.VERIFIED, 1), else_=0))
+    rows = session.execute(
+        select(Affiliation, verified, func.count(Signature.id))
+        .join(Signature, Signature.affiliation_id == Affiliation.id)
+        .where(Signature.letter_id == letter.id)
+        .group_by(Affiliation.id)
+        .order_by(verified.desc(), Affiliation.name)
+    ).all()
+    ids = [affiliation.id for affiliation, _, _ in rows]
+    aliases: dict[int, list[str]] = {}
+    if ids:
+        for alias in session.scalars(select(Affiliation).where(Affiliation.canonical_id.in_(ids))):
+            aliases.setdefault(alias.canonical_id or 0, []).append(alias.name)
+    return [
+        AffiliationCount(affiliation, int(v or 0), int(t), sorted(aliases.get(affiliation.id, [])))
+        for affiliation, v, t in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Merge:
+    target_id: int
+    merged_ids: list[int]
+    signatures_moved: int
+    renamed_from: str | None
+
+
+def merge(
+    session: DbSession,
+    target: Affiliation,
+    variants: Sequence[Affiliation],
+    *,
+    new_name: str | None,
+) -> Merge:
+    """Fold variants into `target`: their signatures move to it (on every letter, so counts
+    agree everywhere) and their keys stay as aliases, so future signers typing a variant land
+    on the target too."""
+    variants = [v for v in variants if v.id != target.id]
+    if not variants and not new_name:
+        raise InvalidInput("Choose at least one other affiliation to merge into this one.")
+    renamed_from = None
+    if new_name:
+        new_name = normalise(new_name)
+        if len(new_name) > AFFILIATION_MAX or has_control_characters(new_name):
+            raise InvalidInput(f"Keep the name under {AFFILIATION_MAX} printable characters.")
+        if new_name != target.name:
+            renamed_from, target.name = target.name, new_name
+    ids = [variant.id for variant in variants]
+    moved = 0
+    if ids:
+        result = session.execute(
+            update(Signature)
+            .where(Signature.affiliation_id.in_(ids))
+            .values(affiliation_id=target.id)
+            .execution_options(synchronize_session=False)
+        )
+        moved = getattr(result, "rowcount", 0)
+        # Aliases of a variant become aliases of the target: one hop, always.
+        session.execute(
+            update(Affiliation)
+            .where(Affiliation.canonical_id.in_(ids))
+            .values(canonical_id=target.id)
+            .execution_options(synchronize_session=False)
+        )
+        for variant in variants:
+            variant.canonical_id = target.id
+    session.flush()
+    session.expire_all()
+    return Merge(target.id, ids, int(moved or 0), renamed_from)
+
+
+def affiliations_by_id(session: DbSession, ids: Sequence[int]) -> Sequence[Affiliation]:
+    return session.scalars(select(Affiliation).where(Affiliation.id.in_(ids))).all()

@@ -10,10 +10,13 @@ from sqlalchemy import select
 from app.db import DbSession, utcnow
 from app.models import AuditEvent, Letter, Organiser
 
+#: Who did it, when it was done from the command line rather than by a signed-in organiser.
+COMMAND_LINE = "command line"
+
 
 def record(
     session: DbSession,
-    organiser: Organiser,
+    organiser: Organiser | None,
     action: str,
     *,
     letter: Letter | None = None,
@@ -22,8 +25,8 @@ def record(
 ) -> AuditEvent:
     event = AuditEvent(
         created_at=utcnow(),
-        organiser_id=organiser.id,
-        organiser_email=organiser.email,
+        organiser_id=organiser.id if organiser is not None else None,
+        organiser_email=organiser.email if organiser is not None else COMMAND_LINE,
         letter_id=letter.id if letter is not None else None,
         action=action,
         signature_ids=sorted(signature_ids),

@@ -14,15 +14,15 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app import exports, letters, organisers, signatories
-from app.db import db
+from app import audit, exports, imports, letters, organisers, signatories
+from app.db import db, utcnow
 from app.errors import DomainError
 from app.mail.sender import ConsoleTransport, SMTPTransport, Transport, run_worker
 from app.models import LetterStatus, OrganiserRole
-from app.settings import smtp_settings
+from app.settings import signing_settings, smtp_settings
 
 letters_cli = AppGroup("letters", help="Create and list letters.")
-signatures_cli = AppGroup("signatures", help="Export a letter's signatures.")
+signatures_cli = AppGroup("signatures", help="Import and export a letter's signatures.")
 mail_cli = AppGroup("mail", help="Deliver queued email.")
 organisers_cli = AppGroup("organisers", help="Organiser accounts and their letters.")
 
@@ -124,6 +124,53 @@ def export_signatures(
     finally:
         partial.unlink(missing_ok=True)
     click.echo(f"Exported {count} signatures to {output}", err=True)
+
+
+@signatures_cli.command("import")
+@click.argument("slug")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--verified", is_flag=True, help="Count them as confirmed (no email is sent).")
+@click.option("--source", help="Where they came from, recorded on each (default: the file name).")
+def import_signatures(slug: str, csv_file: Path, verified: bool, source: str | None) -> None:
+    """Import signatories from a CSV file: name, email, affiliation, title, country[, comment].
+
+    The whole file is checked first; any bad row stops the import and nothing is written.
+    Without --verified each imported signatory is emailed a confirmation link.
+    """
+    letter = letters.find_letter(db.session, slug)
+    if letter is None:
+        raise click.ClickException(f"No letter with the slug {slug!r}.")
+    try:
+        rows = imports.parse(csv_file.read_bytes())
+        result = imports.import_rows(
+            db.session,
+            letter,
+            rows,
+            verified=verified,
+            source=source or f"import: {csv_file.name}",
+            settings=signing_settings(current_app.config),
+            now=utcnow(),
+        )
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    audit.record(
+        db.session,
+        None,
+        "import",
+        letter=letter,
+        file=csv_file.name,
+        imported=result.imported,
+        skipped_already_signed=result.skipped_already_signed,
+        skipped_repeated_in_file=result.skipped_repeated_in_file,
+        verified=verified,
+    )
+    db.session.commit()
+    how = "verified" if verified else f"pending, {result.emails_queued} confirmation emails queued"
+    click.echo(
+        f"Imported {result.imported} signatures ({how});"
+        f" skipped {result.skipped_already_signed} already signed"
+        f" and {result.skipped_repeated_in_file} repeated in the file."
+    )
 
 
 def _transport(app: Flask) -> Transport:

@@ -157,6 +157,9 @@ class Signature(db.Model):  # type: ignore[name-defined]
         CheckConstraint("emails_sent >= 0", name="emails_sent_not_negative"),
         # The public list: verified signatures of one letter, newest first, keyset-paginated.
         Index("ix_signatures_letter_state_verified", "letter_id", "state", "verified_at", "id"),
+        # The moderation table's orders: by time signed, and by name.
+        Index("ix_signatures_letter_signed", "letter_id", "signed_at", "id"),
+        Index("ix_signatures_letter_name", "letter_id", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

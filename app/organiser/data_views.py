@@ -7,18 +7,26 @@ from collections.abc import Iterable
 from flask import (
     Response,
     abort,
+    current_app,
+    flash,
+    redirect,
     request,
     send_file,
     stream_with_context,
+    url_for,
 )
 from flask_login import current_user
+from werkzeug.utils import secure_filename
+from werkzeug.wrappers import Response as BaseResponse
 
-from app import audit, exports
-from app.db import db
+from app import audit, exports, imports
+from app.db import db, utcnow
 from app.models import OrganiserRole
 from app.organiser import bp
+from app.organiser.forms import ImportForm
 from app.organiser.moderation_views import filter_from
 from app.organiser.views import letter_of_mine, render_letter_page
+from app.settings import signing_settings
 
 _TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -91,3 +99,51 @@ def export_audit(slug: str) -> Response:
     return _download(
         stream_with_context(exports.csv_lines(rows, columns)), f"{letter.slug}-audit.csv", "csv"
     )
+
+
+@bp.route("/letters/<slug>/import", methods=["GET", "POST"])
+def import_signatures(slug: str) -> BaseResponse | tuple[str, int]:
+    letter, role = letter_of_mine(slug, OrganiserRole.MODERATOR)
+    # Uploads are bigger than anything a signer posts; this page alone accepts them.
+    request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
+    form = ImportForm()
+    problems: list[imports.RowProblem] = []
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            rows = imports.parse(upload.read())
+            result = imports.import_rows(
+                db.session,
+                letter,
+                rows,
+                verified=form.verified.data,
+                source=f"import: {secure_filename(upload.filename or 'upload.csv')}",
+                settings=signing_settings(current_app.config),
+                now=utcnow(),
+            )
+        except imports.ImportRejected as rejected:
+            problems = rejected.problems[: imports.MAX_ERRORS_REPORTED]
+            status = 422
+        else:
+            audit.record(
+                db.session,
+                current_user,
+                "import",
+                letter=letter,
+                file=upload.filename,
+                imported=result.imported,
+                skipped_already_signed=result.skipped_already_signed,
+                skipped_repeated_in_file=result.skipped_repeated_in_file,
+                verified=form.verified.data,
+            )
+            db.session.commit()
+            flash(
+                f"Imported {result.imported} signatures; skipped {result.skipped_already_signed} "
+                f"already signed and {result.skipped_repeated_in_file} repeated in the file."
+            )
+            return redirect(url_for("organiser.signatures", slug=slug), code=303)
+    elif form.errors:
+        status = 422
+    page = render_letter_page("organiser/import.html", letter, role, form=form, problems=problems)
+    return page, status

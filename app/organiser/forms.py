@@ -7,7 +7,15 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.countries import country_choices
@@ -140,3 +148,13 @@ class CorrectionForm(FlaskForm):
             country=self.country.data,
             notable_context=self.notable_context.data or "",
         )
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        "CSV file",
+        description="Columns: name, email, affiliation, title, country (name or ISO code), "
+        "and optionally comment. UTF-8.",
+        validators=[FileRequired("Choose a CSV file."), FileAllowed(["csv"], "Only .csv files.")],
+    )
+    verified = BooleanField("These people have already confirmed (no email will be sent)")

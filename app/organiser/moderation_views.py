@@ -10,6 +10,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
+from app import affiliations as affiliation_module
 from app import audit, moderation
 from app.countries import country_choices, is_country_code
 from app.db import db
@@ -230,3 +231,54 @@ def order_notables(slug: str) -> BaseResponse:
     db.session.commit()
     flash("Order of notable signatories saved.")
     return redirect(url_for("organiser.signatures", slug=slug, notable="1"), code=303)
+
+
+@bp.get("/letters/<slug>/affiliations")
+def affiliations(slug: str) -> str:
+    letter, role = letter_of_mine(slug)
+    return render_letter_page(
+        "organiser/affiliations.html",
+        letter,
+        role,
+        rows=affiliation_module.affiliation_counts(db.session, letter),
+        form=ConfirmActionForm(),
+    )
+
+
+@bp.post("/letters/<slug>/affiliations/merge")
+def merge_affiliations(slug: str) -> BaseResponse:
+    letter, _ = letter_of_mine(slug, OrganiserRole.MODERATOR)
+    if not ConfirmActionForm().validate_on_submit():
+        abort(400)
+    target_raw = request.form.get("target", "")
+    chosen = _selected_ids()
+    if not (target_raw.isascii() and target_raw.isdigit() and len(target_raw) < 10):
+        raise InvalidInput("Choose the affiliation to keep.")
+    # Only affiliations this letter's signatures use can be named here.
+    on_letter = {
+        row.affiliation.id: row.affiliation
+        for row in affiliation_module.affiliation_counts(db.session, letter)
+    }
+    target = on_letter.get(int(target_raw))
+    if target is None or any(ident not in on_letter for ident in chosen):
+        raise InvalidInput("Choose affiliations from this letter's list.")
+    variants = [on_letter[ident] for ident in chosen]
+    result = affiliation_module.merge(
+        db.session, target, variants, new_name=request.form.get("name") or None
+    )
+    audit.record(
+        db.session,
+        current_user,
+        "affiliations.merge",
+        letter=letter,
+        into=result.target_id,
+        merged=result.merged_ids,
+        names=[v.name for v in variants],
+        signatures_moved=result.signatures_moved,
+        renamed_from=result.renamed_from,
+    )
+    db.session.commit()
+    flash(
+        f"Merged {len(result.merged_ids)} variant(s); {result.signatures_moved} signature(s) moved."
+    )
+    return redirect(url_for("organiser.affiliations", slug=slug), code=303)

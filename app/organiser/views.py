@@ -9,7 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import audit, letters, organisers, signatories
+from app import audit, letters, organisers, overview, signatories
 from app.db import db, utcnow
 from app.errors import InvalidInput
 from app.models import Letter, LetterStatus, OrganiserRole
@@ -138,4 +138,9 @@ def _letter_fields(letter: Letter) -> SimpleNamespace:
 @bp.get("/letters/<slug>")
 def letter(slug: str) -> str:
     found, role = letter_of_mine(slug)
-    return render_letter_page("organiser/letter.html", found, role)
+    return render_letter_page(
+        "organiser/overview.html",
+        found,
+        role,
+        overview=overview.overview(db.session, found, today=utcnow().date()),
+    )
