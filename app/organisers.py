@@ -181,3 +181,22 @@ def team_of(session: DbSession, letter: Letter) -> Sequence[LetterOrganiser]:
         .where(LetterOrganiser.letter_id == letter.id)
         .order_by(LetterOrganiser.role)
     ).all()
+
+
+def remove_from_team(session: DbSession, letter: Letter, organiser_id: int) -> LetterOrganiser:
+    """Take an organiser off a letter; a letter always keeps at least one owner."""
+    membership = session.get(LetterOrganiser, (letter.id, organiser_id))
+    if membership is None:
+        raise NotFound("That organiser is not on this letter's team.")
+    if membership.role is OrganiserRole.OWNER:
+        owners = session.scalars(
+            select(LetterOrganiser).where(
+                LetterOrganiser.letter_id == letter.id,
+                LetterOrganiser.role == OrganiserRole.OWNER,
+            )
+        ).all()
+        if len(owners) <= 1:
+            raise InvalidInput("A letter needs at least one owner; make someone else owner first.")
+    session.delete(membership)
+    session.flush()
+    return membership

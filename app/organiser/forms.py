@@ -30,6 +30,7 @@ from app.models import (
     SLUG_MAX,
     TITLE_MAX,
     LetterStatus,
+    OrganiserRole,
     Signature,
 )
 from app.moderation import Correction
@@ -158,3 +159,20 @@ class ImportForm(FlaskForm):
         validators=[FileRequired("Choose a CSV file."), FileAllowed(["csv"], "Only .csv files.")],
     )
     verified = BooleanField("These people have already confirmed (no email will be sent)")
+
+
+class TeamForm(FlaskForm):
+    email = StringField(
+        "Organiser's email address",
+        filters=[single_line],
+        validators=[DataRequired("Please enter an email address."), Length(max=EMAIL_MAX)],
+    )
+    role = SelectField(
+        "Role",
+        choices={
+            OrganiserRole.VIEWER.value: "Viewer: sees everything, changes nothing",
+            OrganiserRole.MODERATOR.value: "Moderator: hides, corrects, features, imports, exports",
+            OrganiserRole.OWNER.value: "Owner: all of that, plus editing, deleting and the team",
+        },
+        default=OrganiserRole.MODERATOR.value,
+    )

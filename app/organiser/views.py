@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -14,7 +14,7 @@ from app.db import db, utcnow
 from app.errors import InvalidInput
 from app.models import Letter, LetterStatus, OrganiserRole
 from app.organiser import bp
-from app.organiser.forms import LetterForm
+from app.organiser.forms import ConfirmActionForm, LetterForm, TeamForm
 from app.rendering import render_markdown
 
 
@@ -144,3 +144,59 @@ def letter(slug: str) -> str:
         role,
         overview=overview.overview(db.session, found, today=utcnow().date()),
     )
+
+
+@bp.route("/letters/<slug>/team", methods=["GET", "POST"])
+def team(slug: str) -> BaseResponse | tuple[str, int]:
+    letter, role = letter_of_mine(slug)
+    form = TeamForm()
+    status = 200
+    if request.method == "POST":
+        letter, role = letter_of_mine(slug, OrganiserRole.OWNER)
+        if form.validate_on_submit():
+            member = organisers.find_organiser(db.session, form.email.data)
+            if member is None:
+                form.email.errors = ["There is no organiser account with that email address."]
+            else:
+                before = organisers.role_on(db.session, member, letter)
+                organisers.grant(db.session, letter, member, OrganiserRole(form.role.data))
+                audit.record(
+                    db.session,
+                    current_user,
+                    "team.grant",
+                    letter=letter,
+                    member=member.email,
+                    before=before.value if before else None,
+                    after=form.role.data,
+                )
+                db.session.commit()
+                flash(f"{member.email} is now {form.role.data} of this letter.")
+                return redirect(url_for("organiser.team", slug=slug), code=303)
+        status = 422
+    return render_letter_page(
+        "organiser/team.html",
+        letter,
+        role,
+        members=organisers.team_of(db.session, letter),
+        form=form,
+        remove_form=ConfirmActionForm(),
+    ), status
+
+
+@bp.post("/letters/<slug>/team/<int:organiser_id>/remove")
+def remove_team_member(slug: str, organiser_id: int) -> BaseResponse:
+    letter, _ = letter_of_mine(slug, OrganiserRole.OWNER)
+    if not ConfirmActionForm().validate_on_submit():
+        abort(400)
+    removed = organisers.remove_from_team(db.session, letter, organiser_id)
+    audit.record(
+        db.session,
+        current_user,
+        "team.remove",
+        letter=letter,
+        member=removed.organiser.email,
+        before=removed.role.value,
+    )
+    db.session.commit()
+    flash(f"{removed.organiser.email} is no longer on this letter's team.")
+    return redirect(url_for("organiser.team", slug=slug), code=303)

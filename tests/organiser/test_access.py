@@ -24,7 +24,10 @@ def _console_rules(app: Flask) -> list[tuple[str, str, set[str]]]:
 
 
 def _url(rule: str, slug: str, signature_id: int) -> str:
-    return rule.replace("<slug>", slug).replace("<int:signature_id>", str(signature_id))
+    url = rule.replace("<slug>", slug).replace("<int:signature_id>", str(signature_id))
+    url = url.replace("<int:organiser_id>", "1")
+    assert "<" not in url, f"{rule}: teach this test the new URL part"
+    return url
 
 
 def test_there_are_console_routes_to_check(app: Flask) -> None:
@@ -76,6 +79,8 @@ def test_an_organiser_of_one_letter_cannot_reach_another_letters_data(
             continue
         for slug, signature_id in (("theirs", their_signature.id), ("mine", their_signature.id)):
             if slug == "mine" and "<int:signature_id>" not in rule:
+                continue  # my own letter's pages are mine to see
+            if "<int:organiser_id>" in rule and slug == "mine":
                 continue  # my own letter's pages are mine to see
             url = _url(rule, slug, signature_id)
             for method in methods:

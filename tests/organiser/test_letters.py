@@ -134,3 +134,36 @@ def test_only_owners_edit(client: FlaskClient, session) -> None:
     log_in(client, moderator.email)
     assert client.get("/admin/letters/moderated").status_code == 200
     assert client.get("/admin/letters/moderated/edit").status_code == 404
+
+
+def test_owners_manage_the_team_and_a_letter_keeps_an_owner(client: FlaskClient, session) -> None:
+    from app.extensions import limiter
+
+    limiter.reset()
+    letter = make_letter(session, slug="team-letter")
+    owner = make_organiser(session, letters={letter: OrganiserRole.OWNER})
+    helper = make_organiser(session, email="helper@campaign.example")
+    log_in(client, owner.email)
+    token = csrf_token(client, "/admin/letters/team-letter/team")
+    added = client.post(
+        "/admin/letters/team-letter/team",
+        data={"csrf_token": token, "email": "HELPER@campaign.example", "role": "moderator"},
+    )
+    assert added.status_code == 303
+    unknown = client.post(
+        "/admin/letters/team-letter/team",
+        data={"csrf_token": token, "email": "nobody@campaign.example", "role": "viewer"},
+    )
+    assert unknown.status_code == 422
+    assert "no organiser account" in unknown.get_data(as_text=True)
+    alone = client.post(
+        f"/admin/letters/team-letter/team/{owner.id}/remove", data={"csrf_token": token}
+    )
+    assert alone.status_code == 400
+    assert "at least one owner" in alone.get_data(as_text=True)
+    removed = client.post(
+        f"/admin/letters/team-letter/team/{helper.id}/remove", data={"csrf_token": token}
+    )
+    assert removed.status_code == 303
+    actions = [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions == ["team.grant", "team.remove"]
