@@ -84,7 +84,6 @@ def signatures(slug: str) -> str:
         page=page,
         wanted=wanted,
         args=request.args,
-        counts=moderation.state_counts(db.session, letter),
         countries=country_choices(),
         states=list(SignatureState),
         actions=ACTIONS,

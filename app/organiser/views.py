@@ -26,14 +26,9 @@ def letter_of_mine(
 
 
 def render_letter_page(template: str, letter: Letter, role: OrganiserRole, **context: Any) -> str:
-    """A page under a letter's console header (title, status, count, tools)."""
-    return render_template(
-        template,
-        letter=letter,
-        role=role,
-        verified_count=signatories.count_verified(db.session, letter),
-        **context,
-    )
+    """A page under a letter's console header (title, status, tools). Counting a million
+    signatures takes a while, so only the overview counts; the other pages stay fast."""
+    return render_template(template, letter=letter, role=role, **context)
 
 
 @bp.get("/")
