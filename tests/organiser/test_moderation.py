@@ -188,6 +188,8 @@ def test_notable_signatories_are_featured_in_the_organisers_order(
     private = make_signature(session, letter=letter, name="Quiet Laureate", is_public=False)
     _act(client, "notable", [hinton.id], context="Turing Award laureate")
     _act(client, "notable", [bengio.id, private.id], confirmed="1")
+    ordering = client.get("/admin/letters/campaign/signatures?notable=1").get_data(as_text=True)
+    assert f'name="rank-{hinton.id}"' in ordering
     token = csrf_token(client, "/admin/letters/campaign/signatures")
     client.post(
         "/admin/letters/campaign/notables/order",
