@@ -42,7 +42,7 @@ def write_import_file(path: Path, rows: int) -> None:
                     "Researcher",
                     countries[n % len(countries)],
                     "",
-                ]  # fmt: skip
+                ]
             )
 
 
@@ -60,7 +60,7 @@ def main() -> None:
     from app import create_app, imports
     from app.db import db
     from app.letters import find_letter
-    from app.models import Organiser, OrganiserRole
+    from app.models import OrganiserRole
     from app.organisers import create_organiser, grant
     from config import DevelopmentConfig
 
@@ -123,10 +123,10 @@ def main() -> None:
 
     first, deep = timed(base), timed(url)
     print(
-        f"moderation table, verified by name, median of {options.samples}: page 1 {first * 1000:.1f} ms, "
-        f"page {depth + 1:,} {deep * 1000:.1f} ms, ratio deep/first {deep / first:.2f}"
+        f"moderation table, verified by name, median of {options.samples}: "
+        f"page 1 {first * 1000:.1f} ms, page {depth + 1:,} {deep * 1000:.1f} ms, "
+        f"ratio deep/first {deep / first:.2f}"
     )
-    del Organiser
 
 
 if __name__ == "__main__":
