@@ -19,21 +19,26 @@ def affiliation_key(name: str) -> str:
     return matching_key(name) or name.casefold()
 
 
-def affiliation_for(session: DbSession, name: str) -> Affiliation:
-    """The affiliation whose key matches `name` (or its canonical one), created on first sight."""
+def affiliation_for(session: DbSession, letter_id: int, name: str) -> Affiliation:
+    """The letter's affiliation whose key matches `name` (or its canonical one), created on
+    first sight."""
     key = affiliation_key(name)
-    found = session.scalars(select(Affiliation).where(Affiliation.key == key)).one_or_none()
+    found = session.scalars(
+        select(Affiliation).where(Affiliation.letter_id == letter_id, Affiliation.key == key)
+    ).one_or_none()
     if found is not None:
         # A merged variant ("M.I.T.") is only an alias now: sign under the canonical name.
         canonical = session.get(Affiliation, found.canonical_id) if found.canonical_id else None
         return canonical or found
-    affiliation = Affiliation(name=name, key=key)
+    affiliation = Affiliation(letter_id=letter_id, name=name, key=key)
     try:
         with session.begin_nested():
             session.add(affiliation)
     except IntegrityError:
         # Another signer from the same organisation got there first.
-        return session.scalars(select(Affiliation).where(Affiliation.key == key)).one()
+        return session.scalars(
+            select(Affiliation).where(Affiliation.letter_id == letter_id, Affiliation.key == key)
+        ).one()
     return affiliation
 
 
@@ -118,5 +123,23 @@ def merge(
     return Merge(target.id, ids, int(moved or 0), renamed_from)
 
 
-def affiliations_by_id(session: DbSession, ids: Sequence[int]) -> Sequence[Affiliation]:
-    return session.scalars(select(Affiliation).where(Affiliation.id.in_(ids))).all()
+def letter_affiliations(
+    session: DbSession, letter: Letter, ids: Sequence[int]
+) -> dict[int, Affiliation]:
+    """The letter's affiliations with these ids; other letters' ids are simply not there."""
+    rows = session.scalars(
+        select(Affiliation).where(Affiliation.letter_id == letter.id, Affiliation.id.in_(ids))
+    )
+    return {affiliation.id: affiliation for affiliation in rows}
+
+
+def rename(session: DbSession, affiliation: Affiliation, name: str) -> str | None:
+    """Correct how the letter shows an organisation ("mit" -> "MIT"); the old name, if changed."""
+    name = normalise(name)
+    if not name or len(name) > AFFILIATION_MAX or has_control_characters(name):
+        raise InvalidInput(f"The affiliation must be 1 to {AFFILIATION_MAX} printable characters.")
+    if name == affiliation.name:
+        return None
+    old, affiliation.name = affiliation.name, name
+    session.flush()
+    return old

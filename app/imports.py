@@ -177,7 +177,7 @@ def _row(line: int, record: dict[str, str | None]) -> ImportRow:
     )
 
 
-def _affiliation_ids(session: DbSession, names: Iterable[str]) -> dict[str, int]:
+def _affiliation_ids(session: DbSession, letter: Letter, names: Iterable[str]) -> dict[str, int]:
     """Folded key -> canonical affiliation id, creating the missing ones in one statement."""
     first_spelling: dict[str, str] = {}
     for name in names:
@@ -188,7 +188,7 @@ def _affiliation_ids(session: DbSession, names: Iterable[str]) -> dict[str, int]
         chunk = keys[start : start + 5000]
         for key, ident, canonical in session.execute(
             select(Affiliation.key, Affiliation.id, Affiliation.canonical_id).where(
-                Affiliation.key.in_(chunk)
+                Affiliation.letter_id == letter.id, Affiliation.key.in_(chunk)
             )
         ):
             found[key] = canonical or ident
@@ -196,7 +196,7 @@ def _affiliation_ids(session: DbSession, names: Iterable[str]) -> dict[str, int]
     if missing:
         created = session.execute(
             insert(Affiliation).returning(Affiliation.key, Affiliation.id),
-            [{"key": key, "name": first_spelling[key]} for key in missing],
+            [{"letter_id": letter.id, "key": key, "name": first_spelling[key]} for key in missing],
         )
         found.update({key: ident for key, ident in created})
     return found
@@ -230,7 +230,7 @@ def import_rows(
             fresh.append(row)
             continue
         result.skipped_lines.append(row.line)
-    affiliation_ids = _affiliation_ids(session, (row.affiliation for row in fresh))
+    affiliation_ids = _affiliation_ids(session, letter, (row.affiliation for row in fresh))
     state = SignatureState.VERIFIED if verified else SignatureState.PENDING
     values = [
         {

@@ -127,17 +127,22 @@ class LetterVersion(db.Model):  # type: ignore[name-defined]
 
 
 class Affiliation(db.Model):  # type: ignore[name-defined]
-    """An organisation signatories belong to; variants share one normalised key."""
+    """An organisation as the signatories of one letter named it; variants share a folded key.
+
+    Per letter, so what one letter's organisers merge, rename or correct never touches another
+    letter's list."""
 
     __tablename__ = "affiliations"
+    __table_args__ = (UniqueConstraint("letter_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
     #: The spelling shown publicly (the first one seen, until an organiser corrects it).
     name: Mapped[str] = mapped_column(String(AFFILIATION_MAX))
     #: Case-, accent- and punctuation-folded name: "M.I.T." and "mit" share "mit".
-    key: Mapped[str] = mapped_column(String(AFFILIATION_MAX), unique=True)
+    key: Mapped[str] = mapped_column(String(AFFILIATION_MAX))
     #: Set once merged: this row is then only an alias, and new signatures typed this way
-    #: land on the canonical affiliation.
+    #: land on the canonical affiliation (of the same letter).
     canonical_id: Mapped[int | None] = mapped_column(
         ForeignKey("affiliations.id", ondelete="SET NULL"), index=True
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, tuple_
 
-from app.affiliations import affiliation_for
+from app.affiliations import affiliation_for, affiliation_key, rename
 from app.countries import is_country_code
 from app.db import DbSession, UTCDateTime
 from app.errors import InvalidInput, NotFound
@@ -110,10 +110,11 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
         cursor_sort, value, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if cursor_sort != sort or not isinstance(ident, int) or not 1 <= ident < 2**31:
             raise ValueError(cursor)
+        if not isinstance(value, str) or "\x00" in value:
+            raise ValueError(cursor)
+        value.encode("utf-8")  # a lone surrogate cannot go to the database
         if sort in ("newest", "oldest"):
             value = datetime.fromisoformat(value).astimezone(UTC)
-        elif not isinstance(value, str):
-            raise ValueError(cursor)
     except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeError):
         raise InvalidInput(
             "This page link is not valid; start again from the first page."
@@ -185,6 +186,8 @@ def signatures_of(session: DbSession, letter: Letter, ids: Sequence[int]) -> Seq
 
 
 def signature_of(session: DbSession, letter: Letter, signature_id: int) -> Signature:
+    if not 1 <= signature_id < 2**31:
+        raise NotFound("There is no such signature on this letter.")
     found = session.scalars(
         select(Signature).where(Signature.letter_id == letter.id, Signature.id == signature_id)
     ).one_or_none()
@@ -331,7 +334,11 @@ def correct(session: DbSession, signature: Signature, fix: Correction) -> Action
         raise InvalidInput("Choose a country from the list.")
     before = _display(signature)
     signature.name, signature.title, signature.country = name, title, fix.country
-    signature.affiliation = affiliation_for(session, affiliation)
+    if affiliation_key(affiliation) == signature.affiliation.key:
+        # The same organisation spelt better ("mit" -> "MIT"): fix it for the whole letter.
+        rename(session, signature.affiliation, affiliation)
+    else:
+        signature.affiliation = affiliation_for(session, signature.letter_id, affiliation)
     if fix.notable_context is not None:
         context = normalise(fix.notable_context) or None
         if context and (len(context) > NOTABLE_CONTEXT_MAX or has_control_characters(context)):

@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.db import DbSession
 from app.errors import InvalidInput, NotFound
-from app.letters import find_letter
+from app.letters import SLUG_PATTERN, find_letter
 from app.models import EMAIL_MAX, Letter, LetterOrganiser, Organiser, OrganiserRole
 
 PASSWORD_MIN = 12
@@ -146,7 +146,7 @@ def letter_for(
 
     Not found, rather than forbidden: an organiser of letter A learns nothing about letter B.
     """
-    letter = find_letter(session, slug)
+    letter = find_letter(session, slug) if SLUG_PATTERN.match(slug) else None
     role = role_on(session, organiser, letter) if letter is not None else None
     if letter is None or role is None or not role.allows(needed):
         raise NotFound("There is no letter of yours at this address.")
@@ -166,11 +166,32 @@ def letters_of(session: DbSession, organiser: Organiser) -> Sequence[tuple[Lette
     return [(letter, role) for letter, role in rows]
 
 
+def _other_owners(session: DbSession, letter: Letter, organiser_id: int) -> int:
+    return len(
+        session.scalars(
+            select(LetterOrganiser.organiser_id).where(
+                LetterOrganiser.letter_id == letter.id,
+                LetterOrganiser.role == OrganiserRole.OWNER,
+                LetterOrganiser.organiser_id != organiser_id,
+            )
+        ).all()
+    )
+
+
+_LAST_OWNER = "A letter needs at least one owner; make someone else owner first."
+
+
 def grant(session: DbSession, letter: Letter, organiser: Organiser, role: OrganiserRole) -> None:
     existing = session.get(LetterOrganiser, (letter.id, organiser.id))
     if existing is None:
         session.add(LetterOrganiser(letter_id=letter.id, organiser_id=organiser.id, role=role))
     else:
+        if (
+            existing.role is OrganiserRole.OWNER
+            and role is not OrganiserRole.OWNER
+            and not _other_owners(session, letter, organiser.id)
+        ):
+            raise InvalidInput(_LAST_OWNER)
         existing.role = role
     session.flush()
 
@@ -185,18 +206,13 @@ def team_of(session: DbSession, letter: Letter) -> Sequence[LetterOrganiser]:
 
 def remove_from_team(session: DbSession, letter: Letter, organiser_id: int) -> LetterOrganiser:
     """Take an organiser off a letter; a letter always keeps at least one owner."""
-    membership = session.get(LetterOrganiser, (letter.id, organiser_id))
+    membership = (
+        session.get(LetterOrganiser, (letter.id, organiser_id)) if organiser_id < 2**31 else None
+    )
     if membership is None:
         raise NotFound("That organiser is not on this letter's team.")
-    if membership.role is OrganiserRole.OWNER:
-        owners = session.scalars(
-            select(LetterOrganiser).where(
-                LetterOrganiser.letter_id == letter.id,
-                LetterOrganiser.role == OrganiserRole.OWNER,
-            )
-        ).all()
-        if len(owners) <= 1:
-            raise InvalidInput("A letter needs at least one owner; make someone else owner first.")
+    if membership.role is OrganiserRole.OWNER and not _other_owners(session, letter, organiser_id):
+        raise InvalidInput(_LAST_OWNER)
     session.delete(membership)
     session.flush()
     return membership

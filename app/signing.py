@@ -110,7 +110,7 @@ def _create(
     session: DbSession, letter: Letter, answers: SignatureInput, email_key: str, now: datetime
 ) -> Signature | None:
     """Insert in a savepoint; None if the address signed concurrently."""
-    affiliation = affiliation_for(session, answers.affiliation)
+    affiliation = affiliation_for(session, letter.id, answers.affiliation)
     signature = Signature(
         letter_id=letter.id,
         state=SignatureState.PENDING,

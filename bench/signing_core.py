@@ -55,9 +55,9 @@ def prepare(rows: int) -> None:
     )
     with psycopg.connect(URL, autocommit=True) as connection:
         connection.execute(
-            "INSERT INTO affiliations (name, key, created_at) "
-            "SELECT 'Organisation ' || n, 'organisation ' || n, now() "
-            "FROM generate_series(1, 2000) AS n"
+            "INSERT INTO affiliations (letter_id, name, key, created_at) "
+            "SELECT (SELECT id FROM letters WHERE slug = 'bench'), 'Organisation ' || n, "
+            "'organisation ' || n, now() FROM generate_series(1, 2000) AS n"
         )
         connection.execute(
             """

@@ -59,7 +59,7 @@ def make_signature(
         name=name or f"Signer {number}",
         email=email,
         email_normalized=email.lower(),
-        affiliation=affiliation_for(session, affiliation),
+        affiliation=affiliation_for(session, letter.id, affiliation),
         title=title,
         country=country,
         comment=comment,

@@ -52,10 +52,14 @@ def test_affiliation_variants_share_one_key() -> None:
     assert matching_key("清华大学") == "清华大学"
 
 
-def test_variants_land_on_one_affiliation_row(session) -> None:
-    first = affiliation_for(session, "M.I.T.")
-    assert affiliation_for(session, "mit") is first
-    assert affiliation_for(session, "Stanford") is not first
+def test_variants_land_on_one_affiliation_row_per_letter(session) -> None:
+    from tests.factories import make_letter
+
+    letter, other = make_letter(session), make_letter(session)
+    first = affiliation_for(session, letter.id, "M.I.T.")
+    assert affiliation_for(session, letter.id, "mit") is first
+    assert affiliation_for(session, letter.id, "Stanford") is not first
+    assert affiliation_for(session, other.id, "MIT") is not first
     assert first.name == "M.I.T."
 
 

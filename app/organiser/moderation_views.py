@@ -253,11 +253,9 @@ def merge_affiliations(slug: str) -> BaseResponse:
     chosen = _selected_ids()
     if not (target_raw.isascii() and target_raw.isdigit() and len(target_raw) < 10):
         raise InvalidInput("Choose the affiliation to keep.")
-    # Only affiliations this letter's signatures use can be named here.
-    on_letter = {
-        row.affiliation.id: row.affiliation
-        for row in affiliation_module.affiliation_counts(db.session, letter)
-    }
+    on_letter = affiliation_module.letter_affiliations(
+        db.session, letter, [int(target_raw), *chosen]
+    )
     target = on_letter.get(int(target_raw))
     if target is None or any(ident not in on_letter for ident in chosen):
         raise InvalidInput("Choose affiliations from this letter's list.")

@@ -145,37 +145,45 @@ def letter(slug: str) -> str:
 def team(slug: str) -> BaseResponse | tuple[str, int]:
     letter, role = letter_of_mine(slug)
     form = TeamForm()
-    status = 200
     if request.method == "POST":
         letter, role = letter_of_mine(slug, OrganiserRole.OWNER)
-        if form.validate_on_submit():
-            member = organisers.find_organiser(db.session, form.email.data)
-            if member is None:
-                form.email.errors = ["There is no organiser account with that email address."]
-            else:
-                before = organisers.role_on(db.session, member, letter)
-                organisers.grant(db.session, letter, member, OrganiserRole(form.role.data))
-                audit.record(
-                    db.session,
-                    current_user,
-                    "team.grant",
-                    letter=letter,
-                    member=member.email,
-                    before=before.value if before else None,
-                    after=form.role.data,
-                )
-                db.session.commit()
-                flash(f"{member.email} is now {form.role.data} of this letter.")
-                return redirect(url_for("organiser.team", slug=slug), code=303)
-        status = 422
-    return render_letter_page(
+        if form.validate_on_submit() and _grant_from(form, letter):
+            db.session.commit()
+            flash(f"{form.email.data} is now {form.role.data} of this letter.")
+            return redirect(url_for("organiser.team", slug=slug), code=303)
+    page = render_letter_page(
         "organiser/team.html",
         letter,
         role,
         members=organisers.team_of(db.session, letter),
         form=form,
         remove_form=ConfirmActionForm(),
-    ), status
+    )
+    return page, 422 if form.errors else 200
+
+
+def _grant_from(form: TeamForm, letter: Letter) -> bool:
+    """Apply the team form; False (with the error on the form) when it cannot be done."""
+    member = organisers.find_organiser(db.session, form.email.data)
+    if member is None:
+        form.email.errors = ["There is no organiser account with that email address."]
+        return False
+    before = organisers.role_on(db.session, member, letter)
+    try:
+        organisers.grant(db.session, letter, member, OrganiserRole(form.role.data))
+    except InvalidInput as error:
+        form.role.errors = [str(error)]
+        return False
+    audit.record(
+        db.session,
+        current_user,
+        "team.grant",
+        letter=letter,
+        member=member.email,
+        before=before.value if before else None,
+        after=form.role.data,
+    )
+    return True
 
 
 @bp.post("/letters/<slug>/team/<int:organiser_id>/remove")
