@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -37,6 +38,8 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     with app.app_context():
         database.configure_sqlite(database.db.engine)
     migrate.init_app(app, database.db, directory=str(PROJECT_ROOT / "migrations"))
+    # Before CSRFProtect's own hook, which reads the body: the import page takes big uploads.
+    app.before_request(_larger_body_for_imports)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -57,6 +60,11 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.before_request(_writes_begin_immediately)
     app.after_request(_security_headers)
     return app
+
+
+def _larger_body_for_imports() -> None:
+    if request.endpoint == "organiser.import_signatures" and current_user.is_authenticated:
+        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
 
 
 def _writes_begin_immediately() -> None:

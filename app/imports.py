@@ -14,16 +14,18 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+import psycopg
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from app.affiliations import affiliation_key
 from app.countries import country_name
 from app.db import DbSession
-from app.errors import DomainError
+from app.errors import DomainError, InvalidInput
 from app.mail.messages import compose
-from app.mail.outbox import queue_email
+from app.mail.outbox import queue_many
 from app.models import (
     AFFILIATION_MAX,
     COMMENT_MAX,
@@ -126,14 +128,28 @@ def parse(data: bytes) -> list[ImportRow]:
             [RowProblem(1, f"the file is not UTF-8 text ({error.reason})")]
         ) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    headers = [normalise(h).lower() for h in reader.fieldnames or []]
+    try:
+        headers = [normalise(h).lower() for h in reader.fieldnames or []]
+    except csv.Error as error:
+        raise ImportRejected([RowProblem(1, f"not readable as CSV ({error})")]) from None
+    repeated = sorted({h for h in headers if h and headers.count(h) > 1})
+    if repeated:
+        raise ImportRejected([RowProblem(1, f"repeated column(s): {', '.join(repeated)}")])
     missing = [column for column in REQUIRED_COLUMNS if column not in headers]
     if missing:
         raise ImportRejected([RowProblem(1, f"missing column(s): {', '.join(missing)}")])
     reader.fieldnames = headers
     problems: list[RowProblem] = []
     rows: list[ImportRow] = []
-    for record in reader:
+    records = iter(reader)
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            problems.append(RowProblem(reader.line_num, f"not readable as CSV ({error})"))
+            break
         line = reader.line_num
         if len(rows) + len(problems) >= MAX_ROWS:
             problems.append(RowProblem(line, f"more than {MAX_ROWS:,} rows; split the file"))
@@ -253,7 +269,14 @@ def import_rows(
         for row in fresh
     ]
     if values:
-        _insert_signatures(session, values)
+        try:
+            with session.begin_nested():
+                _insert_signatures(session, values)
+        except (IntegrityError, psycopg.errors.UniqueViolation):
+            raise InvalidInput(
+                "Someone signed with one of these addresses while the file was being imported. "
+                "Nothing was imported; please run the import again."
+            ) from None
         result.imported = len(values)
         if not verified:
             keys = [row.email_key for row in fresh]
@@ -300,22 +323,27 @@ def _queue_confirmations(
     ids: dict[str, int],
     settings: SigningSettings,
 ) -> int:
-    for row in rows:
-        signature = session.get(Signature, ids[row.email_key])
-        assert signature is not None
-        message = compose(
-            "confirm",
-            letter=letter,
-            signature=signature,
-            country=country_name(row.country),
-            confirm_url=confirm_url(settings, letter, signature),
-            valid_days=max(1, settings.confirm_max_age // 86400),
-        )
-        queue_email(
-            session,
-            message,
-            to_address=row.email,
-            sender_domain=settings.sender_domain,
-            signature_id=signature.id,
-        )
-    return len(rows)
+    """A confirmation email for each imported pending signature, written in bulk."""
+    queued = 0
+    for start in range(0, len(rows), 2000):
+        chunk = rows[start : start + 2000]
+        signatures = {
+            signature.id: signature
+            for signature in session.scalars(
+                select(Signature).where(Signature.id.in_([ids[row.email_key] for row in chunk]))
+            )
+        }
+        messages = []
+        for row in chunk:
+            signature = signatures[ids[row.email_key]]
+            message = compose(
+                "confirm",
+                letter=letter,
+                signature=signature,
+                country=country_name(row.country),
+                confirm_url=confirm_url(settings, letter, signature),
+                valid_days=max(1, settings.confirm_max_age // 86400),
+            )
+            messages.append((message, row.email, signature.id))
+        queued += queue_many(session, messages, sender_domain=settings.sender_domain)
+    return queued

@@ -34,6 +34,7 @@ def create_letter(
     body: str,
     status: LetterStatus = LetterStatus.OPEN,
     closes_at: datetime | None = None,
+    target: int | None = None,
 ) -> Letter:
     slug = slug.strip().lower()
     if not SLUG_PATTERN.match(slug) or len(slug) > SLUG_MAX:
@@ -92,8 +93,7 @@ def update_letter(
     title, body = _checked_text(title, body)
     if closes_at is not None and closes_at.tzinfo is None:
         raise InvalidInput("The closing time needs a time zone.")
-    if target is not None and not 1 <= target <= 100_000_000:
-        raise InvalidInput("The target must be a whole number from 1 to 100,000,000.")
+    _check_target(target)
     fields = ("title", "body", "status", "closes_at", "target")
     before = {name: _plain(getattr(letter, name)) for name in fields}
     text_changed = (title, body) != (letter.title, letter.body)
@@ -131,6 +131,11 @@ def update_letter(
         after={name: after[name] for name in changed},
         new_version=new_version,
     )
+
+
+def _check_target(target: int | None) -> None:
+    if target is not None and not 1 <= target <= 100_000_000:
+        raise InvalidInput("The target must be a whole number from 1 to 100,000,000.")
 
 
 def _plain(value: object) -> object:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from email.utils import make_msgid
+
+from sqlalchemy import insert
 
 from app.db import DbSession, utcnow
 from app.mail.messages import ComposedEmail
-from app.models import OutboundEmail
+from app.models import EmailStatus, OutboundEmail
 
 
 def queue_email(
@@ -30,3 +33,35 @@ def queue_email(
     session.add(row)
     session.flush()
     return row
+
+
+def queue_many(
+    session: DbSession,
+    messages: Sequence[tuple[ComposedEmail, str, int | None]],
+    *,
+    sender_domain: str,
+) -> int:
+    """Queue (message, to_address, signature_id) triples in one statement, for bulk jobs."""
+    if not messages:
+        return 0
+    now = utcnow()
+    session.execute(
+        insert(OutboundEmail.__table__),
+        [
+            {
+                "kind": message.kind,
+                "to_address": to_address,
+                "subject": message.subject,
+                "body_text": message.body_text,
+                "body_html": message.body_html,
+                "message_id": make_msgid(domain=sender_domain),
+                "status": EmailStatus.QUEUED,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "signature_id": signature_id,
+            }
+            for message, to_address, signature_id in messages
+        ],
+    )
+    return len(messages)

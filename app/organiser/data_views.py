@@ -104,8 +104,6 @@ def export_audit(slug: str) -> Response:
 @bp.route("/letters/<slug>/import", methods=["GET", "POST"])
 def import_signatures(slug: str) -> BaseResponse | tuple[str, int]:
     letter, role = letter_of_mine(slug, OrganiserRole.MODERATOR)
-    # Uploads are bigger than anything a signer posts; this page alone accepts them.
-    request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
     form = ImportForm()
     problems: list[imports.RowProblem] = []
     status = 200

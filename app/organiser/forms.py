@@ -103,6 +103,8 @@ class LetterForm(FlaskForm):
             raise ValidationError("Use ISO 8601, e.g. 2026-12-31T18:00+00:00.") from None
         if moment.tzinfo is None:
             raise ValidationError("Add a time zone, e.g. +00:00.")
+        if not 2000 <= moment.year <= 9000:
+            raise ValidationError("Choose a time between the years 2000 and 9000.")
 
     def closing_time(self) -> datetime | None:
         return datetime.fromisoformat(self.closes_at.data) if self.closes_at.data else None

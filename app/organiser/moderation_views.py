@@ -32,13 +32,25 @@ ACTIONS: dict[str, tuple[OrganiserRole, str, str]] = {
 }
 
 
+#: The query-string keys of the table's filter; links carry these and nothing else.
+FILTER_KEYS = ("q", "state", "country", "affiliation", "from", "until", "sort", "notable")
+
+
 def _day(value: str, field: str) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(), UTC)
+        day = datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
         raise InvalidInput(f"{field}: use a date like 2026-11-26.") from None
+    if not 1900 <= day.year <= 9000:
+        raise InvalidInput(f"{field}: choose a date between 1900 and 9000.")
+    return datetime.combine(day, time(), UTC)
+
+
+def filter_args(args: MultiDict[str, str]) -> dict[str, str]:
+    """The filter part of a query string, for building links that keep it."""
+    return {key: args[key] for key in FILTER_KEYS if args.get(key)}
 
 
 def filter_from(args: MultiDict[str, str]) -> moderation.SignatureFilter:
@@ -83,7 +95,7 @@ def signatures(slug: str) -> str:
         role,
         page=page,
         wanted=wanted,
-        args=request.args,
+        args=filter_args(request.args),
         countries=country_choices(),
         states=list(SignatureState),
         actions=ACTIONS,
@@ -214,7 +226,10 @@ def order_notables(slug: str) -> BaseResponse:
     for key, value in request.form.items():
         if key.startswith("rank-"):
             ident, rank = key.removeprefix("rank-"), value.strip()
-            if not (ident.isdigit() and rank.isdigit() and len(ident) < 10 and len(rank) < 7):
+            if not (
+                ident.isascii() and ident.isdigit() and len(ident) < 10
+                and rank.isascii() and rank.isdigit() and len(rank) < 7
+            ):  # fmt: skip
                 raise InvalidInput("Positions are whole numbers from 1.")
             ranks[int(ident)] = int(rank)
     result = moderation.order_notables(db.session, letter, ranks)

@@ -40,6 +40,9 @@ def home() -> str:
 
 @bp.route("/letters/new", methods=["GET", "POST"])
 def new_letter() -> BaseResponse | tuple[str, int]:
+    # Anyone invited to one letter must not be able to publish letters of their own.
+    if not current_user.is_superuser:
+        abort(404)
     form = LetterForm()
     preview = None
     if form.validate_on_submit():
@@ -54,11 +57,11 @@ def new_letter() -> BaseResponse | tuple[str, int]:
                     body=form.body.data,
                     status=LetterStatus(form.status.data),
                     closes_at=form.closing_time(),
+                    target=form.target.data,
                 )
             except InvalidInput as error:
                 form.slug.errors = [str(error)]
             else:
-                letter.target = form.target.data
                 organisers.grant(db.session, letter, current_user, OrganiserRole.OWNER)
                 audit.record(
                     db.session, current_user, "letter.create", letter=letter, slug=letter.slug

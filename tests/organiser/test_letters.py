@@ -30,8 +30,15 @@ def _letter_form(**overrides) -> dict[str, str]:
     return form
 
 
-def test_an_organiser_creates_a_letter_and_owns_it(client: FlaskClient, session) -> None:
-    organiser = make_organiser(session)
+def test_only_superusers_create_letters(client: FlaskClient, session) -> None:
+    invited = make_organiser(session)
+    log_in(client, invited.email)
+    assert client.get("/admin/letters/new").status_code == 404
+    assert "Create a letter" not in client.get("/admin/").get_data(as_text=True)
+
+
+def test_a_superuser_creates_a_letter_and_owns_it(client: FlaskClient, session) -> None:
+    organiser = make_organiser(session, is_superuser=True)
     log_in(client, organiser.email)
     token = csrf_token(client, "/admin/letters/new")
     preview = client.post(
@@ -59,7 +66,7 @@ def test_an_organiser_creates_a_letter_and_owns_it(client: FlaskClient, session)
 
 
 def test_bad_letter_input_is_a_form_error(client: FlaskClient, session) -> None:
-    organiser = make_organiser(session)
+    organiser = make_organiser(session, is_superuser=True)
     make_letter(session, slug="taken")
     log_in(client, organiser.email)
     token = csrf_token(client, "/admin/letters/new")
@@ -71,6 +78,7 @@ def test_bad_letter_input_is_a_form_error(client: FlaskClient, session) -> None:
         ({"closes_at": "2030-01-01T00:00"}, "Add a time zone"),
         ({"target": "-5"}, "Number must be between"),
         ({"status": "deleted"}, "Not a valid choice"),
+        ({"closes_at": "9999-12-31T23:00-05:00"}, "between the years 2000 and 9000"),
     ]:
         response = client.post(
             "/admin/letters/new", data={"csrf_token": token, **_letter_form(**overrides)}
