@@ -45,8 +45,15 @@ def create_letter(
     title, body = _checked_text(title, body)
     if closes_at is not None and closes_at.tzinfo is None:
         raise InvalidInput("The closing time needs a time zone (e.g. 2026-12-31T18:00:00+00:00).")
+    _check_target(target)
     letter = Letter(
-        slug=slug, title=title, body=body, status=status, closes_at=closes_at, version=1
+        slug=slug,
+        title=title,
+        body=body,
+        status=status,
+        closes_at=closes_at,
+        target=target,
+        version=1,
     )
     try:
         with session.begin_nested():
