@@ -64,3 +64,42 @@ def event_rows(session: DbSession, letter: Letter) -> Iterator[dict[str, Any]]:
             "signature_ids": " ".join(map(str, event.signature_ids)),
             "details": event.details,
         }
+
+
+ERASED = "[erased]"
+
+
+def scrub(session: DbSession, letter: Letter, signature_ids: Iterable[int]) -> int:
+    """Erasure reaches the log too: earlier entries keep that something happened to these ids,
+    but lose what they recorded about the people (names, affiliations, reasons)."""
+    erased = {str(ident) for ident in signature_ids}
+    if not erased:
+        return 0
+    changed = 0
+    events = session.scalars(select(AuditEvent).where(AuditEvent.letter_id == letter.id))
+    for event in events:
+        if not erased & {str(ident) for ident in event.signature_ids}:
+            continue
+        details = dict(event.details)
+        for part in ("before", "after"):
+            values = details.get(part)
+            if isinstance(values, dict):
+                details[part] = {
+                    key: (ERASED if key in erased else value) for key, value in values.items()
+                }
+        if details.get("reason"):
+            details["reason"] = ERASED
+        event.details = details
+        changed += 1
+    session.flush()
+    return changed
+
+
+def account_events(session: DbSession, *, limit: int = 200) -> Sequence[AuditEvent]:
+    """Sign-ins, second-factor changes and account changes: events of no letter."""
+    return session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.letter_id.is_(None))
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    ).all()

@@ -231,6 +231,7 @@ def create_organiser(email: str, password_stdin: bool, superuser: bool) -> None:
         )
     except DomainError as error:
         raise click.ClickException(str(error)) from None
+    audit.record(db.session, None, "account.create", account=organiser.email, superuser=superuser)
     db.session.commit()
     kind = "superuser" if organiser.is_superuser else "organiser"
     click.echo(f"Created {kind} {organiser.email}")
@@ -264,6 +265,7 @@ def set_organiser_password(email: str, password_stdin: bool) -> None:
         organisers.set_password(db.session, organiser, _read_password(password_stdin))
     except DomainError as error:
         raise click.ClickException(str(error)) from None
+    audit.record(db.session, None, "account.set_password", account=organiser.email)
     db.session.commit()
     click.echo(f"Password changed for {organiser.email}")
 

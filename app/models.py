@@ -261,7 +261,9 @@ class Organiser(UserMixin, db.Model):  # type: ignore[name-defined]
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Base32 TOTP secret once the organiser turned the second factor on; NULL while off.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
-    #: Bumped on password change: sessions made before it stop working.
+    #: The last TOTP time step accepted, so one code cannot be used twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    #: Bumped on password change and sign-out: sessions made before it stop working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -303,7 +305,8 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     )
     #: Kept as text too, so the record survives the account.
     organiser_email: Mapped[str] = mapped_column(String(EMAIL_MAX))
-    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    #: NULL for account events (sign-ins, second factor); kept if the letter ever goes.
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id", ondelete="SET NULL"))
     #: What was done: "signatures.hide", "letter.edit", "export", ...
     action: Mapped[str] = mapped_column(String(60))
     #: Ids of the signatures acted on, if any.

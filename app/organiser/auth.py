@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import organisers
+from app import audit, organisers
 from app.db import db, utcnow
 from app.errors import InvalidInput
 from app.extensions import limiter, login_manager
@@ -70,6 +70,7 @@ def _start_session(organiser: Organiser, next_url: str | None) -> BaseResponse:
     login_user(organiser)
     session["seen_at"] = time.time()
     organisers.record_login(db.session, organiser, now=utcnow())
+    audit.record(db.session, organiser, "account.sign_in", address=request.remote_addr)
     db.session.commit()
     return redirect(_safe_next(next_url), code=303)
 
@@ -109,9 +110,19 @@ def _pending_organiser() -> Organiser | None:
     return organisers.organiser_by_session_id(db.session, session.get("pending_login", ""))
 
 
+def _pending_account_key() -> str:
+    return "code:" + str(session.get("pending_login", "")).partition(":")[0]
+
+
 @bp.route("/login/code", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=_pending_account_key,
+    deduct_when=_failed,
 )
 def login_code() -> BaseResponse | tuple[str, int]:
     organiser = _pending_organiser()
@@ -121,7 +132,7 @@ def login_code() -> BaseResponse | tuple[str, int]:
         return redirect(url_for("organiser.login"), code=303)
     form = CodeForm()
     if form.validate_on_submit():
-        if organisers.totp_code_is_valid(organiser.totp_secret, form.code.data, now=utcnow()):
+        if organisers.use_totp_code(db.session, organiser, form.code.data, now=utcnow()):
             return _start_session(organiser, session.get("pending_next"))
         form.code.errors = ["That code is not right. Codes change every 30 seconds."]
     return render_template("organiser/login_code.html", form=form), 200
@@ -131,6 +142,9 @@ def login_code() -> BaseResponse | tuple[str, int]:
 def logout() -> BaseResponse:
     if not ConfirmActionForm().validate_on_submit():
         abort(400)
+    organisers.end_sessions(db.session, current_user)
+    audit.record(db.session, current_user, "account.sign_out")
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.")
@@ -146,6 +160,7 @@ def two_factor() -> BaseResponse | str:
         if form.validate_on_submit():
             if organisers.totp_code_is_valid(organiser.totp_secret, form.code.data, now=utcnow()):
                 organisers.disable_totp(db.session, organiser)
+                audit.record(db.session, organiser, "account.two_factor_off")
                 db.session.commit()
                 flash("Two-factor sign-in is off.")
                 return redirect(url_for("organiser.two_factor"), code=303)
@@ -159,6 +174,7 @@ def two_factor() -> BaseResponse | str:
         except InvalidInput as error:
             form.code.errors = [str(error)]
         else:
+            audit.record(db.session, organiser, "account.two_factor_on")
             db.session.commit()
             session.pop("totp_setup", None)
             flash("Two-factor sign-in is on. You will need a code each time you sign in.")

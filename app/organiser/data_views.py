@@ -10,6 +10,7 @@ from flask import (
     current_app,
     flash,
     redirect,
+    render_template,
     request,
     send_file,
     stream_with_context,
@@ -86,6 +87,14 @@ def audit_log(slug: str) -> str:
         abort(400, "That page link is not valid.")
     events = audit.events_of(db.session, letter, before_id=int(before) if before else None)
     return render_letter_page("organiser/audit.html", letter, role, events=events)
+
+
+@bp.get("/audit")
+def account_audit() -> str:
+    """Sign-ins, second-factor and account changes, for superusers."""
+    if not current_user.is_superuser:
+        abort(404)
+    return render_template("organiser/account_audit.html", events=audit.account_events(db.session))
 
 
 @bp.get("/letters/<slug>/audit/export")

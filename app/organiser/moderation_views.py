@@ -145,6 +145,8 @@ def act(slug: str) -> BaseResponse | str:
             form=ConfirmActionForm(),
         )
     result = _perform(action, letter, chosen, reason, request.form.get("context"))
+    if action == "delete":
+        audit.scrub(db.session, letter, result.changed)
     audit.record(
         db.session,
         current_user,

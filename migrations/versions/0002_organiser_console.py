@@ -26,6 +26,7 @@ def upgrade():
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('is_superuser', sa.Boolean(), nullable=False),
     sa.Column('totp_secret', sa.String(length=64), nullable=True),
+    sa.Column('totp_last_step', sa.Integer(), nullable=True),
     sa.Column('session_version', sa.Integer(), nullable=False),
     sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_login_at', app.db.UTCDateTime(timezone=True), nullable=True),
@@ -41,7 +42,7 @@ def upgrade():
     sa.Column('action', sa.String(length=60), nullable=False),
     sa.Column('signature_ids', sa.JSON(), nullable=False),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['letter_id'], ['letters.id'], name=op.f('fk_audit_events_letter_id_letters'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['letter_id'], ['letters.id'], name=op.f('fk_audit_events_letter_id_letters'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organiser_id'], ['organisers.id'], name=op.f('fk_audit_events_organiser_id_organisers'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events'))
     )
