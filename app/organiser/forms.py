@@ -10,6 +10,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
+    Field,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -177,4 +179,48 @@ class TeamForm(FlaskForm):
             OrganiserRole.OWNER.value: "Owner: all of that, plus editing, deleting and the team",
         },
         default=OrganiserRole.MODERATOR.value,
+    )
+
+
+class IdListField(Field):
+    """The ids of ticked checkboxes that share one name."""
+
+    data: list[int]
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not all(
+            isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 10 for v in valuelist
+        ):
+            self.data = []
+            raise ValueError("The selection is not valid.")
+        self.data = sorted({int(v) for v in valuelist})
+
+    def _value(self) -> str:
+        return ""
+
+
+class SignatureActionForm(FlaskForm):
+    """One action on the ticked signatures; the choices are set by the view from ACTIONS."""
+
+    action = SelectField("Action")
+    ids = IdListField("Signatures")
+    reason = StringField("Reason", filters=[single_line], validators=[Length(max=500)])
+    context = StringField(
+        "Context", filters=[single_line], validators=[Length(max=NOTABLE_CONTEXT_MAX)]
+    )
+    confirmed = HiddenField()
+    back = HiddenField(validators=[Length(max=2000)])
+
+    def validate_ids(self, field: IdListField) -> None:
+        if not field.data:
+            raise ValidationError("Select at least one signature.")
+
+
+class MergeForm(FlaskForm):
+    target = IntegerField("Keep", validators=[DataRequired("Choose the affiliation to keep.")])
+    ids = IdListField("Merge")
+    name = StringField(
+        "New name for the kept affiliation",
+        filters=[single_line],
+        validators=[Optional(), Length(max=AFFILIATION_MAX)],
     )

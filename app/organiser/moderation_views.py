@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -17,7 +18,12 @@ from app.db import db
 from app.errors import InvalidInput
 from app.models import Letter, OrganiserRole, SignatureState
 from app.organiser import bp
-from app.organiser.forms import ConfirmActionForm, CorrectionForm
+from app.organiser.forms import (
+    ConfirmActionForm,
+    CorrectionForm,
+    MergeForm,
+    SignatureActionForm,
+)
 from app.organiser.views import letter_of_mine, render_letter_page
 from app.settings import signing_settings
 
@@ -103,48 +109,47 @@ def signatures(slug: str) -> str:
     )
 
 
-def _selected_ids() -> list[int]:
-    raw = request.form.getlist("ids")
-    if not all(value.isascii() and value.isdigit() and len(value) < 10 for value in raw):
-        abort(400, "The selection is not valid.")
-    return sorted({int(value) for value in raw})
+def _first_error(form: FlaskForm) -> str:
+    return next(iter(form.errors.values()))[0] if form.errors else "The form is not valid."
 
 
-def _back_to_table(letter: Letter) -> str:
-    back = request.form.get("back", "")
+def _back_to_table(letter: Letter, back: str | None) -> str:
     prefix = url_for("organiser.signatures", slug=letter.slug)
-    return back if back.startswith(prefix) else prefix
+    return back if back and back.startswith(prefix) else prefix
 
 
 @bp.post("/letters/<slug>/signatures/act")
 def act(slug: str) -> BaseResponse | str:
-    action = request.form.get("action", "")
-    if action not in ACTIONS:
-        abort(400, "Choose an action.")
+    letter, role = letter_of_mine(slug)
+    form = SignatureActionForm()
+    form.action.choices = {key: words for key, (_, _, words) in ACTIONS.items()}
+    if not form.validate_on_submit():
+        raise InvalidInput(_first_error(form))
+    action = form.action.data
     needed, audit_action, words = ACTIONS[action]
-    letter, _ = letter_of_mine(slug, needed)
-    if not ConfirmActionForm().validate_on_submit():
-        abort(400)
-    chosen = moderation.signatures_of(db.session, letter, _selected_ids())
+    if not role.allows(needed):
+        abort(404)
+    chosen = moderation.signatures_of(db.session, letter, form.ids.data)
     if not chosen:
         raise InvalidInput("None of the selected signatures belong to this letter.")
-    reason = request.form.get("reason", "")
+    reason = form.reason.data or ""
     if action == "hide":
         moderation.clean_reason(reason)  # before the confirmation step, not after it
-    if len(chosen) > 1 and request.form.get("confirmed") != "1":
+    back = _back_to_table(letter, form.back.data)
+    if len(chosen) > 1 and form.confirmed.data != "1":
         return render_letter_page(
             "organiser/confirm_action.html",
             letter,
-            needed,
+            role,
             chosen=chosen,
             action=action,
             words=words,
             reason=reason,
-            context=request.form.get("context", ""),
-            back=_back_to_table(letter),
+            context=form.context.data or "",
+            back=back,
             form=ConfirmActionForm(),
         )
-    result = _perform(action, letter, chosen, reason, request.form.get("context"))
+    result = _perform(action, letter, chosen, reason, form.context.data)
     if action == "delete":
         audit.scrub(db.session, letter, result.changed)
     audit.record(
@@ -161,7 +166,7 @@ def act(slug: str) -> BaseResponse | str:
     db.session.commit()
     skipped = f" ({len(result.skipped)} left as they were)" if result.skipped else ""
     flash(f"Done: {words} {len(result.changed)} signature(s){skipped}.")
-    return redirect(_back_to_table(letter), code=303)
+    return redirect(back, code=303)
 
 
 def _keyed(values: dict[int, Any]) -> dict[str, Any]:
@@ -264,22 +269,17 @@ def affiliations(slug: str) -> str:
 @bp.post("/letters/<slug>/affiliations/merge")
 def merge_affiliations(slug: str) -> BaseResponse:
     letter, _ = letter_of_mine(slug, OrganiserRole.MODERATOR)
-    if not ConfirmActionForm().validate_on_submit():
-        abort(400)
-    target_raw = request.form.get("target", "")
-    chosen = _selected_ids()
-    if not (target_raw.isascii() and target_raw.isdigit() and len(target_raw) < 10):
-        raise InvalidInput("Choose the affiliation to keep.")
+    form = MergeForm()
+    if not form.validate_on_submit():
+        raise InvalidInput(_first_error(form))
     on_letter = affiliation_module.letter_affiliations(
-        db.session, letter, [int(target_raw), *chosen]
+        db.session, letter, [form.target.data, *form.ids.data]
     )
-    target = on_letter.get(int(target_raw))
-    if target is None or any(ident not in on_letter for ident in chosen):
+    target = on_letter.get(form.target.data)
+    if target is None or any(ident not in on_letter for ident in form.ids.data):
         raise InvalidInput("Choose affiliations from this letter's list.")
-    variants = [on_letter[ident] for ident in chosen]
-    result = affiliation_module.merge(
-        db.session, target, variants, new_name=request.form.get("name") or None
-    )
+    variants = [on_letter[ident] for ident in form.ids.data]
+    result = affiliation_module.merge(db.session, target, variants, new_name=form.name.data or None)
     audit.record(
         db.session,
         current_user,

@@ -134,6 +134,11 @@ def test_hiding_many_asks_for_confirmation_then_leaves_the_public_list_and_count
     shown = _act(client, "unhide", ids, confirmed="1")
     assert shown.status_code == 303
     assert client.get("/api/letters/campaign").get_json()["verified_signatures"] == 4
+    unhidden = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "signatures.unhide")
+    ).one()
+    assert unhidden.signature_ids == sorted(ids)
+    assert unhidden.details["after"] == {str(i): "verified" for i in ids}
 
 
 def test_hiding_needs_a_reason(client: FlaskClient, session, campaign) -> None:
@@ -202,6 +207,9 @@ def test_notable_signatories_are_featured_in_the_organisers_order(
     assert "Quiet Laureate" not in notable
     listing = client.get("/letters/campaign/signatories").get_data(as_text=True)
     assert "Notable signatories" in listing
+    logged = {e.action: e for e in session.scalars(select(AuditEvent))}
+    assert logged["signatures.notable"].signature_ids
+    assert logged["notables.order"].details["after"] == {str(bengio.id): 1, str(hinton.id): 2}
     _act(client, "not-notable", [bengio.id])
     assert (
         "Yoshua Bengio"
