@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.types import TypeDecorator
@@ -95,3 +96,25 @@ def begin_writing(session: DbSession) -> None:
     bind = current.get_bind()
     if isinstance(bind, Engine) and bind.dialect.name == "sqlite" and not current.in_transaction():
         current.connection(execution_options={SQLITE_BEGIN_IMMEDIATE: True})
+
+
+def bulk_insert(session: DbSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows at once: COPY on PostgreSQL (a huge multi-row INSERT spends most of its
+    time having its parameters parsed), a plain executemany elsewhere."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(table.insert(), rows)
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    columns = list(rows[0])
+    names = ", ".join(columns)
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_copy_value(row[column]) for column in columns])
+
+
+def _copy_value(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 import psycopg
 import pycountry
@@ -22,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.affiliations import affiliation_key
 from app.countries import country_name
-from app.db import DbSession
+from app.db import DbSession, bulk_insert
 from app.errors import DomainError, InvalidInput
 from app.mail.messages import compose
 from app.mail.outbox import queue_many
@@ -271,7 +270,7 @@ def import_rows(
     if values:
         try:
             with session.begin_nested():
-                _insert_signatures(session, values)
+                bulk_insert(session, Signature.__table__, values)
         except (IntegrityError, psycopg.errors.UniqueViolation):
             raise InvalidInput(
                 "Someone signed with one of these addresses while the file was being imported. "
@@ -292,28 +291,6 @@ def import_rows(
             result.emails_queued = _queue_confirmations(session, letter, fresh, ids, settings)
     session.flush()
     return result
-
-
-_COPY_COLUMNS = (
-    "letter_id", "state", "name", "email", "email_normalized", "affiliation_id", "title",
-    "country", "comment", "is_public", "emails_sent", "signed_at", "verified_at",
-    "letter_version", "source",
-)  # fmt: skip
-
-
-def _insert_signatures(session: DbSession, values: list[dict[str, Any]]) -> None:
-    """Many rows at once: COPY on PostgreSQL (a one-statement INSERT of 100,000 rows spends its
-    time having its parameters parsed), a plain executemany elsewhere."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        connection.execute(insert(Signature.__table__), values)
-        return
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    columns = ", ".join(_COPY_COLUMNS)
-    with driver.cursor() as cursor, cursor.copy(f"COPY signatures ({columns}) FROM STDIN") as copy:
-        for row in values:
-            copy.write_row([row[c].value if c == "state" else row[c] for c in _COPY_COLUMNS])
 
 
 def _queue_confirmations(

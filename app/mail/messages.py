@@ -26,6 +26,7 @@ def _environment() -> Environment:
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        auto_reload=False,  # read once per process, not checked on disk for every email
     )
 
 

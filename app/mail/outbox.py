@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from email.utils import make_msgid
 
-from sqlalchemy import insert
-
-from app.db import DbSession, utcnow
+from app.db import DbSession, bulk_insert, utcnow
 from app.mail.messages import ComposedEmail
 from app.models import EmailStatus, OutboundEmail
 
@@ -45,8 +43,9 @@ def queue_many(
     if not messages:
         return 0
     now = utcnow()
-    session.execute(
-        insert(OutboundEmail.__table__),
+    bulk_insert(
+        session,
+        OutboundEmail.__table__,
         [
             {
                 "kind": message.kind,
