@@ -118,3 +118,16 @@ def bulk_insert(session: DbSession, table: Table, rows: list[dict[str, Any]]) ->
 
 def _copy_value(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
+
+
+def migration_filter(dialect_name: str) -> Any:
+    """Alembic's include_object hook: indexes made only on PostgreSQL (ddl_if) are not expected
+    on other databases, so comparing models and schema there must not look for them."""
+
+    def include(obj: Any, _name: str | None, type_: str, _reflected: bool, _other: Any) -> bool:
+        if type_ != "index" or dialect_name == "postgresql":
+            return True
+        ddl_if = getattr(obj, "_ddl_if", None)
+        return ddl_if is None or ddl_if.dialect in (None, dialect_name)
+
+    return include

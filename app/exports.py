@@ -76,7 +76,7 @@ def moderation_rows(
 ) -> Iterator[dict[str, Any]]:
     """The console's current filter, in its order, as export rows."""
     # Signature.affiliation is joined-eager by default: one query, however many rows.
-    query = filtered(letter, wanted).execution_options(yield_per=batch_size)
+    query = filtered(session, letter, wanted).execution_options(yield_per=batch_size)
     for signature in session.scalars(query):
         yield {
             "name": signature.name,
@@ -93,7 +93,7 @@ def moderation_rows(
 
 
 def count_filtered(session: DbSession, letter: Letter, wanted: SignatureFilter) -> int:
-    subquery = filtered(letter, wanted).order_by(None).subquery()
+    subquery = filtered(session, letter, wanted).order_by(None).subquery()
     return session.scalar(select(func.count()).select_from(subquery)) or 0
 
 

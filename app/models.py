@@ -165,6 +165,16 @@ class Signature(db.Model):  # type: ignore[name-defined]
         # The moderation table's orders: by time signed, and by name.
         Index("ix_signatures_letter_signed", "letter_id", "signed_at", "id"),
         Index("ix_signatures_letter_name", "letter_id", "name", "id"),
+        # The moderation table's text search ("%hinton%") on PostgreSQL: trigram indexes.
+        *(
+            Index(
+                f"ix_signatures_{column}_trigram",
+                column,
+                postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"},
+            ).ddl_if(dialect="postgresql")
+            for column in ("name", "email_normalized", "title")
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,7 +4,8 @@ Each figure is a ratio against a baseline measured in the same run:
 - import: `signatures import --verified` of 100,000 rows against reading and checking the same
   file alone (parsing, email and country checks: the part no import can skip);
 - moderation table at a million signatures: a page deep in the name order (found by following
-  cursors) against the first page, filtered to verified signatures.
+  cursors) against the first page, filtered to verified signatures; and text searches (a rare
+  and a common match) against that first page.
 
     .venv/bin/python bench/console.py --rows 1000000 --import-rows 100000
 
@@ -122,6 +123,12 @@ def main() -> None:
         return statistics.median(times)
 
     first, deep = timed(base), timed(url)
+    for label, query in (("rare", "signer 777777@"), ("common", "organisation 1")):
+        found = timed(f"/admin/letters/bench/signatures?q={query}")
+        print(
+            f"moderation table, text search ({label}: {query!r}), median of {options.samples}: "
+            f"{found * 1000:.1f} ms, ratio against unfiltered page 1 {found / first:.2f}"
+        )
     print(
         f"moderation table, verified by name, median of {options.samples}: "
         f"page 1 {first * 1000:.1f} ms, page {depth + 1:,} {deep * 1000:.1f} ms, "

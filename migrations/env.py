@@ -3,6 +3,8 @@ from logging.config import fileConfig
 
 from flask import current_app
 
+from app.db import migration_filter
+
 from alembic import context
 
 # this is the Alembic Config object, which provides
@@ -91,6 +93,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_object=migration_filter(connection.dialect.name),
             **conf_args
         )
 

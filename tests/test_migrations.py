@@ -6,13 +6,19 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from app.db import db
+from app.db import db, migration_filter
 from config import PROJECT_ROOT
 
 
 def test_models_and_migrations_agree(app) -> None:
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "compare_type": True,
+                "include_object": migration_filter(connection.dialect.name),
+            },
+        )
         assert compare_metadata(context, db.metadata) == []
 
 
