@@ -159,9 +159,7 @@ def import_signatures(slug: str, csv_file: Path, verified: bool, source: str | N
         "import",
         letter=letter,
         file=csv_file.name,
-        imported=result.imported,
-        skipped_already_signed=result.skipped_already_signed,
-        skipped_repeated_in_file=result.skipped_repeated_in_file,
+        **result.audit_details(),
         verified=verified,
     )
     db.session.commit()

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 import psycopg
 import pycountry
@@ -20,10 +21,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.affiliations import affiliation_key
-from app.countries import country_name
 from app.db import DbSession, bulk_insert
 from app.errors import DomainError, InvalidInput
-from app.mail.messages import compose
 from app.mail.outbox import queue_many
 from app.models import (
     AFFILIATION_MAX,
@@ -36,7 +35,7 @@ from app.models import (
     Signature,
     SignatureState,
 )
-from app.signing import SigningSettings, confirm_url, normalise_email
+from app.signing import SigningSettings, confirmation_message, normalise_email
 from app.text import has_control_characters, matching_key, normalise
 
 REQUIRED_COLUMNS = ("name", "email", "affiliation", "title", "country")
@@ -84,6 +83,14 @@ class ImportResult:
     skipped_repeated_in_file: int = 0
     emails_queued: int = 0
     skipped_lines: list[int] = field(default_factory=list)
+
+    def audit_details(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "skipped_already_signed": self.skipped_already_signed,
+            "skipped_repeated_in_file": self.skipped_repeated_in_file,
+            "emails_queued": self.emails_queued,
+        }
 
 
 @cache
@@ -313,14 +320,7 @@ def _queue_confirmations(
         messages = []
         for row in chunk:
             signature = signatures[ids[row.email_key]]
-            message = compose(
-                "confirm",
-                letter=letter,
-                signature=signature,
-                country=country_name(row.country),
-                confirm_url=confirm_url(settings, letter, signature),
-                valid_days=max(1, settings.confirm_max_age // 86400),
-            )
+            message = confirmation_message(letter, signature, settings)
             messages.append((message, row.email, signature.id))
         queued += queue_many(session, messages, sender_domain=settings.sender_domain)
     return queued

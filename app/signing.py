@@ -167,10 +167,11 @@ def queue_confirmation_if_allowed(
     return True
 
 
-def _queue_confirmation(
-    session: DbSession, letter: Letter, signature: Signature, settings: SigningSettings
-) -> None:
-    message = compose(
+def confirmation_message(
+    letter: Letter, signature: Signature, settings: SigningSettings
+) -> ComposedEmail:
+    """The email with a signature's confirmation link (from the form, a resend or an import)."""
+    return compose(
         "confirm",
         letter=letter,
         signature=signature,
@@ -178,7 +179,12 @@ def _queue_confirmation(
         confirm_url=confirm_url(settings, letter, signature),
         valid_days=max(1, settings.confirm_max_age // 86400),
     )
-    _queue(session, signature, message, settings)
+
+
+def _queue_confirmation(
+    session: DbSession, letter: Letter, signature: Signature, settings: SigningSettings
+) -> None:
+    _queue(session, signature, confirmation_message(letter, signature, settings), settings)
 
 
 def _take_email_allowance(session: DbSession, signature: Signature, cap: int) -> bool:

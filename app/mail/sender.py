@@ -311,55 +311,41 @@ def deliver(
     # message over meanwhile, this fails and we leave it to them.
     if not _update_if_ours(session, email_id, claim_token, {"claimed_at": now()}):
         return Delivery.SKIPPED
+
+    def requeue(retry_in: timedelta, error: Exception, **extra: object) -> None:
+        _update_if_ours(
+            session,
+            email_id,
+            claim_token,
+            {
+                "status": EmailStatus.QUEUED,
+                "claimed_at": None,
+                "claim_token": None,
+                "next_attempt_at": now() + retry_in,
+                "last_error": str(error)[:500],
+                **extra,
+            },
+        )
+
+    def fail(error: Exception) -> Delivery:
+        values = {"status": EmailStatus.FAILED, "last_error": str(error)[:500]}
+        _update_if_ours(session, email_id, claim_token, values)
+        return Delivery.FAILED
+
     try:
         transport.send(message)
     except TransportUnavailable as unavailable:
-        _update_if_ours(
-            session,
-            email_id,
-            claim_token,
-            {
-                "status": EmailStatus.QUEUED,
-                "claimed_at": None,
-                "claim_token": None,
-                "attempts": attempts - 1,
-                "next_attempt_at": now() + TRANSPORT_RETRY,
-                "last_error": str(unavailable)[:500],
-            },
-        )
+        requeue(TRANSPORT_RETRY, unavailable, attempts=attempts - 1)
         raise
     except PermanentFailure as failure:
         log.warning("email %s (%s) failed permanently: %s", email_id, kind, failure)
-        _update_if_ours(
-            session,
-            email_id,
-            claim_token,
-            {"status": EmailStatus.FAILED, "last_error": str(failure)[:500]},
-        )
-        return Delivery.FAILED
+        return fail(failure)
     except TemporaryFailure as failure:
         if attempts >= MAX_ATTEMPTS:
             log.warning("email %s gave up after %s attempts: %s", email_id, attempts, failure)
-            _update_if_ours(
-                session,
-                email_id,
-                claim_token,
-                {"status": EmailStatus.FAILED, "last_error": str(failure)[:500]},
-            )
-            return Delivery.FAILED
+            return fail(failure)
         log.info("email %s deferred (attempt %s): %s", email_id, attempts, failure)
-        _update_if_ours(
-            session,
-            email_id,
-            claim_token,
-            {
-                "status": EmailStatus.QUEUED,
-                "claimed_at": None,
-                "claim_token": None,
-                "next_attempt_at": now() + backoff(attempts),
-                "last_error": str(failure)[:500],
-            },
-        )
+        requeue(backoff(attempts), failure)
         return Delivery.DEFERRED
     _update_if_ours(
         session,

@@ -139,9 +139,7 @@ def import_signatures(slug: str) -> BaseResponse | tuple[str, int]:
                 "import",
                 letter=letter,
                 file=upload.filename,
-                imported=result.imported,
-                skipped_already_signed=result.skipped_already_signed,
-                skipped_repeated_in_file=result.skipped_repeated_in_file,
+                **result.audit_details(),
                 verified=form.verified.data,
             )
             db.session.commit()
