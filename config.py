@@ -80,8 +80,16 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     #: Signing form posts per client address (hard limit; issue 4 refines the layers).
     SIGN_RATE_LIMIT = "20 per minute;200 per hour"
+    #: Confirm and withdraw pages per client address: people open a few, guessers thousands.
+    LINK_PAGE_RATE_LIMIT = "30 per minute;300 per hour"
 
     CONFIRM_MAX_AGE = _int("CONFIRM_MAX_AGE", 7 * 24 * 3600)
+    #: Withdraw links ride in the confirmation email and must outlive the campaign.
+    WITHDRAW_MAX_AGE = 2 * 365 * 24 * 3600
+    #: Pending signatures older than this are deleted by `signatures purge`.
+    PENDING_RETENTION_DAYS = _int("PENDING_RETENTION_DAYS", 14)
+    #: Sent or failed emails (which hold addresses) are deleted after this many days.
+    EMAIL_RETENTION_DAYS = 30
     #: Confirmation or "already signed" emails one signature may trigger in total.
     MAX_EMAILS_PER_SIGNATURE = 5
 
@@ -121,6 +129,7 @@ class TestingConfig(Config):
     )
     # Limits stay on so tests go through them; generous, except where a test tightens them.
     SIGN_RATE_LIMIT = "10000 per minute"
+    LINK_PAGE_RATE_LIMIT = "10000 per minute"
     MAIL_SERVER = None
 
 

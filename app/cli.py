@@ -14,7 +14,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app import audit, exports, imports, letters, organisers, signatories
+from app import audit, exports, imports, letters, organisers, retention, signatories
 from app.db import db, utcnow
 from app.errors import DomainError
 from app.mail.sender import ConsoleTransport, SMTPTransport, Transport, run_worker
@@ -168,6 +168,23 @@ def import_signatures(slug: str, csv_file: Path, verified: bool, source: str | N
         f"Imported {result.imported} signatures ({how});"
         f" skipped {result.skipped_already_signed} already signed"
         f" and {result.skipped_repeated_in_file} repeated in the file."
+    )
+
+
+@signatures_cli.command("purge")
+def purge_signatures() -> None:
+    """Delete pending signatures older than PENDING_RETENTION_DAYS, and old delivered emails."""
+    config = current_app.config
+    purged = retention.purge(
+        db.session,
+        now=utcnow(),
+        pending_days=int(config["PENDING_RETENTION_DAYS"]),
+        email_days=int(config["EMAIL_RETENTION_DAYS"]),
+    )
+    db.session.commit()
+    click.echo(
+        f"Purged {purged.pending_signatures} unconfirmed signatures older than "
+        f"{config['PENDING_RETENTION_DAYS']} days and {purged.emails} emails."
     )
 
 

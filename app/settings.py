@@ -14,6 +14,7 @@ def signing_settings(config: Mapping[str, Any]) -> SigningSettings:
         secret_key=config["SECRET_KEY"],
         base_url=config["BASE_URL"],
         confirm_max_age=int(config["CONFIRM_MAX_AGE"]),
+        withdraw_max_age=int(config["WITHDRAW_MAX_AGE"]),
         max_emails_per_signature=int(config["MAX_EMAILS_PER_SIGNATURE"]),
     )
 

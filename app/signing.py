@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,7 +22,7 @@ from app.db import DbSession
 from app.errors import LetterClosed, NotFound
 from app.mail.messages import ComposedEmail, compose
 from app.mail.outbox import queue_email
-from app.models import Letter, Signature, SignatureState
+from app.models import Letter, OutboundEmail, Signature, SignatureState
 from app.tokens import TokenPurpose, make_token, read_token
 
 
@@ -34,6 +34,7 @@ class SigningSettings:
     base_url: str
     confirm_max_age: int
     max_emails_per_signature: int
+    withdraw_max_age: int = 2 * 365 * 24 * 3600
 
     @property
     def sender_domain(self) -> str:
@@ -67,6 +68,11 @@ def normalise_email(email: str) -> str:
 def confirm_url(settings: SigningSettings, letter: Letter, signature: Signature) -> str:
     token = make_token(settings.secret_key, TokenPurpose.CONFIRM, signature.id)
     return f"{settings.base_url}/letters/{quote(letter.slug)}/confirm/{token}"
+
+
+def withdraw_url(settings: SigningSettings, letter: Letter, signature: Signature) -> str:
+    token = make_token(settings.secret_key, TokenPurpose.WITHDRAW, signature.id)
+    return f"{settings.base_url}/letters/{quote(letter.slug)}/withdraw/{token}"
 
 
 def letter_url(settings: SigningSettings, letter: Letter) -> str:
@@ -177,6 +183,7 @@ def confirmation_message(
         signature=signature,
         country=country_name(signature.country),
         confirm_url=confirm_url(settings, letter, signature),
+        withdraw_url=withdraw_url(settings, letter, signature),
         valid_days=max(1, settings.confirm_max_age // 86400),
     )
 
@@ -270,3 +277,61 @@ def resend_confirmation(
         raise LetterClosed("This letter is closed and no longer takes signatures.")
     signature = _signature_of_letter(session, letter, signature_id)
     return _respond_to_repeat(session, letter, signature, settings)
+
+
+# --- withdrawal ------------------------------------------------------------------------------
+
+#: What a withdrawn signature keeps: that it existed, when, and its state. Nothing personal.
+WITHDRAWN_NAME = ""
+
+
+def signature_for_withdrawal(
+    session: DbSession, letter: Letter, token: str, *, settings: SigningSettings
+) -> Signature:
+    """The signature a withdraw link is for; TokenExpired, TokenInvalid or NotFound otherwise."""
+    signature_id = read_token(
+        settings.secret_key, TokenPurpose.WITHDRAW, token, max_age=settings.withdraw_max_age
+    )
+    signature = _signature_of_letter(session, letter, signature_id)
+    if signature.state is SignatureState.WITHDRAWN:
+        raise NotFound("This signature has already been withdrawn.")
+    return signature
+
+
+def withdraw(
+    session: DbSession, letter: Letter, signature: Signature, *, settings: SigningSettings
+) -> None:
+    """The signer takes their name back: off the list, the count and exports, with a receipt.
+
+    The row stays only as a marker (that a signature existed, and when); every personal field
+    is cleared and the emails about it are deleted, except the receipt now on its way.
+    """
+    receipt = compose(
+        "withdrawn", letter=letter, name=signature.name, letter_url=letter_url(settings, letter)
+    )
+    address = signature.email
+    session.execute(
+        delete(OutboundEmail)
+        .where(OutboundEmail.signature_id == signature.id)
+        .execution_options(synchronize_session=False)
+    )
+    signature.state = SignatureState.WITHDRAWN
+    signature.name = WITHDRAWN_NAME
+    signature.email = ""
+    # Frees the address: the same person may sign again later.
+    signature.email_normalized = f"withdrawn:{signature.id}"
+    signature.title = ""
+    signature.comment = None
+    signature.is_public = False
+    signature.is_notable = False
+    signature.notable_rank = None
+    signature.notable_context = None
+    signature.hidden_reason = None
+    session.flush()
+    queue_email(
+        session,
+        receipt,
+        to_address=address,
+        sender_domain=settings.sender_domain,
+        signature_id=None,
+    )

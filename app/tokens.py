@@ -15,6 +15,7 @@ from app.errors import DomainError
 
 class TokenPurpose(Enum):
     CONFIRM = "undersigned.confirm"
+    WITHDRAW = "undersigned.withdraw"
 
 
 class TokenInvalid(DomainError):

@@ -94,3 +94,7 @@ class ConfirmForm(FlaskForm):
 
 class ResendForm(FlaskForm):
     """Asks for a fresh confirmation link after the old one expired."""
+
+
+class WithdrawForm(FlaskForm):
+    """Only a POST of this form withdraws: opening the link changes nothing."""

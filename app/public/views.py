@@ -18,9 +18,9 @@ from app.countries import country_choices
 from app.db import db, utcnow
 from app.errors import LetterClosed
 from app.extensions import limiter
-from app.models import Letter
+from app.models import Letter, SignatureState
 from app.public import bp
-from app.public.forms import ConfirmForm, ResendForm, SignForm
+from app.public.forms import ConfirmForm, ResendForm, SignForm, WithdrawForm
 from app.rendering import render_markdown
 from app.settings import signing_settings
 from app.tokens import TokenExpired
@@ -28,6 +28,11 @@ from app.tokens import TokenExpired
 
 def _sign_limit() -> str:
     return str(current_app.config["SIGN_RATE_LIMIT"])
+
+
+def _link_page_limit() -> str:
+    # Generous for people, tight for anyone trying tokens by the thousand.
+    return str(current_app.config["LINK_PAGE_RATE_LIMIT"])
 
 
 def _private(response: BaseResponse) -> BaseResponse:
@@ -58,6 +63,17 @@ def _letter_page(letter: Letter, form: SignForm, status: int = 200) -> tuple[str
             is_open=letter.is_open(utcnow()),
         ),
         status,
+    )
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    config = current_app.config
+    return render_template(
+        "public/privacy.html",
+        pending_days=config["PENDING_RETENTION_DAYS"],
+        email_days=config["EMAIL_RETENTION_DAYS"],
+        confirm_days=max(1, int(config["CONFIRM_MAX_AGE"]) // 86400),
     )
 
 
@@ -94,6 +110,7 @@ def check_email(slug: str) -> str:
 
 
 @bp.route("/letters/<slug>/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(_link_page_limit)
 def confirm(slug: str, token: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
     settings = signing_settings(current_app.config)
@@ -110,7 +127,9 @@ def confirm(slug: str, token: str) -> BaseResponse:
             abort(400)
         signing.confirm(db.session, signature, now=utcnow())
         db.session.commit()
-        return _private(redirect(url_for("public.thanks", slug=letter.slug), code=303))
+        # Back to this address, which now thanks them and offers the withdraw link.
+        return _private(redirect(url_for("public.confirm", slug=slug, token=token), code=303))
+    verified = signature.state is SignatureState.VERIFIED
     page = render_template(
         "public/confirm.html",
         letter=letter,
@@ -118,6 +137,8 @@ def confirm(slug: str, token: str) -> BaseResponse:
         form=form,
         token=token,
         is_open=letter.is_open(utcnow()),
+        verified_count=signatories.count_verified(db.session, letter) if verified else 0,
+        withdraw_url=signing.withdraw_url(settings, letter, signature) if verified else None,
     )
     return _private(make_response(page))
 
@@ -139,14 +160,28 @@ def resend(slug: str, token: str) -> BaseResponse:
     return _private(redirect(url_for("public.check_email", slug=slug), code=303))
 
 
-@bp.get("/letters/<slug>/thanks")
-def thanks(slug: str) -> str:
+@bp.route("/letters/<slug>/withdraw/<token>", methods=["GET", "POST"])
+@limiter.limit(_link_page_limit)
+def withdraw(slug: str, token: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
-    return render_template(
-        "public/thanks.html",
-        letter=letter,
-        verified_count=signatories.count_verified(db.session, letter),
+    settings = signing_settings(current_app.config)
+    signature = signing.signature_for_withdrawal(db.session, letter, token, settings=settings)
+    form = WithdrawForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        signing.withdraw(db.session, letter, signature, settings=settings)
+        db.session.commit()
+        return _private(redirect(url_for("public.withdrawn", slug=slug), code=303))
+    page = render_template(
+        "public/withdraw.html", letter=letter, signature=signature, form=form, token=token
     )
+    return _private(make_response(page))
+
+
+@bp.get("/letters/<slug>/withdrawn")
+def withdrawn(slug: str) -> str:
+    return render_template("public/withdrawn.html", letter=letters.public_letter(db.session, slug))
 
 
 @bp.get("/letters/<slug>/signatories")

@@ -24,7 +24,7 @@ def _cursor(raw: str) -> str:
     [
         "/letters/a%00",
         "/letters/a%00/signatories",
-        "/letters/a%00/thanks",
+        "/letters/a%00/withdrawn",
         "/letters/a%00/check-email",
         "/api/letters/a%00",
         "/api/letters/a%00/signatories",

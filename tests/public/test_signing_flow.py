@@ -69,7 +69,10 @@ def test_a_signer_signs_confirms_by_email_and_appears_on_the_list(
     token = csrf_token(client, confirm_path)
     confirmed = client.post(confirm_path, data={"csrf_token": token})
     assert confirmed.status_code == 303
-    assert confirmed.headers["Location"].endswith("/letters/ban-deepfakes/thanks")
+    assert confirmed.headers["Location"].endswith(confirm_path)
+    thanked = client.get(confirm_path).get_data(as_text=True)
+    assert "Thank you: your signature is confirmed" in thanked
+    assert "/letters/ban-deepfakes/withdraw/" in thanked
     session.refresh(signature)
     assert signature.state is SignatureState.VERIFIED
     assert signature.verified_at is not None

@@ -1,0 +1,58 @@
+"""Keeping personal data no longer than needed: purging what has served its purpose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from app.db import DbSession
+from app.models import EmailStatus, OutboundEmail, Signature, SignatureState
+
+
+@dataclass(frozen=True)
+class Purged:
+    pending_signatures: int
+    emails: int
+
+
+def purge(session: DbSession, *, now: datetime, pending_days: int, email_days: int) -> Purged:
+    """Delete pending signatures never confirmed within `pending_days` (and their emails), and
+    delivered or failed emails older than `email_days` (they hold addresses)."""
+    stale = select(Signature.id).where(
+        Signature.state == SignatureState.PENDING,
+        Signature.signed_at < now - timedelta(days=pending_days),
+    )
+    stale_ids = list(session.scalars(stale))
+    emails = 0
+    for start in range(0, len(stale_ids), 5000):
+        chunk = stale_ids[start : start + 5000]
+        emails += _count(
+            session.execute(
+                delete(OutboundEmail)
+                .where(OutboundEmail.signature_id.in_(chunk))
+                .execution_options(synchronize_session=False)
+            )
+        )
+        session.execute(
+            delete(Signature)
+            .where(Signature.id.in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
+    emails += _count(
+        session.execute(
+            delete(OutboundEmail)
+            .where(
+                OutboundEmail.status.in_([EmailStatus.SENT, EmailStatus.FAILED]),
+                OutboundEmail.created_at < now - timedelta(days=email_days),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    )
+    session.flush()
+    return Purged(pending_signatures=len(stale_ids), emails=emails)
+
+
+def _count(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
