@@ -110,7 +110,7 @@ def check_email(slug: str) -> str:
 
 
 @bp.route("/letters/<slug>/confirm/<token>", methods=["GET", "POST"])
-@limiter.limit(_link_page_limit)
+@limiter.shared_limit(_link_page_limit, scope="link-pages")
 def confirm(slug: str, token: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
     settings = signing_settings(current_app.config)
@@ -161,7 +161,7 @@ def resend(slug: str, token: str) -> BaseResponse:
 
 
 @bp.route("/letters/<slug>/withdraw/<token>", methods=["GET", "POST"])
-@limiter.limit(_link_page_limit)
+@limiter.shared_limit(_link_page_limit, scope="link-pages")
 def withdraw(slug: str, token: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
     settings = signing_settings(current_app.config)
