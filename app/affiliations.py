@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.db import DbSession
 from app.errors import InvalidInput
-from app.models import AFFILIATION_MAX, Affiliation, Letter, Signature, SignatureState
+from app.models import AFFILIATION_MAX, PUBLICLY_COUNTED, Affiliation, Letter, Signature
 from app.text import has_control_characters, matching_key, normalise
 
 
@@ -52,7 +52,7 @@ class AffiliationCount:
 
 def affiliation_counts(session: DbSession, letter: Letter) -> Sequence[AffiliationCount]:
     """The letter's affiliations, most verified signatures first, with their known aliases."""
-    verified = func.sum(case((Signature.state == SignatureState.VERIFIED, 1), else_=0))
+    verified = func.sum(case((and_(*PUBLICLY_COUNTED), 1), else_=0))
     rows = session.execute(
         select(Affiliation, verified, func.count(Signature.id))
         .join(Signature, Signature.affiliation_id == Affiliation.id)

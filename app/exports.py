@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from app.db import DbSession
-from app.models import Affiliation, Letter, Signature, SignatureState
+from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Signature
 from app.moderation import SignatureFilter, filtered
 
 EXPORT_COLUMNS = (
@@ -55,7 +55,7 @@ def signature_rows(
         .execution_options(yield_per=batch_size)
     )
     if not include_all:
-        query = query.where(Signature.state == SignatureState.VERIFIED)
+        query = query.where(*PUBLICLY_COUNTED)
     for row in session.execute(query):
         yield {
             "name": row[0],

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -165,6 +166,8 @@ class Signature(db.Model):  # type: ignore[name-defined]
         # The moderation table's orders: by time signed, and by name.
         Index("ix_signatures_letter_signed", "letter_id", "signed_at", "id"),
         Index("ix_signatures_letter_name", "letter_id", "name", "id"),
+        Index("ix_signatures_letter_client_signed", "letter_id", "client_hash", "signed_at"),
+        Index("ix_signatures_letter_canonical", "letter_id", "email_canonical"),
         # The moderation table's text search ("%hinton%") on PostgreSQL: trigram indexes.
         *(
             Index(
@@ -210,12 +213,26 @@ class Signature(db.Model):  # type: ignore[name-defined]
     notable_context: Mapped[str | None] = mapped_column(String(NOTABLE_CONTEXT_MAX))
     #: Where an imported signature came from ("import: paper-forms.csv"); NULL for the form.
     source: Mapped[str | None] = mapped_column(String(200))
+    #: Held back for review by a soft defence: stored and confirmable, but neither listed nor
+    #: counted until an organiser approves it. The signer is not told.
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Why it was held back ("honeypot", "rate", "disposable-domain", ...), for organisers.
+    review_flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    #: Keyed hash of the client address (never the address), for the rate check; cleared
+    #: after 30 days by `signatures purge`.
+    client_hash: Mapped[str | None] = mapped_column(String(64))
+    #: The address with +tags and Gmail dots removed, to spot one mailbox signing twice.
+    email_canonical: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
 
     letter: Mapped[Letter] = relationship()
     affiliation: Mapped[Affiliation] = relationship(lazy="joined")
 
     def __repr__(self) -> str:
         return f"<Signature {self.id} {self.state.value}>"
+
+
+#: Verified and not held for review: what the public list shows and counts.
+PUBLICLY_COUNTED = (Signature.state == SignatureState.VERIFIED, Signature.quarantined.is_(False))
 
 
 class OutboundEmail(db.Model):  # type: ignore[name-defined]

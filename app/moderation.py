@@ -51,6 +51,8 @@ class SignatureFilter:
     signed_until: datetime | None = None
     text: str | None = None
     notable_only: bool = False
+    #: Only signatures a soft defence held back for review.
+    held_only: bool = False
     sort: str = "newest"
 
     def __post_init__(self) -> None:
@@ -96,6 +98,8 @@ def _conditions(
         conditions.append(Signature.signed_at < wanted.signed_until)
     if wanted.notable_only:
         conditions.append(Signature.is_notable.is_(True))
+    if wanted.held_only:
+        conditions.append(Signature.quarantined.is_(True))
     if wanted.text:
         # Each branch can use an index (trigram ones on PostgreSQL), so the OR stays fast.
         conditions.append(
@@ -237,6 +241,32 @@ def hide(session: DbSession, signatures: Sequence[Signature], reason: str) -> Ac
         result.changed.append(signature.id)
     session.flush()
     return result
+
+
+def approve(session: DbSession, signatures: Sequence[Signature]) -> ActionResult:
+    """Release signatures held for review: they are listed and counted once confirmed."""
+    result = ActionResult()
+    for signature in signatures:
+        if not signature.quarantined:
+            result.skipped.append(signature.id)
+            continue
+        result.before[signature.id] = {"held": True, "flags": list(signature.review_flags)}
+        signature.quarantined = False
+        result.after[signature.id] = {"held": False}
+        result.changed.append(signature.id)
+    session.flush()
+    return result
+
+
+def held_count(session: DbSession, letter: Letter) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Signature)
+            .where(Signature.letter_id == letter.id, Signature.quarantined.is_(True))
+        )
+        or 0
+    )
 
 
 def unhide(session: DbSession, signatures: Sequence[Signature]) -> ActionResult:

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from app.countries import country_name
 from app.db import DbSession
-from app.models import Affiliation, Letter, Signature, SignatureState
-from app.moderation import state_counts
+from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Signature, SignatureState
+from app.moderation import held_count, state_counts
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class Chart:
 @dataclass(frozen=True)
 class Overview:
     counts: dict[SignatureState, int]
+    #: Signatures a soft defence held back (any state); not listed or counted until approved.
+    held: int
     per_day: Sequence[DayCount]
     chart: Chart
     top_affiliations: Sequence[tuple[str, int]]
@@ -91,7 +93,7 @@ def bar_chart(points: Sequence[DayCount], *, width: int = 600, height: int = 160
 
 
 def overview(session: DbSession, letter: Letter, *, today: date, days: int = 30) -> Overview:
-    verified = (Signature.letter_id == letter.id, Signature.state == SignatureState.VERIFIED)
+    verified = (Signature.letter_id == letter.id, *PUBLICLY_COUNTED)
     top_affiliations = session.execute(
         select(Affiliation.name, func.count())
         .join(Signature, Signature.affiliation_id == Affiliation.id)
@@ -116,6 +118,7 @@ def overview(session: DbSession, letter: Letter, *, today: date, days: int = 30)
     per_day = signatures_per_day(session, letter, days=days, today=today)
     return Overview(
         counts=state_counts(session, letter),
+        held=held_count(session, letter),
         per_day=per_day,
         chart=bar_chart(per_day),
         top_affiliations=[(name, count) for name, count in top_affiliations],

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from app.db import DbSession
 from app.models import EmailStatus, OutboundEmail, Signature, SignatureState
+
+CLIENT_HASH_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,16 @@ def purge(session: DbSession, *, now: datetime, pending_days: int, email_days: i
             )
             .execution_options(synchronize_session=False)
         )
+    )
+    # Client-address hashes only serve the rate check: gone after 30 days.
+    session.execute(
+        update(Signature)
+        .where(
+            Signature.client_hash.is_not(None),
+            Signature.signed_at < now - timedelta(days=CLIENT_HASH_DAYS),
+        )
+        .values(client_hash=None)
+        .execution_options(synchronize_session=False)
     )
     session.flush()
     return Purged(pending_signatures=len(stale_ids), emails=emails)

@@ -15,6 +15,7 @@ def signing_settings(config: Mapping[str, Any]) -> SigningSettings:
         base_url=config["BASE_URL"],
         confirm_max_age=int(config["CONFIRM_MAX_AGE"]),
         withdraw_max_age=int(config["WITHDRAW_MAX_AGE"]),
+        rate_checks=bool(config["RATELIMIT_ENABLED"]),
         max_emails_per_signature=int(config["MAX_EMAILS_PER_SIGNATURE"]),
     )
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, literal, or_, select, tuple_
 from app.countries import country_name, is_country_code
 from app.db import DbSession, UTCDateTime
 from app.errors import InvalidInput
-from app.models import Affiliation, Letter, Signature, SignatureState
+from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Signature
 from app.text import has_control_characters, normalise
 
 SEARCH_MAX = 100
@@ -58,7 +58,7 @@ def count_verified(session: DbSession, letter: Letter) -> int:
         session.scalar(
             select(func.count())
             .select_from(Signature)
-            .where(Signature.letter_id == letter.id, Signature.state == SignatureState.VERIFIED)
+            .where(Signature.letter_id == letter.id, *PUBLICLY_COUNTED)
         )
         or 0
     )
@@ -122,7 +122,7 @@ def signatory_page(
         .join(Affiliation, Signature.affiliation_id == Affiliation.id)
         .where(
             Signature.letter_id == letter.id,
-            Signature.state == SignatureState.VERIFIED,
+            *PUBLICLY_COUNTED,
             Signature.is_public.is_(True),
         )
         .order_by(Signature.verified_at.desc(), Signature.id.desc())
@@ -182,7 +182,7 @@ def notable_signatories(session: DbSession, letter: Letter) -> Sequence[NotableS
         .join(Affiliation, Signature.affiliation_id == Affiliation.id)
         .where(
             Signature.letter_id == letter.id,
-            Signature.state == SignatureState.VERIFIED,
+            *PUBLICLY_COUNTED,
             Signature.is_public.is_(True),
             Signature.is_notable.is_(True),
         )

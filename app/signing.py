@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.affiliations import affiliation_for
 from app.countries import country_name
 from app.db import DbSession
+from app.defences import NO_CLUES, Clues, canonical_email, review_flags
 from app.errors import LetterClosed, NotFound
 from app.mail.messages import ComposedEmail, compose
 from app.mail.outbox import queue_email
@@ -35,6 +36,8 @@ class SigningSettings:
     confirm_max_age: int
     max_emails_per_signature: int
     withdraw_max_age: int = 2 * 365 * 24 * 3600
+    #: The rate-based quarantine follows RATELIMIT_ENABLED (off for benchmarks).
+    rate_checks: bool = True
 
     @property
     def sender_domain(self) -> str:
@@ -86,14 +89,27 @@ def sign(
     *,
     settings: SigningSettings,
     now: datetime,
+    clues: Clues = NO_CLUES,
 ) -> SignOutcome:
-    """Record a signature (or recognise an earlier one) and queue the right email."""
+    """Record a signature (or recognise an earlier one) and queue the right email.
+
+    A new signature that trips a soft defence is stored held for review (quarantined); the
+    signer sees and receives exactly what anyone else would."""
     if not letter.is_open(now):
         raise LetterClosed("This letter is closed and no longer takes signatures.")
     email_key = normalise_email(answers.email)
     existing = _find(session, letter, email_key)
     if existing is None:
-        created = _create(session, letter, answers, email_key, now)
+        flags = review_flags(
+            session,
+            letter,
+            name=answers.name,
+            email=answers.email,
+            clues=clues,
+            now=now,
+            check_rate=settings.rate_checks,
+        )
+        created = _create(session, letter, answers, email_key, now, clues, flags)
         if created is not None:
             _queue_confirmation(session, letter, created, settings)
             return SignOutcome.CREATED
@@ -113,7 +129,13 @@ def _find(session: DbSession, letter: Letter, email_key: str) -> Signature | Non
 
 
 def _create(
-    session: DbSession, letter: Letter, answers: SignatureInput, email_key: str, now: datetime
+    session: DbSession,
+    letter: Letter,
+    answers: SignatureInput,
+    email_key: str,
+    now: datetime,
+    clues: Clues,
+    flags: list[str],
 ) -> Signature | None:
     """Insert in a savepoint; None if the address signed concurrently."""
     affiliation = affiliation_for(session, letter.id, answers.affiliation)
@@ -131,6 +153,10 @@ def _create(
         emails_sent=1,  # the confirmation queued right after this insert
         signed_at=now,
         letter_version=letter.version,
+        quarantined=bool(flags),
+        review_flags=flags,
+        client_hash=clues.client_hash,
+        email_canonical=canonical_email(answers.email),
     )
     try:
         with session.begin_nested():

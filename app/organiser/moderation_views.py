@@ -29,6 +29,7 @@ from app.settings import signing_settings
 
 #: action name -> (role needed, audit action, words for the confirmation page)
 ACTIONS: dict[str, tuple[OrganiserRole, str, str]] = {
+    "approve": (OrganiserRole.MODERATOR, "signatures.approve", "approve (release from review)"),
     "hide": (OrganiserRole.MODERATOR, "signatures.hide", "hide"),
     "unhide": (OrganiserRole.MODERATOR, "signatures.unhide", "show again"),
     "notable": (OrganiserRole.MODERATOR, "signatures.notable", "mark as notable"),
@@ -39,7 +40,7 @@ ACTIONS: dict[str, tuple[OrganiserRole, str, str]] = {
 
 
 #: The query-string keys of the table's filter; links carry these and nothing else.
-FILTER_KEYS = ("q", "state", "country", "affiliation", "from", "until", "sort", "notable")
+FILTER_KEYS = ("q", "state", "country", "affiliation", "from", "until", "sort", "notable", "held")
 
 
 def _day(value: str, field: str) -> datetime | None:
@@ -84,6 +85,7 @@ def filter_from(args: MultiDict[str, str]) -> moderation.SignatureFilter:
         signed_until=until + timedelta(days=1) if until else None,
         text=text or None,
         notable_only=args.get("notable") == "1",
+        held_only=args.get("held") == "1",
         sort=args.get("sort", "newest") or "newest",
     )
 
@@ -180,6 +182,8 @@ def _perform(
         return moderation.hide(db.session, chosen, reason)
     if action == "unhide":
         return moderation.unhide(db.session, chosen)
+    if action == "approve":
+        return moderation.approve(db.session, chosen)
     if action == "notable":
         return moderation.set_notable(db.session, chosen, True, context or None)
     if action == "not-notable":

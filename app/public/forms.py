@@ -71,6 +71,11 @@ class SignForm(FlaskForm):
         ],
     )
     is_public = BooleanField("Show my name on the public list of signatories", default=True)
+    #: A honeypot: hidden from people, filled in by many bots. Its content is never refused,
+    #: only noted, so a bot cannot tell it was caught.
+    website = StringField(
+        "Leave this field empty", filters=[single_line], validators=[Length(max=500)]
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

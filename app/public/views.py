@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app import letters, signatories, signing
 from app.countries import country_choices
 from app.db import db, utcnow
+from app.defences import Clues, client_hash
 from app.errors import LetterClosed
 from app.extensions import limiter
 from app.models import Letter, SignatureState
@@ -91,13 +92,12 @@ def sign(slug: str) -> BaseResponse | tuple[str, int]:
     form = SignForm()
     if not form.validate_on_submit():
         return _letter_page(letter, form, status=422)
-    signing.sign(
-        db.session,
-        letter,
-        form.answers(),
-        settings=signing_settings(current_app.config),
-        now=utcnow(),
+    settings = signing_settings(current_app.config)
+    clues = Clues(
+        honeypot=form.website.data or "",
+        client_hash=client_hash(settings.secret_key, request.remote_addr),
     )
+    signing.sign(db.session, letter, form.answers(), settings=settings, now=utcnow(), clues=clues)
     db.session.commit()
     return redirect(url_for("public.check_email", slug=letter.slug), code=303)
 

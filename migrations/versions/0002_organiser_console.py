@@ -1,4 +1,5 @@
-"""The organiser console: accounts and roles, audit log, letter versions, moderation fields.
+"""The organiser console: accounts and roles, audit log, letter versions, moderation fields,
+and the review (quarantine) fields of the soft defences.
 
 Revision ID: 0002
 Revises: 0001
@@ -89,6 +90,12 @@ def upgrade():
         batch_op.add_column(sa.Column('notable_rank', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('notable_context', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('source', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('quarantined', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('review_flags', sa.JSON(), nullable=False, server_default='[]'))
+        batch_op.add_column(sa.Column('client_hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('email_canonical', sa.String(length=320), nullable=True))
+        batch_op.create_index('ix_signatures_letter_client_signed', ['letter_id', 'client_hash', 'signed_at'], unique=False)
+        batch_op.create_index('ix_signatures_letter_canonical', ['letter_id', 'email_canonical'], unique=False)
         batch_op.create_index('ix_signatures_letter_name', ['letter_id', 'name', 'id'], unique=False)
         batch_op.create_index('ix_signatures_letter_signed', ['letter_id', 'signed_at', 'id'], unique=False)
 
@@ -122,6 +129,12 @@ def downgrade():
     with op.batch_alter_table('signatures', schema=None) as batch_op:
         batch_op.drop_index('ix_signatures_letter_signed')
         batch_op.drop_index('ix_signatures_letter_name')
+        batch_op.drop_index('ix_signatures_letter_canonical')
+        batch_op.drop_index('ix_signatures_letter_client_signed')
+        batch_op.drop_column('email_canonical')
+        batch_op.drop_column('client_hash')
+        batch_op.drop_column('review_flags')
+        batch_op.drop_column('quarantined')
         batch_op.drop_column('source')
         batch_op.drop_column('notable_context')
         batch_op.drop_column('notable_rank')

@@ -37,8 +37,10 @@ def test_every_form_field_has_a_label(client: FlaskClient, session) -> None:
     ids = re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', form)
     visible = [i for i in ids if i != "csrf_token"]
     assert set(visible) == {
-        "name", "email", "affiliation", "title", "country", "comment", "is_public"
+        "name", "email", "affiliation", "title", "country", "comment", "is_public", "website"
     }  # fmt: skip
+    # The honeypot is hidden from people (and from screen readers) but labelled all the same.
+    assert 'class="hp" aria-hidden="true"' in form
     for field_id in visible:
         assert f'<label for="{field_id}">' in form, field_id
     # Countries come from ISO 3166, stored as their two-letter codes.

@@ -1,0 +1,109 @@
+"""Soft defences: signs that a signature may be fake. Such signatures are held for review
+(quarantined) rather than refused, so whoever sends them learns nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
+from sqlalchemy import func, select
+
+from app.db import DbSession
+from app.models import Letter, Signature
+
+HONEYPOT = "honeypot"
+RATE = "rate"
+DISPOSABLE = "disposable-domain"
+DUPLICATE_MAILBOX = "duplicate-mailbox"
+URL_IN_NAME = "url-in-name"
+
+#: More than this many signatures from one address on one letter within the window is odd
+#: (the UK Parliament's petitions use 1 a minute and 5 in 5 minutes). A department behind one
+#: address trips it too: that is why it holds signatures for review instead of refusing them.
+RATE_WINDOWS = ((timedelta(minutes=1), 1), (timedelta(minutes=5), 5))
+
+_URL = re.compile(r"(https?://|www\.|\b[\w-]+\.(com|net|org|ru|cn|io|xyz|top|info)\b)", re.I)
+_DOTLESS_DOMAINS = {"gmail.com", "googlemail.com"}
+
+
+@dataclass(frozen=True)
+class Clues:
+    """What the request tells about the signer beyond their answers."""
+
+    honeypot: str = ""
+    client_hash: str | None = None
+
+
+NO_CLUES = Clues()
+
+
+def client_hash(secret_key: str, address: str | None) -> str | None:
+    """A keyed hash of the client address: comparable, but not the address."""
+    if not address:
+        return None
+    digest = hmac.new(secret_key.encode(), b"client:" + address.encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def canonical_email(email: str) -> str:
+    """One spelling per mailbox: "A.Da+news@GMail.com" -> "ada@gmail.com"."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in _DOTLESS_DOMAINS:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
+def review_flags(
+    session: DbSession,
+    letter: Letter,
+    *,
+    name: str,
+    email: str,
+    clues: Clues,
+    now: datetime,
+    check_rate: bool,
+) -> list[str]:
+    """Every soft defence this signature trips; empty when it looks ordinary."""
+    flags = []
+    if clues.honeypot.strip():
+        flags.append(HONEYPOT)
+    if _URL.search(name):
+        flags.append(URL_IN_NAME)
+    if email.rpartition("@")[2].lower() in DISPOSABLE_DOMAINS:
+        flags.append(DISPOSABLE)
+    canonical = canonical_email(email)
+    twin = session.scalar(
+        select(Signature.id)
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.email_canonical == canonical,
+            Signature.email_normalized != email.strip().lower(),
+        )
+        .limit(1)
+    )
+    if twin is not None:
+        flags.append(DUPLICATE_MAILBOX)
+    if check_rate and clues.client_hash and _too_fast(session, letter, clues.client_hash, now):
+        flags.append(RATE)
+    return flags
+
+
+def _too_fast(session: DbSession, letter: Letter, hashed: str, now: datetime) -> bool:
+    for window, allowed in RATE_WINDOWS:
+        recent = session.scalar(
+            select(func.count())
+            .select_from(Signature)
+            .where(
+                Signature.letter_id == letter.id,
+                Signature.client_hash == hashed,
+                Signature.signed_at > now - window,
+            )
+        )
+        if (recent or 0) >= allowed:
+            return True
+    return False
