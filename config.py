@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -54,6 +55,11 @@ def database_url(raw: str | None) -> str:
 
 class Config:
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
+    #: Earlier keys, comma-separated: links and sessions they signed keep working while
+    #: SECRET_KEY signs everything new (key rotation).
+    SECRET_KEY_FALLBACKS: list[str] = [
+        key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
+    ]
     BASE_URL: str | None = (os.environ.get("BASE_URL") or "").rstrip("/") or None
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
@@ -134,7 +140,9 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE = (Config.BASE_URL or "").startswith("https://")
+    #: Requests for any other host get a 400 (Host header attacks).
+    TRUSTED_HOSTS = [urlsplit(Config.BASE_URL).hostname] if Config.BASE_URL else None
 
     @classmethod
     def check(cls) -> None:

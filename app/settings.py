@@ -11,7 +11,7 @@ from app.signing import SigningSettings
 
 def signing_settings(config: Mapping[str, Any]) -> SigningSettings:
     return SigningSettings(
-        secret_key=config["SECRET_KEY"],
+        secret_key=(*config.get("SECRET_KEY_FALLBACKS", ()), config["SECRET_KEY"]),
         base_url=config["BASE_URL"],
         confirm_max_age=int(config["CONFIRM_MAX_AGE"]),
         withdraw_max_age=int(config["WITHDRAW_MAX_AGE"]),

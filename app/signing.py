@@ -31,13 +31,18 @@ from app.tokens import TokenPurpose, make_token, read_token
 class SigningSettings:
     """What signing needs from configuration, passed in rather than read from the app."""
 
-    secret_key: str
+    #: The current key, or [*older keys, current key] while rotating.
+    secret_key: str | tuple[str, ...]
     base_url: str
     confirm_max_age: int
     max_emails_per_signature: int
     withdraw_max_age: int = 2 * 365 * 24 * 3600
     #: The rate-based quarantine follows RATELIMIT_ENABLED (off for benchmarks).
     rate_checks: bool = True
+
+    @property
+    def current_key(self) -> str:
+        return self.secret_key if isinstance(self.secret_key, str) else self.secret_key[-1]
 
     @property
     def sender_domain(self) -> str:

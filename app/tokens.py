@@ -6,6 +6,7 @@ confirm token can never be replayed as, say, a withdraw token.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -30,11 +31,13 @@ class TokenExpired(DomainError):
         self.subject_id = subject_id
 
 
-def _serializer(secret_key: str, purpose: TokenPurpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=purpose.value)
+def _serializer(secret_key: str | Sequence[str], purpose: TokenPurpose) -> URLSafeTimedSerializer:
+    # A sequence is [*older keys, current key]: the last signs, any of them verifies.
+    keys = [secret_key] if isinstance(secret_key, str) else list(secret_key)
+    return URLSafeTimedSerializer(keys, salt=purpose.value)
 
 
-def make_token(secret_key: str, purpose: TokenPurpose, subject_id: int) -> str:
+def make_token(secret_key: str | Sequence[str], purpose: TokenPurpose, subject_id: int) -> str:
     return _serializer(secret_key, purpose).dumps(subject_id)
 
 
@@ -44,7 +47,9 @@ def _subject(payload: object) -> int:
     raise TokenInvalid("This link is not valid.")
 
 
-def read_token(secret_key: str, purpose: TokenPurpose, token: str, *, max_age: int) -> int:
+def read_token(
+    secret_key: str | Sequence[str], purpose: TokenPurpose, token: str, *, max_age: int
+) -> int:
     """The subject id inside a token, or TokenExpired / TokenInvalid."""
     serializer = _serializer(secret_key, purpose)
     try:

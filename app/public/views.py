@@ -95,7 +95,7 @@ def sign(slug: str) -> BaseResponse | tuple[str, int]:
     settings = signing_settings(current_app.config)
     clues = Clues(
         honeypot=form.website.data or "",
-        client_hash=client_hash(settings.secret_key, request.remote_addr),
+        client_hash=client_hash(settings.current_key, request.remote_addr),
     )
     signing.sign(db.session, letter, form.answers(), settings=settings, now=utcnow(), clues=clues)
     db.session.commit()
