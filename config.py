@@ -140,6 +140,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    IS_PRODUCTION = True
     SESSION_COOKIE_SECURE = (Config.BASE_URL or "").startswith("https://")
     #: Requests for any other host get a 400 (Host header attacks).
     TRUSTED_HOSTS = [urlsplit(Config.BASE_URL).hostname] if Config.BASE_URL else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
@@ -42,6 +43,15 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.before_request(_larger_body_for_imports)
     csrf.init_app(app)
     limiter.init_app(app)
+    if (
+        app.config.get("IS_PRODUCTION")
+        and app.config["RATELIMIT_ENABLED"]
+        and not app.config.get("REDIS_URL")
+    ):
+        logging.getLogger("undersigned").warning(
+            "Rate limits are kept in this process's memory. With more than one worker process "
+            "set REDIS_URL, or each worker counts on its own."
+        )
     login_manager.init_app(app)
 
     from app.api import bp as api_bp
