@@ -105,6 +105,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SIGNATORIES_PAGE_SIZE = 50
+    #: New signatures from one email domain within an hour that raise an alert in the console.
+    TRENDING_THRESHOLD = 50
     #: The console's import page alone accepts uploads this big.
     IMPORT_MAX_BYTES = 64 * 1024 * 1024
 

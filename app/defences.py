@@ -14,12 +14,14 @@ from sqlalchemy import func, select
 
 from app.db import DbSession
 from app.models import Letter, Signature
+from app.text import matching_key
 
 HONEYPOT = "honeypot"
 RATE = "rate"
 DISPOSABLE = "disposable-domain"
 DUPLICATE_MAILBOX = "duplicate-mailbox"
 URL_IN_NAME = "url-in-name"
+WATCHED_NAME = "watch-list"
 
 #: More than this many signatures from one address on one letter within the window is odd
 #: (the UK Parliament's petitions use 1 a minute and 5 in 5 minutes). A department behind one
@@ -74,6 +76,8 @@ def review_flags(
         flags.append(HONEYPOT)
     if _URL.search(name):
         flags.append(URL_IN_NAME)
+    if matching_key(name) in {matching_key(watched) for watched in letter.watch_names or []}:
+        flags.append(WATCHED_NAME)
     if email.rpartition("@")[2].lower() in DISPOSABLE_DOMAINS:
         flags.append(DISPOSABLE)
     canonical = canonical_email(email)
@@ -107,3 +111,25 @@ def _too_fast(session: DbSession, letter: Letter, hashed: str, now: datetime) ->
         if (recent or 0) >= allowed:
             return True
     return False
+
+
+def email_domain(email: str) -> str:
+    return email.rpartition("@")[2].lower()
+
+
+def trending_domains(
+    session: DbSession, letter: Letter, *, now: datetime, threshold: int = 50
+) -> list[tuple[str, int]]:
+    """Email domains with at least `threshold` new signatures in the last hour: a university
+    mailing list, or a bot farm. Either way organisers should look."""
+    recent = session.scalars(
+        select(Signature.email_normalized).where(
+            Signature.letter_id == letter.id,
+            Signature.signed_at > now - timedelta(hours=1),
+        )
+    )
+    counts: dict[str, int] = {}
+    for address in recent:
+        domain = email_domain(address)
+        counts[domain] = counts.get(domain, 0) + 1
+    return sorted(((d, n) for d, n in counts.items() if n >= threshold), key=lambda item: -item[1])

@@ -94,6 +94,7 @@ def update_letter(
     closes_at: datetime | None,
     target: int | None,
     now: datetime,
+    watch_names: list[str] | None = None,
 ) -> LetterChange:
     """Edit a letter. Once it has signatures, new text becomes a new version, so every
     signature still points at the words its signer agreed to."""
@@ -101,7 +102,7 @@ def update_letter(
     if closes_at is not None and closes_at.tzinfo is None:
         raise InvalidInput("The closing time needs a time zone.")
     _check_target(target)
-    fields = ("title", "body", "status", "closes_at", "target")
+    fields = ("title", "body", "status", "closes_at", "target", "watch_names")
     before = {name: _plain(getattr(letter, name)) for name in fields}
     text_changed = (title, body) != (letter.title, letter.body)
     new_version = False
@@ -130,6 +131,11 @@ def update_letter(
                 current.title, current.body = title, body
     letter.title, letter.body, letter.status = title, body, status
     letter.closes_at, letter.target = closes_at, target
+    if watch_names is not None:
+        cleaned = [normalise(name) for name in watch_names]
+        if any(len(name) > 200 or has_control_characters(name) for name in cleaned):
+            raise InvalidInput("Watch-list names are at most 200 printable characters each.")
+        letter.watch_names = sorted({name for name in cleaned if name})[:1000]
     session.flush()
     after = {name: _plain(getattr(letter, name)) for name in fields}
     changed = [name for name in fields if before[name] != after[name]]

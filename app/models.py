@@ -100,6 +100,9 @@ class Letter(db.Model):  # type: ignore[name-defined]
     target: Mapped[int | None] = mapped_column(Integer)
     #: Number of the current text version (see LetterVersion); signatures record it.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Names that fakes like to use ("Xi Jinping", famous researchers): a new signature under
+    #: one of them is held for review until an organiser approves it.
+    watch_names: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -424,3 +424,29 @@ def resend_confirmations(
         else:
             result.skipped.append(signature.id)
     return result
+
+
+def matching_domain_or_window(
+    session: DbSession,
+    letter: Letter,
+    *,
+    domain: str | None,
+    signed_from: datetime | None,
+    signed_until: datetime | None,
+) -> Sequence[Signature]:
+    """Listed-or-pending signatures from an email domain and/or a time window, for invalidating
+    a wave of fakes at once."""
+    if not domain and not (signed_from and signed_until):
+        raise InvalidInput("Give a domain, or a time window with both ends.")
+    query = select(Signature).where(
+        Signature.letter_id == letter.id,
+        Signature.state.in_([SignatureState.PENDING, SignatureState.VERIFIED]),
+    )
+    if domain:
+        domain = domain.strip().lower().lstrip("@")
+        if not domain or "%" in domain or has_control_characters(domain) or len(domain) > 253:
+            raise InvalidInput("That is not an email domain.")
+        query = query.where(Signature.email_normalized.endswith("@" + domain, autoescape=True))
+    if signed_from and signed_until:
+        query = query.where(Signature.signed_at >= signed_from, Signature.signed_at < signed_until)
+    return session.scalars(query.order_by(Signature.id).limit(BULK_MAX + 1)).all()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -94,6 +94,12 @@ class LetterForm(FlaskForm):
     target = IntegerField(
         "Target number of signatures (optional)",
         validators=[Optional(), NumberRange(min=1, max=100_000_000)],
+    )
+    watch_names = TextAreaField(
+        "Watch-list (one name a line)",
+        description="New signatures under these names are held for review until approved.",
+        filters=[multi_line],
+        validators=[Optional(), Length(max=50_000)],
     )
 
     def validate_closes_at(self, field: StringField) -> None:
@@ -224,3 +230,40 @@ class MergeForm(FlaskForm):
         filters=[single_line],
         validators=[Optional(), Length(max=AFFILIATION_MAX)],
     )
+
+
+class InvalidateForm(FlaskForm):
+    domain = StringField(
+        "Email domain", filters=[single_line], validators=[Optional(), Length(max=253)]
+    )
+    signed_from = StringField(
+        "Signed from (UTC, e.g. 2026-11-26T14:00)",
+        filters=[single_line],
+        validators=[Optional(), Length(max=40)],
+    )
+    signed_until = StringField(
+        "Signed until (UTC)", filters=[single_line], validators=[Optional(), Length(max=40)]
+    )
+    reason = StringField(
+        "Reason",
+        filters=[single_line],
+        validators=[DataRequired("Please give a reason."), Length(max=500)],
+    )
+    confirmed = HiddenField()
+
+    def moment(self, field: StringField) -> datetime | None:
+        if not field.data:
+            return None
+        try:
+            value = datetime.fromisoformat(field.data)
+        except ValueError:
+            raise ValidationError("Use a time like 2026-11-26T14:00.") from None
+        if not 2000 <= value.year <= 9000:
+            raise ValidationError("Choose a time between the years 2000 and 9000.")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    def validate_signed_from(self, field: StringField) -> None:
+        self.moment(field)
+
+    def validate_signed_until(self, field: StringField) -> None:
+        self.moment(field)

@@ -21,6 +21,7 @@ from app.organiser import bp
 from app.organiser.forms import (
     ConfirmActionForm,
     CorrectionForm,
+    InvalidateForm,
     MergeForm,
     SignatureActionForm,
 )
@@ -300,3 +301,47 @@ def merge_affiliations(slug: str) -> BaseResponse:
         f"Merged {len(result.merged_ids)} variant(s); {result.signatures_moved} signature(s) moved."
     )
     return redirect(url_for("organiser.affiliations", slug=slug), code=303)
+
+
+@bp.route("/letters/<slug>/invalidate", methods=["GET", "POST"])
+def invalidate(slug: str) -> BaseResponse | tuple[str, int]:
+    """Hide a wave of fakes at once: everything from a domain and/or a time window."""
+    letter, role = letter_of_mine(slug, OrganiserRole.MODERATOR)
+    form = InvalidateForm(
+        data={"domain": request.args.get("domain", "")} if request.method == "GET" else None
+    )
+    matches = None
+    if form.validate_on_submit():
+        try:
+            matches = moderation.matching_domain_or_window(
+                db.session,
+                letter,
+                domain=form.domain.data or None,
+                signed_from=form.moment(form.signed_from),
+                signed_until=form.moment(form.signed_until),
+            )
+        except InvalidInput as error:
+            form.domain.errors = [str(error)]
+        else:
+            if len(matches) > moderation.BULK_MAX:
+                form.domain.errors = [
+                    f"More than {moderation.BULK_MAX:,} signatures match; narrow the window."
+                ]
+            elif form.confirmed.data == "1" and matches:
+                result = moderation.hide(db.session, matches, form.reason.data)
+                audit.record(
+                    db.session,
+                    current_user,
+                    "signatures.invalidate",
+                    letter=letter,
+                    signature_ids=result.changed,
+                    reason=form.reason.data,
+                    domain=form.domain.data or None,
+                    signed_from=form.signed_from.data or None,
+                    signed_until=form.signed_until.data or None,
+                )
+                db.session.commit()
+                flash(f"Hid {len(result.changed)} signature(s).")
+                return redirect(url_for("organiser.letter", slug=slug), code=303)
+    page = render_letter_page("organiser/invalidate.html", letter, role, form=form, matches=matches)
+    return page, 422 if form.errors else 200

@@ -5,11 +5,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import audit, letters, organisers, overview, signatories
+from app import audit, defences, letters, organisers, overview, signatories
 from app.db import db, utcnow
 from app.errors import InvalidInput
 from app.models import Letter, LetterStatus, OrganiserRole
@@ -94,6 +94,7 @@ def edit_letter(slug: str) -> BaseResponse | tuple[str, int]:
                     closes_at=form.closing_time(),
                     target=form.target.data,
                     now=utcnow(),
+                    watch_names=(form.watch_names.data or "").splitlines(),
                 )
             except InvalidInput as error:
                 form.body.errors = [str(error)]
@@ -130,6 +131,7 @@ def _letter_fields(letter: Letter) -> SimpleNamespace:
         status=letter.status.value,
         closes_at=letter.closes_at.isoformat() if letter.closes_at else "",
         target=letter.target,
+        watch_names="\n".join(letter.watch_names or []),
     )
 
 
@@ -141,6 +143,9 @@ def letter(slug: str) -> str:
         found,
         role,
         overview=overview.overview(db.session, found, today=utcnow().date()),
+        trending=defences.trending_domains(
+            db.session, found, now=utcnow(), threshold=current_app.config["TRENDING_THRESHOLD"]
+        ),
     )
 
 

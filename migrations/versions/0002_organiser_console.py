@@ -82,6 +82,7 @@ def upgrade():
     with op.batch_alter_table('letters', schema=None) as batch_op:
         batch_op.add_column(sa.Column('target', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default='1'))
+        batch_op.add_column(sa.Column('watch_names', sa.JSON(), nullable=False, server_default='[]'))
 
     with op.batch_alter_table('signatures', schema=None) as batch_op:
         batch_op.add_column(sa.Column('letter_version', sa.Integer(), nullable=False, server_default='1'))
@@ -143,6 +144,7 @@ def downgrade():
         batch_op.drop_column('letter_version')
 
     with op.batch_alter_table('letters', schema=None) as batch_op:
+        batch_op.drop_column('watch_names')
         batch_op.drop_column('version')
         batch_op.drop_column('target')
 

@@ -1,0 +1,122 @@
+"""Fighting waves of fakes: a watch-list of names, invalidating by domain or time window,
+and an alert when one domain is trending."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.db import utcnow
+from app.extensions import limiter
+from app.models import AuditEvent, OrganiserRole, Signature, SignatureState
+from tests.factories import make_letter, make_organiser, make_signature
+from tests.helpers import csrf_token, log_in, sign
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits() -> None:
+    limiter.reset()
+
+
+def test_a_name_on_the_watch_list_is_held_until_approved(client: FlaskClient, session) -> None:
+    letter = make_letter(session, slug="watched")
+    owner = make_organiser(session, letters={letter: OrganiserRole.OWNER})
+    log_in(client, owner.email)
+    page = client.get("/admin/letters/watched/edit").get_data(as_text=True)
+    assert "Watch-list" in page
+    token = csrf_token(client, "/admin/letters/watched/edit")
+    client.post(
+        "/admin/letters/watched/edit",
+        data={"csrf_token": token, "title": letter.title, "body": letter.body, "status": "open",
+              "closes_at": "", "target": "", "watch_names": "Xi Jinping\nGeoffrey Hinton\n"},
+    )  # fmt: skip
+    session.refresh(letter)
+    assert letter.watch_names == ["Geoffrey Hinton", "Xi Jinping"]
+    sign(client, "watched", name="xi  jinping", email="xi@example.org")
+    held = session.scalars(select(Signature).where(Signature.email == "xi@example.org")).one()
+    assert held.quarantined and "watch-list" in held.review_flags
+
+
+def test_invalidating_a_domain_hides_its_signatures_after_a_look(
+    client: FlaskClient, session
+) -> None:
+    letter = make_letter(session, slug="wave")
+    fakes = [
+        make_signature(session, letter=letter, email=f"bot{n}@botfarm.example") for n in range(3)
+    ]
+    real = make_signature(session, letter=letter, email="ada@uni.example")
+    moderator = make_organiser(session, letters={letter: OrganiserRole.MODERATOR})
+    log_in(client, moderator.email)
+    token = csrf_token(client, "/admin/letters/wave/invalidate?domain=botfarm.example")
+    look = client.post(
+        "/admin/letters/wave/invalidate",
+        data={"csrf_token": token, "domain": "botfarm.example", "reason": "Bot farm"},
+    )
+    assert 'data-testid="match-count">3<' in look.get_data(as_text=True)
+    assert client.get("/api/letters/wave").get_json()["verified_signatures"] == 4
+    done = client.post(
+        "/admin/letters/wave/invalidate",
+        data={
+            "csrf_token": token,
+            "domain": "botfarm.example",
+            "reason": "Bot farm",
+            "confirmed": "1",
+        },
+    )
+    assert done.status_code == 303
+    assert client.get("/api/letters/wave").get_json()["verified_signatures"] == 1
+    for fake in fakes:
+        session.refresh(fake)
+        assert fake.state is SignatureState.HIDDEN
+    session.refresh(real)
+    assert real.state is SignatureState.VERIFIED
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "signatures.invalidate")
+    ).one()
+    assert event.signature_ids == sorted(f.id for f in fakes)
+
+
+def test_invalidating_a_time_window(client: FlaskClient, session) -> None:
+    letter = make_letter(session, slug="window")
+    now = utcnow()
+    burst = make_signature(session, letter=letter, signed_at=now - timedelta(minutes=30))
+    earlier = make_signature(session, letter=letter, signed_at=now - timedelta(days=2))
+    moderator = make_organiser(session, letters={letter: OrganiserRole.MODERATOR})
+    log_in(client, moderator.email)
+    token = csrf_token(client, "/admin/letters/window/invalidate")
+    window = {
+        "signed_from": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "signed_until": (now + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"),
+    }
+    client.post(
+        "/admin/letters/window/invalidate",
+        data={"csrf_token": token, "reason": "Burst", "confirmed": "1", **window},
+    )
+    session.refresh(burst)
+    session.refresh(earlier)
+    assert (burst.state, earlier.state) == (SignatureState.HIDDEN, SignatureState.VERIFIED)
+    nothing = client.post(
+        "/admin/letters/window/invalidate", data={"csrf_token": token, "reason": "x"}
+    )
+    assert nothing.status_code == 422
+    assert "Give a domain, or a time window" in nothing.get_data(as_text=True)
+
+
+def test_the_overview_alerts_when_a_domain_is_trending(
+    app: Flask, client: FlaskClient, session, monkeypatch
+) -> None:
+    monkeypatch.setitem(app.config, "TRENDING_THRESHOLD", 3)
+    letter = make_letter(session, slug="trend")
+    for n in range(3):
+        make_signature(session, letter=letter, email=f"p{n}@surge.example", signed_at=utcnow())
+    make_signature(session, letter=letter, email="calm@quiet.example", signed_at=utcnow())
+    viewer = make_organiser(session, letters={letter: OrganiserRole.MODERATOR})
+    log_in(client, viewer.email)
+    page = client.get("/admin/letters/trend").get_data(as_text=True)
+    assert "Trending in the last hour" in page
+    assert "3 new signatures from <strong>@surge.example</strong>" in page
+    assert "quiet.example" not in page
