@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import app.db as database  # not `from app.db import db`: that would hide the module app.db
+from app import log_filters
 from app.errors import DomainError, InvalidInput, LetterClosed, NotFound
 from app.extensions import csrf, limiter, login_manager, migrate
 from app.tokens import TokenInvalid
@@ -21,6 +22,7 @@ from config import PROJECT_ROOT, Config, config_from_environment
 def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     config = config or config_from_environment()
     config.check()
+    log_filters.install()
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
