@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +14,7 @@ from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from sqlalchemy import func, select
 
 from app.db import DbSession
+from app.errors import InvalidInput
 from app.models import Letter, Signature
 from app.text import matching_key
 
@@ -22,6 +24,8 @@ DISPOSABLE = "disposable-domain"
 DUPLICATE_MAILBOX = "duplicate-mailbox"
 URL_IN_NAME = "url-in-name"
 WATCHED_NAME = "watch-list"
+BLOCKED_DOMAIN = "blocked-domain"
+BLOCKED_RANGE = "blocked-range"
 
 #: More than this many signatures from one address on one letter within the window is odd
 #: (the UK Parliament's petitions use 1 a minute and 5 in 5 minutes). A department behind one
@@ -30,6 +34,7 @@ RATE_WINDOWS = ((timedelta(minutes=1), 1), (timedelta(minutes=5), 5))
 
 _URL = re.compile(r"(https?://|www\.|\b[\w-]+\.(com|net|org|ru|cn|io|xyz|top|info)\b)", re.I)
 _DOTLESS_DOMAINS = {"gmail.com", "googlemail.com"}
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z0-9-]{2,63}$")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,8 @@ class Clues:
 
     honeypot: str = ""
     client_hash: str | None = None
+    #: Checked against the letter's blocked ranges, then forgotten: never stored.
+    client_address: str | None = None
 
 
 NO_CLUES = Clues()
@@ -78,8 +85,15 @@ def review_flags(
         flags.append(URL_IN_NAME)
     if matching_key(name) in {matching_key(watched) for watched in letter.watch_names or []}:
         flags.append(WATCHED_NAME)
-    if email.rpartition("@")[2].lower() in DISPOSABLE_DOMAINS:
+    domain = email_domain(email)
+    if domain in DISPOSABLE_DOMAINS:
         flags.append(DISPOSABLE)
+    if _in_blocked_domain(domain, letter.blocked_domains or []):
+        flags.append(BLOCKED_DOMAIN)
+    if clues.client_address and _in_blocked_range(
+        clues.client_address, letter.blocked_ranges or []
+    ):
+        flags.append(BLOCKED_RANGE)
     canonical = canonical_email(email)
     twin = session.scalar(
         select(Signature.id)
@@ -133,3 +147,31 @@ def trending_domains(
         domain = email_domain(address)
         counts[domain] = counts.get(domain, 0) + 1
     return sorted(((d, n) for d, n in counts.items() if n >= threshold), key=lambda item: -item[1])
+
+
+def _in_blocked_domain(domain: str, blocked: list[str]) -> bool:
+    """The domain itself or any parent: blocking "spam.example" covers "mx.spam.example"."""
+    return any(domain == b or domain.endswith("." + b) for b in blocked)
+
+
+def _in_blocked_range(address: str, ranges: list[str]) -> bool:
+    try:
+        client = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(client in ipaddress.ip_network(cidr, strict=False) for cidr in ranges)
+
+
+def clean_blocklists(domains: list[str], ranges: list[str]) -> tuple[list[str], list[str]]:
+    """Organisers' blocklists, checked: InvalidInput naming the first bad entry."""
+    clean_domains = sorted({d.strip().lower().lstrip("@.") for d in domains if d.strip()})
+    for domain in clean_domains:
+        if not _DOMAIN.match(domain):
+            raise InvalidInput(f"{domain!r} is not an email domain (like example.org).")
+    clean_ranges = []
+    for cidr in (r.strip() for r in ranges if r.strip()):
+        try:
+            clean_ranges.append(str(ipaddress.ip_network(cidr, strict=False)))
+        except ValueError:
+            raise InvalidInput(f"{cidr!r} is not an address range (like 203.0.113.0/24).") from None
+    return clean_domains[:1000], sorted(set(clean_ranges))[:1000]

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.db import DbSession
+from app.defences import clean_blocklists
 from app.errors import InvalidInput, NotFound
 from app.models import (
     LETTER_TITLE_MAX,
@@ -95,6 +96,8 @@ def update_letter(
     target: int | None,
     now: datetime,
     watch_names: list[str] | None = None,
+    blocked_domains: list[str] | None = None,
+    blocked_ranges: list[str] | None = None,
 ) -> LetterChange:
     """Edit a letter. Once it has signatures, new text becomes a new version, so every
     signature still points at the words its signer agreed to."""
@@ -102,7 +105,10 @@ def update_letter(
     if closes_at is not None and closes_at.tzinfo is None:
         raise InvalidInput("The closing time needs a time zone.")
     _check_target(target)
-    fields = ("title", "body", "status", "closes_at", "target", "watch_names")
+    fields = (
+        "title", "body", "status", "closes_at", "target",
+        "watch_names", "blocked_domains", "blocked_ranges",
+    )  # fmt: skip
     before = {name: _plain(getattr(letter, name)) for name in fields}
     text_changed = (title, body) != (letter.title, letter.body)
     new_version = False
@@ -136,6 +142,10 @@ def update_letter(
         if any(len(name) > 200 or has_control_characters(name) for name in cleaned):
             raise InvalidInput("Watch-list names are at most 200 printable characters each.")
         letter.watch_names = sorted({name for name in cleaned if name})[:1000]
+    if blocked_domains is not None or blocked_ranges is not None:
+        letter.blocked_domains, letter.blocked_ranges = clean_blocklists(
+            blocked_domains or [], blocked_ranges or []
+        )
     session.flush()
     after = {name: _plain(getattr(letter, name)) for name in fields}
     changed = [name for name in fields if before[name] != after[name]]

@@ -103,6 +103,10 @@ class Letter(db.Model):  # type: ignore[name-defined]
     #: Names that fakes like to use ("Xi Jinping", famous researchers): a new signature under
     #: one of them is held for review until an organiser approves it.
     watch_names: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    #: Email domains and client address ranges (CIDR) the organisers blocked: signatures from
+    #: them are held for review.
+    blocked_domains: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    blocked_ranges: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

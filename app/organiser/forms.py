@@ -95,6 +95,18 @@ class LetterForm(FlaskForm):
         "Target number of signatures (optional)",
         validators=[Optional(), NumberRange(min=1, max=100_000_000)],
     )
+    blocked_domains = TextAreaField(
+        "Blocked email domains (one a line)",
+        description="Signatures from these domains (and their subdomains) are held for review.",
+        filters=[multi_line],
+        validators=[Optional(), Length(max=50_000)],
+    )
+    blocked_ranges = TextAreaField(
+        "Blocked address ranges (one a line, like 203.0.113.0/24)",
+        description="Signatures sent from these ranges are held for review.",
+        filters=[multi_line],
+        validators=[Optional(), Length(max=50_000)],
+    )
     watch_names = TextAreaField(
         "Watch-list (one name a line)",
         description="New signatures under these names are held for review until approved.",

@@ -95,6 +95,8 @@ def edit_letter(slug: str) -> BaseResponse | tuple[str, int]:
                     target=form.target.data,
                     now=utcnow(),
                     watch_names=(form.watch_names.data or "").splitlines(),
+                    blocked_domains=(form.blocked_domains.data or "").splitlines(),
+                    blocked_ranges=(form.blocked_ranges.data or "").splitlines(),
                 )
             except InvalidInput as error:
                 form.body.errors = [str(error)]
@@ -132,6 +134,8 @@ def _letter_fields(letter: Letter) -> SimpleNamespace:
         closes_at=letter.closes_at.isoformat() if letter.closes_at else "",
         target=letter.target,
         watch_names="\n".join(letter.watch_names or []),
+        blocked_domains="\n".join(letter.blocked_domains or []),
+        blocked_ranges="\n".join(letter.blocked_ranges or []),
     )
 
 

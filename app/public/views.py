@@ -96,6 +96,7 @@ def sign(slug: str) -> BaseResponse | tuple[str, int]:
     clues = Clues(
         honeypot=form.website.data or "",
         client_hash=client_hash(settings.current_key, request.remote_addr),
+        client_address=request.remote_addr,
     )
     signing.sign(db.session, letter, form.answers(), settings=settings, now=utcnow(), clues=clues)
     db.session.commit()

@@ -83,6 +83,8 @@ def upgrade():
         batch_op.add_column(sa.Column('target', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default='1'))
         batch_op.add_column(sa.Column('watch_names', sa.JSON(), nullable=False, server_default='[]'))
+        batch_op.add_column(sa.Column('blocked_domains', sa.JSON(), nullable=False, server_default='[]'))
+        batch_op.add_column(sa.Column('blocked_ranges', sa.JSON(), nullable=False, server_default='[]'))
 
     with op.batch_alter_table('signatures', schema=None) as batch_op:
         batch_op.add_column(sa.Column('letter_version', sa.Integer(), nullable=False, server_default='1'))
@@ -144,6 +146,8 @@ def downgrade():
         batch_op.drop_column('letter_version')
 
     with op.batch_alter_table('letters', schema=None) as batch_op:
+        batch_op.drop_column('blocked_ranges')
+        batch_op.drop_column('blocked_domains')
         batch_op.drop_column('watch_names')
         batch_op.drop_column('version')
         batch_op.drop_column('target')

@@ -120,3 +120,60 @@ def test_the_overview_alerts_when_a_domain_is_trending(
     assert "Trending in the last hour" in page
     assert "3 new signatures from <strong>@surge.example</strong>" in page
     assert "quiet.example" not in page
+
+
+def _edit_letter(client: FlaskClient, letter, **fields: str):
+    token = csrf_token(client, f"/admin/letters/{letter.slug}/edit")
+    data = {"csrf_token": token, "title": letter.title, "body": letter.body, "status": "open",
+            "closes_at": "", "target": "", "watch_names": "", "blocked_domains": "",
+            "blocked_ranges": ""}  # fmt: skip
+    data.update(fields)
+    return client.post(f"/admin/letters/{letter.slug}/edit", data=data)
+
+
+def test_blocked_domains_and_address_ranges_hold_signatures(
+    app: Flask, client: FlaskClient, session
+) -> None:
+    letter = make_letter(session, slug="blocked")
+    owner = make_organiser(session, letters={letter: OrganiserRole.OWNER})
+    log_in(client, owner.email)
+    response = _edit_letter(
+        client, letter, blocked_domains="@SpamFarm.example\n", blocked_ranges="203.0.113.0/24"
+    )
+    assert response.status_code == 303
+    session.refresh(letter)
+    assert (letter.blocked_domains, letter.blocked_ranges) == (
+        ["spamfarm.example"],
+        ["203.0.113.0/24"],
+    )
+
+    sign(client, "blocked", email="a@mx.spamfarm.example")
+    from tests.helpers import signing_answers
+
+    other = app.test_client()
+    page = other.get("/letters/blocked", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    token = (
+        page.get_data(as_text=True)
+        .split('name="csrf_token" type="hidden" value="')[1]
+        .split('"')[0]
+    )
+    other.post(
+        "/letters/blocked/sign",
+        data={"csrf_token": token, **signing_answers(email="b@uni.example")},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    by_email = {s.email: s for s in session.scalars(select(Signature))}
+    assert "blocked-domain" in by_email["a@mx.spamfarm.example"].review_flags
+    assert "blocked-range" in by_email["b@uni.example"].review_flags
+    assert "203.0.113" not in (by_email["b@uni.example"].client_hash or "")
+
+
+def test_bad_blocklist_entries_are_a_form_error(client: FlaskClient, session) -> None:
+    letter = make_letter(session, slug="bad-block")
+    owner = make_organiser(session, letters={letter: OrganiserRole.OWNER})
+    log_in(client, owner.email)
+    bad_range = _edit_letter(client, letter, blocked_ranges="not a range")
+    assert bad_range.status_code == 422
+    assert "is not an address range" in bad_range.get_data(as_text=True)
+    bad_domain = _edit_letter(client, letter, blocked_domains="no spaces allowed.example x")
+    assert bad_domain.status_code == 422
