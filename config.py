@@ -89,6 +89,13 @@ class Config:
     #: Confirm and withdraw pages per client address: people open a few, guessers thousands.
     LINK_PAGE_RATE_LIMIT = "30 per minute;300 per hour"
 
+    #: Optional hosted captcha: hcaptcha, turnstile or friendlycaptcha (off when unset).
+    CAPTCHA_PROVIDER: str | None = (os.environ.get("CAPTCHA_PROVIDER") or "").lower() or None
+    CAPTCHA_SITE_KEY: str | None = os.environ.get("CAPTCHA_SITE_KEY") or None
+    CAPTCHA_SECRET: str | None = os.environ.get("CAPTCHA_SECRET") or None
+    #: Only for tests against a local stand-in of the provider's verify endpoint.
+    CAPTCHA_VERIFY_URL: str | None = os.environ.get("CAPTCHA_VERIFY_URL") or None
+
     CONFIRM_MAX_AGE = _int("CONFIRM_MAX_AGE", 7 * 24 * 3600)
     #: Withdraw links ride in the confirmation email and must outlive the campaign.
     WITHDRAW_MAX_AGE = 2 * 365 * 24 * 3600
@@ -120,6 +127,18 @@ class Config:
     @classmethod
     def check(cls) -> None:
         """Fail fast on settings this environment cannot run without."""
+        cls.check_captcha()
+
+    @classmethod
+    def check_captcha(cls) -> None:
+        if cls.CAPTCHA_PROVIDER is None:
+            return
+        if cls.CAPTCHA_PROVIDER not in {"hcaptcha", "turnstile", "friendlycaptcha"}:
+            refuse_to_start(
+                "Undersigned: CAPTCHA_PROVIDER must be hcaptcha, turnstile or friendlycaptcha."
+            )
+        if not (cls.CAPTCHA_SITE_KEY and cls.CAPTCHA_SECRET):
+            refuse_to_start("Undersigned: a captcha needs CAPTCHA_SITE_KEY and CAPTCHA_SECRET.")
 
 
 class DevelopmentConfig(Config):
@@ -149,6 +168,7 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls) -> None:
+        cls.check_captcha()
         missing = [name for name in ("SECRET_KEY", "BASE_URL") if not getattr(cls, name)]
         if missing:
             refuse_to_start(

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import app.db as database  # not `from app.db import db`: that would hide the module app.db
-from app import log_filters
+from app import captcha, log_filters
 from app.errors import DomainError, InvalidInput, LetterClosed, NotFound
 from app.extensions import csrf, limiter, login_manager, migrate
 from app.tokens import TokenInvalid
@@ -92,9 +92,14 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if current_app.config.get("BASE_URL", "").startswith("https://"):
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    # A captcha, when switched on, loads its script and frame from the provider.
+    captcha_name = current_app.config.get("CAPTCHA_PROVIDER")
+    extra = " ".join(captcha.PROVIDERS[captcha_name].origins) if captcha_name else ""
+    frames = extra or "'none'"
     headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        f"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self' {extra}; "
+        f"frame-src {frames}; connect-src 'self' {extra}; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     )
     return response

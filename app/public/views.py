@@ -13,7 +13,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import letters, signatories, signing
+from app import captcha, letters, signatories, signing
 from app.countries import country_choices
 from app.db import db, utcnow
 from app.defences import Clues, client_hash
@@ -62,6 +62,8 @@ def _letter_page(letter: Letter, form: SignForm, status: int = 200) -> tuple[str
             notables=signatories.notable_signatories(db.session, letter),
             form=form,
             is_open=letter.is_open(utcnow()),
+            captcha=_captcha(),
+            captcha_site_key=current_app.config.get("CAPTCHA_SITE_KEY"),
         ),
         status,
     )
@@ -90,7 +92,7 @@ def sign(slug: str) -> BaseResponse | tuple[str, int]:
     if not letter.is_open(utcnow()):
         raise LetterClosed("This letter is closed and no longer takes signatures.")
     form = SignForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or not _captcha_passed(form):
         return _letter_page(letter, form, status=422)
     settings = signing_settings(current_app.config)
     clues = Clues(
@@ -101,6 +103,34 @@ def sign(slug: str) -> BaseResponse | tuple[str, int]:
     signing.sign(db.session, letter, form.answers(), settings=settings, now=utcnow(), clues=clues)
     db.session.commit()
     return redirect(url_for("public.check_email", slug=letter.slug), code=303)
+
+
+def _captcha() -> captcha.Provider | None:
+    name = current_app.config.get("CAPTCHA_PROVIDER")
+    return captcha.PROVIDERS[name] if name else None
+
+
+def _captcha_passed(form: SignForm) -> bool:
+    """When a captcha is on, the provider must vouch for this form; the error goes on the form."""
+    provider = _captcha()
+    if provider is None:
+        return True
+    config = current_app.config
+    try:
+        passed = captcha.verify(
+            provider,
+            secret=config["CAPTCHA_SECRET"],
+            site_key=config["CAPTCHA_SITE_KEY"],
+            answer=request.form.get(provider.response_field, ""),
+            remote_ip=request.remote_addr,
+            verify_url=config.get("CAPTCHA_VERIFY_URL"),
+        )
+    except captcha.CaptchaUnavailable:
+        form.form_errors.append("We could not check the anti-spam test just now. Please try again.")
+        return False
+    if not passed:
+        form.form_errors.append("Please complete the anti-spam test above the button.")
+    return passed
 
 
 @bp.get("/letters/<slug>/check-email")
