@@ -84,6 +84,10 @@ class Config:
     REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    #: Redis down: limits fail open (each process counts in memory meanwhile) with a logged
+    #: alert, rather than turning every page into a 500.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     #: Signing form posts per client address (hard limit; issue 4 refines the layers).
     SIGN_RATE_LIMIT = "20 per minute;200 per hour"
     #: Confirm and withdraw pages per client address: people open a few, guessers thousands.

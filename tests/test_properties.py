@@ -1,0 +1,79 @@
+"""Random input at every public endpoint: never a server error, never an address leaked."""
+
+from __future__ import annotations
+
+import string
+
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from app.models import OutboundEmail, Signature
+from tests.factories import make_letter, make_signature
+
+PUBLIC_GETS = [
+    "/",
+    "/privacy",
+    "/letters/{slug}",
+    "/letters/{slug}/signatories",
+    "/letters/{slug}/check-email",
+    "/letters/{slug}/history",
+    "/letters/{slug}/confirm/{text}",
+    "/letters/{slug}/withdraw/{text}",
+    "/api/letters/{slug}",
+    "/api/letters/{slug}/signatories",
+]
+FIELDS = ["name", "email", "affiliation", "title", "country", "comment", "is_public", "website"]
+text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
+queries = st.dictionaries(
+    st.sampled_from(["q", "country", "cursor", "limit", "page", "sort", "x", "q[]"]),
+    text,
+    max_size=4,
+)
+CHECKS = dict(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+segments = st.text(alphabet=string.ascii_letters + string.digits + "._-", min_size=1, max_size=80)
+
+
+@settings(**CHECKS)
+@given(
+    path=st.sampled_from(PUBLIC_GETS),
+    slug=st.sampled_from(["fuzz", "missing", "a%00"]),
+    segment=segments,
+    query=queries,
+)
+def test_random_query_strings_never_get_a_server_error(
+    app: Flask, session, path: str, slug: str, segment: str, query: dict[str, str]
+) -> None:
+    if not session.scalar(select(func.count()).select_from(Signature)):
+        letter = make_letter(session, slug="fuzz")
+        make_signature(session, letter=letter, email="hidden.address@example.org")
+    client = app.test_client()
+    response = client.get(path.format(slug=slug, text=segment), query_string=query)
+    assert response.status_code < 500, (path, query, response.status_code)
+    assert "hidden.address@example.org" not in response.get_data(as_text=True)
+
+
+@settings(**CHECKS)
+@given(form=st.dictionaries(st.sampled_from(FIELDS), text, max_size=8))
+def test_random_sign_forms_never_get_a_server_error(
+    app: Flask, session, form: dict[str, str]
+) -> None:
+    if not session.scalar(select(func.count()).select_from(Signature)):
+        letter = make_letter(session, slug="fuzz-sign")
+        make_signature(session, letter=letter, email="hidden.address@example.org")
+    client = app.test_client()
+    page = client.get("/letters/fuzz-sign").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    before = session.scalar(select(func.count()).select_from(OutboundEmail))
+    response = client.post("/letters/fuzz-sign/sign", data={"csrf_token": token, **form})
+    assert response.status_code in (303, 422), response.status_code
+    if response.status_code == 422:
+        assert session.scalar(select(func.count()).select_from(OutboundEmail)) == before
+    assert "hidden.address@example.org" not in response.get_data(as_text=True)
