@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -121,6 +122,7 @@ _TITLES = {
     413: "Too much data",
     422: "Please check your answers",
     429: "Too many requests",
+    503: "Briefly unavailable",
     500: "Something went wrong",
 }
 
@@ -139,6 +141,16 @@ def _register_error_pages(app: Flask) -> None:
             if isinstance(error, kind):
                 return _error_response(status, str(error))
         return _error_response(400, str(error))
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(_error: OperationalError) -> tuple[Any, int]:
+        # The database is restarting or unreachable: nothing was stored, and it will be back.
+        database.db.session.rollback()
+        return _error_response(
+            503,
+            "The site is briefly unavailable. Nothing you sent was stored; please try again "
+            "in a minute.",
+        )
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> tuple[Any, int]:

@@ -29,7 +29,7 @@ EXPORT_COLUMNS = (
 )
 
 # Spreadsheets run a cell starting with these as a formula ("=HYPERLINK(...)" in a name field).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 
 def signature_rows(

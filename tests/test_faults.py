@@ -92,3 +92,27 @@ print(client.post("/letters/redis-down/sign", data=form).status_code)
     )  # fmt: skip
     assert result.stdout.split()[-1:] == ["303"], result.stderr[-2000:]
     assert "rate limit storage unreachable" in result.stderr.lower()  # the alert in the log
+
+
+def test_an_unreachable_database_gives_a_clear_503(tmp_path) -> None:
+    """What signers see while PostgreSQL restarts: a clear page, nothing half-written; the pool
+    checks connections before use (pool_pre_ping), so the site recovers by itself."""
+    script = f"""
+from app import create_app
+from config import DevelopmentConfig
+options = {{"pool_pre_ping": True, "connect_args": {{"connect_timeout": 2}}}}
+app = create_app(DevelopmentConfig,
+                 SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x",
+                 SQLALCHEMY_ENGINE_OPTIONS=options)
+client = app.test_client()
+response = client.get("/letters/anything")
+print(response.status_code)
+print("briefly unavailable" in response.get_data(as_text=True).lower())
+api = client.get("/api/letters/anything")
+print(api.status_code, api.is_json)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "APP_ENV": "development"},
+    )  # fmt: skip
+    assert result.stdout.split() == ["503", "True", "503", "True"], result.stderr[-2000:]
