@@ -22,6 +22,7 @@ from app.models import (
     NOTABLE_CONTEXT_MAX,
     TITLE_MAX,
     Affiliation,
+    EmailStatus,
     Letter,
     OutboundEmail,
     Signature,
@@ -204,6 +205,27 @@ def signatures_of(session: DbSession, letter: Letter, ids: Sequence[int]) -> Seq
         .where(Signature.letter_id == letter.id, Signature.id.in_(ids))
         .order_by(Signature.id)
     ).all()
+
+
+def emails_about(session: DbSession, signature: Signature) -> Sequence[OutboundEmail]:
+    """The emails sent (or failing) for one signature, for organisers to see what happened."""
+    return session.scalars(
+        select(OutboundEmail)
+        .where(OutboundEmail.signature_id == signature.id)
+        .order_by(OutboundEmail.id)
+    ).all()
+
+
+def failed_email_count(session: DbSession, letter: Letter) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboundEmail)
+            .join(Signature, OutboundEmail.signature_id == Signature.id)
+            .where(Signature.letter_id == letter.id, OutboundEmail.status == EmailStatus.FAILED)
+        )
+        or 0
+    )
 
 
 def signature_of(session: DbSession, letter: Letter, signature_id: int) -> Signature:

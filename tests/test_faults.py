@@ -116,3 +116,30 @@ print(api.status_code, api.is_json)
         timeout=120, env={**os.environ, "APP_ENV": "development"},
     )  # fmt: skip
     assert result.stdout.split() == ["503", "True", "503", "True"], result.stderr[-2000:]
+
+
+def test_a_permanently_refused_email_is_shown_to_organisers(
+    app: Flask, client: FlaskClient, session, mail_to_smtp
+) -> None:
+    from app.extensions import limiter
+    from app.models import OrganiserRole
+    from tests.factories import make_organiser
+    from tests.helpers import log_in
+
+    limiter.reset()
+    letter = make_letter(session, slug="bounced")
+    sign(client, "bounced", email="nobody@example.org")
+    sign(client, "bounced", email="fine@example.org")
+    mail_to_smtp.recorder.refusals = ["550 5.1.1 No such user"]
+    stats = deliver_mail(app)
+    assert (stats.failed, stats.sent) == (1, 1)  # the other message is unaffected
+    owner = make_organiser(session, letters={letter: OrganiserRole.OWNER})
+    log_in(client, owner.email)
+    assert 'data-testid="count-failed-emails">1<' in client.get("/admin/letters/bounced").get_data(
+        as_text=True
+    )
+    bounced = session.scalars(
+        select(Signature).where(Signature.email == "nobody@example.org")
+    ).one()
+    page = client.get(f"/admin/letters/bounced/signatures/{bounced.id}").get_data(as_text=True)
+    assert 'data-testid="email-status">failed<' in page and "SMTP 550" in page

@@ -225,7 +225,14 @@ def signature(slug: str, signature_id: int) -> BaseResponse | tuple[str, int]:
                     url_for("organiser.signature", slug=slug, signature_id=signature_id), code=303
                 )
     status = 422 if form.errors else 200
-    page = render_letter_page("organiser/signature.html", letter, role, signature=found, form=form)
+    page = render_letter_page(
+        "organiser/signature.html",
+        letter,
+        role,
+        signature=found,
+        form=form,
+        emails=moderation.emails_about(db.session, found),
+    )
     return page, status
 
 

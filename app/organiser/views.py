@@ -9,7 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import audit, defences, letters, organisers, overview, signatories
+from app import audit, defences, letters, moderation, organisers, overview, signatories
 from app.db import db, utcnow
 from app.errors import InvalidInput
 from app.models import Letter, LetterStatus, OrganiserRole
@@ -147,6 +147,7 @@ def letter(slug: str) -> str:
         found,
         role,
         overview=overview.overview(db.session, found, today=utcnow().date()),
+        failed_emails=moderation.failed_email_count(db.session, found),
         trending=defences.trending_domains(
             db.session, found, now=utcnow(), threshold=current_app.config["TRENDING_THRESHOLD"]
         ),

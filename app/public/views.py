@@ -11,6 +11,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response as BaseResponse
 
 from app import captcha, letters, signatories, signing
@@ -85,8 +86,13 @@ def letter(slug: str) -> tuple[str, int]:
     return _letter_page(letters.public_letter(db.session, slug), SignForm())
 
 
+def _address_and_letter() -> str:
+    # Per letter: one address signing two letters is two campaigns' business.
+    return f"{get_remote_address()}:{(request.view_args or {}).get('slug', '')}"
+
+
 @bp.post("/letters/<slug>/sign")
-@limiter.limit(_sign_limit)
+@limiter.limit(_sign_limit, key_func=_address_and_letter)
 def sign(slug: str) -> BaseResponse | tuple[str, int]:
     letter = letters.public_letter(db.session, slug)
     if not letter.is_open(utcnow()):

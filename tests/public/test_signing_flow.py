@@ -287,6 +287,9 @@ def test_too_many_signings_from_one_address_get_a_friendly_429(
         assert "wait a minute" in page
         # Reading the letter is not limited.
         assert client.get("/letters/limited").status_code == 200
+        # The limit is per letter: the same address may still sign another one.
+        make_letter(session, slug="another-letter")
+        assert sign(client, "another-letter", email="late@example.org").status_code == 303
     finally:
         limiter.reset()
 
