@@ -43,6 +43,7 @@ class Clues:
 
     honeypot: str = ""
     client_hash: str | None = None
+    client_block_hash: str | None = None
     #: Checked against the letter's blocked ranges, then forgotten: never stored.
     client_address: str | None = None
 
@@ -175,3 +176,61 @@ def clean_blocklists(domains: list[str], ranges: list[str]) -> tuple[list[str], 
         except ValueError:
             raise InvalidInput(f"{cidr!r} is not an address range (like 203.0.113.0/24).") from None
     return clean_domains[:1000], sorted(set(clean_ranges))[:1000]
+
+
+def _block_of(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def block_hash(secret_key: str, address: str | None) -> str | None:
+    """A keyed hash of the address's block (/24 or /48): one network, not one machine."""
+    if not address:
+        return None
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return client_hash(secret_key, "block:" + _block_of(parsed))
+
+
+def hashes_for_range(secret_key: str, cidr: str) -> tuple[str, list[str]]:
+    """What to match for an address range, without ever storing addresses: the hashes of each
+    address for a range up to one block, or of each block for a range up to 256 blocks.
+    Returns ("client" or "block", hashes); InvalidInput for wider or malformed ranges."""
+    try:
+        network = ipaddress.ip_network(cidr.strip(), strict=False)
+    except ValueError:
+        raise InvalidInput(f"{cidr!r} is not an address range (like 203.0.113.0/24).") from None
+    block = 24 if network.version == 4 else 48
+    if network.prefixlen >= block:
+        if network.num_addresses > 256:
+            raise InvalidInput("Give a range of at most 256 addresses, or a whole block.")
+        hashes = [client_hash(secret_key, str(a)) for a in network]
+        if network.num_addresses == 1:
+            hashes = [client_hash(secret_key, str(network.network_address))]
+        return "client", [h for h in hashes if h]
+    if block - network.prefixlen > 8:
+        raise InvalidInput(f"Give a range of at most 256 /{block} blocks.")
+    hashes = [
+        client_hash(secret_key, "block:" + str(sub)) for sub in network.subnets(new_prefix=block)
+    ]
+    return "block", [h for h in hashes if h]
+
+
+def trending_blocks(
+    session: DbSession, letter: Letter, *, now: datetime, threshold: int = 50
+) -> list[tuple[str, int]]:
+    """Address blocks (by hash) with at least `threshold` new signatures in the last hour."""
+    rows = session.execute(
+        select(Signature.client_block_hash, func.count())
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.client_block_hash.is_not(None),
+            Signature.signed_at > now - timedelta(hours=1),
+        )
+        .group_by(Signature.client_block_hash)
+        .having(func.count() >= threshold)
+        .order_by(func.count().desc())
+    ).all()
+    return [(block, count) for block, count in rows if block]

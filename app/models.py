@@ -174,6 +174,7 @@ class Signature(db.Model):  # type: ignore[name-defined]
         Index("ix_signatures_letter_signed", "letter_id", "signed_at", "id"),
         Index("ix_signatures_letter_name", "letter_id", "name", "id"),
         Index("ix_signatures_letter_client_signed", "letter_id", "client_hash", "signed_at"),
+        Index("ix_signatures_letter_block", "letter_id", "client_block_hash"),
         Index("ix_signatures_letter_canonical", "letter_id", "email_canonical"),
         # The moderation table's text search ("%hinton%") on PostgreSQL: trigram indexes.
         *(
@@ -228,6 +229,9 @@ class Signature(db.Model):  # type: ignore[name-defined]
     #: Keyed hash of the client address (never the address), for the rate check; cleared
     #: after 30 days by `signatures purge`.
     client_hash: Mapped[str | None] = mapped_column(String(64))
+    #: Keyed hash of the client's address block (/24 for IPv4, /48 for IPv6), to see and
+    #: invalidate waves from one network; cleared with client_hash.
+    client_block_hash: Mapped[str | None] = mapped_column(String(64))
     #: The address with +tags and Gmail dots removed, to spot one mailbox signing twice.
     email_canonical: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
 

@@ -455,11 +455,13 @@ def matching_domain_or_window(
     domain: str | None,
     signed_from: datetime | None,
     signed_until: datetime | None,
+    client_hashes: Sequence[str] = (),
+    block_hashes: Sequence[str] = (),
 ) -> Sequence[Signature]:
     """Listed-or-pending signatures from an email domain and/or a time window, for invalidating
     a wave of fakes at once."""
-    if not domain and not (signed_from and signed_until):
-        raise InvalidInput("Give a domain, or a time window with both ends.")
+    if not domain and not (signed_from and signed_until) and not client_hashes and not block_hashes:
+        raise InvalidInput("Give a domain, an address range, or a time window with both ends.")
     query = select(Signature).where(
         Signature.letter_id == letter.id,
         Signature.state.in_([SignatureState.PENDING, SignatureState.VERIFIED]),
@@ -471,4 +473,8 @@ def matching_domain_or_window(
         query = query.where(Signature.email_normalized.endswith("@" + domain, autoescape=True))
     if signed_from and signed_until:
         query = query.where(Signature.signed_at >= signed_from, Signature.signed_at < signed_until)
+    if client_hashes:
+        query = query.where(Signature.client_hash.in_(list(client_hashes)))
+    if block_hashes:
+        query = query.where(Signature.client_block_hash.in_(list(block_hashes)))
     return session.scalars(query.order_by(Signature.id).limit(BULK_MAX + 1)).all()

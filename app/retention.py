@@ -59,7 +59,7 @@ def purge(session: DbSession, *, now: datetime, pending_days: int, email_days: i
             Signature.client_hash.is_not(None),
             Signature.signed_at < now - timedelta(days=CLIENT_HASH_DAYS),
         )
-        .values(client_hash=None)
+        .values(client_hash=None, client_block_hash=None)
         .execution_options(synchronize_session=False)
     )
     session.flush()

@@ -161,6 +161,7 @@ def _create(
         quarantined=bool(flags),
         review_flags=flags,
         client_hash=clues.client_hash,
+        client_block_hash=clues.client_block_hash,
         email_canonical=canonical_email(answers.email),
     )
     try:

@@ -18,7 +18,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from app.countries import country_choices
 from app.forms import multi_line, single_line
@@ -247,6 +254,15 @@ class MergeForm(FlaskForm):
 class InvalidateForm(FlaskForm):
     domain = StringField(
         "Email domain", filters=[single_line], validators=[Optional(), Length(max=253)]
+    )
+    address_range = StringField(
+        "Address range (like 203.0.113.0/24; at most 256 addresses or 256 blocks)",
+        filters=[single_line],
+        validators=[Optional(), Length(max=64)],
+    )
+    #: A block picked from the trending alert (a hash: the address itself is never stored).
+    block = HiddenField(
+        validators=[Optional(), Regexp(r"^[0-9a-f]{32}$", message="Unknown block.")]
     )
     signed_from = StringField(
         "Signed from (UTC, e.g. 2026-11-26T14:00)",

@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from app import affiliations as affiliation_module
-from app import audit, moderation
+from app import audit, defences, moderation
 from app.countries import country_choices, is_country_code
 from app.db import db
 from app.errors import InvalidInput
@@ -315,17 +315,27 @@ def invalidate(slug: str) -> BaseResponse | tuple[str, int]:
     """Hide a wave of fakes at once: everything from a domain and/or a time window."""
     letter, role = letter_of_mine(slug, OrganiserRole.MODERATOR)
     form = InvalidateForm(
-        data={"domain": request.args.get("domain", "")} if request.method == "GET" else None
+        data={"domain": request.args.get("domain", ""), "block": request.args.get("block", "")}
+        if request.method == "GET"
+        else None
     )
     matches = None
     if form.validate_on_submit():
         try:
+            client_hashes: list[str] = []
+            block_hashes = [form.block.data] if form.block.data else []
+            if form.address_range.data:
+                key = signing_settings(current_app.config).current_key
+                kind, hashes = defences.hashes_for_range(key, form.address_range.data)
+                (client_hashes if kind == "client" else block_hashes).extend(hashes)
             matches = moderation.matching_domain_or_window(
                 db.session,
                 letter,
                 domain=form.domain.data or None,
                 signed_from=form.moment(form.signed_from),
                 signed_until=form.moment(form.signed_until),
+                client_hashes=client_hashes,
+                block_hashes=block_hashes,
             )
         except InvalidInput as error:
             form.domain.errors = [str(error)]
@@ -344,6 +354,8 @@ def invalidate(slug: str) -> BaseResponse | tuple[str, int]:
                     signature_ids=result.changed,
                     reason=form.reason.data,
                     domain=form.domain.data or None,
+                    address_range=form.address_range.data or None,
+                    block=form.block.data or None,
                     signed_from=form.signed_from.data or None,
                     signed_until=form.signed_until.data or None,
                 )

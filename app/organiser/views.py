@@ -148,6 +148,9 @@ def letter(slug: str) -> str:
         role,
         overview=overview.overview(db.session, found, today=utcnow().date()),
         failed_emails=moderation.failed_email_count(db.session, found),
+        trending_blocks=defences.trending_blocks(
+            db.session, found, now=utcnow(), threshold=current_app.config["TRENDING_THRESHOLD"]
+        ),
         trending=defences.trending_domains(
             db.session, found, now=utcnow(), threshold=current_app.config["TRENDING_THRESHOLD"]
         ),

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app import captcha, letters, signatories, signing
 from app.countries import country_choices
 from app.db import db, utcnow
-from app.defences import Clues, client_hash
+from app.defences import Clues, block_hash, client_hash
 from app.errors import LetterClosed
 from app.extensions import limiter
 from app.models import Letter, SignatureState
@@ -104,6 +104,7 @@ def sign(slug: str) -> BaseResponse | tuple[str, int]:
     clues = Clues(
         honeypot=form.website.data or "",
         client_hash=client_hash(settings.current_key, request.remote_addr),
+        client_block_hash=block_hash(settings.current_key, request.remote_addr),
         client_address=request.remote_addr,
     )
     signing.sign(db.session, letter, form.answers(), settings=settings, now=utcnow(), clues=clues)

@@ -103,7 +103,7 @@ def test_invalidating_a_time_window(client: FlaskClient, session) -> None:
         "/admin/letters/window/invalidate", data={"csrf_token": token, "reason": "x"}
     )
     assert nothing.status_code == 422
-    assert "Give a domain, or a time window" in nothing.get_data(as_text=True)
+    assert "Give a domain, an address range, or a time window" in nothing.get_data(as_text=True)
 
 
 def test_the_overview_alerts_when_a_domain_is_trending(
@@ -177,3 +177,61 @@ def test_bad_blocklist_entries_are_a_form_error(client: FlaskClient, session) ->
     assert "is not an address range" in bad_range.get_data(as_text=True)
     bad_domain = _edit_letter(client, letter, blocked_domains="no spaces allowed.example x")
     assert bad_domain.status_code == 422
+
+
+def _sign_from(app: Flask, address: str, email: str) -> None:
+    from tests.helpers import signing_answers
+
+    other = app.test_client()
+    environ = {"REMOTE_ADDR": address}
+    page = other.get("/letters/ranges", environ_base=environ).get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = other.post(
+        "/letters/ranges/sign",
+        data={"csrf_token": token, **signing_answers(email=email)},
+        environ_base=environ,
+    )
+    assert response.status_code == 303
+
+
+def test_invalidating_an_address_range_and_the_trending_block_alert(
+    app: Flask, client: FlaskClient, session, monkeypatch
+) -> None:
+    monkeypatch.setitem(app.config, "TRENDING_THRESHOLD", 3)
+    letter = make_letter(session, slug="ranges")
+    for n in range(3):
+        _sign_from(app, f"198.51.100.{10 + n}", f"farm{n}@example.org")
+    _sign_from(app, "192.0.2.7", "elsewhere@example.org")
+    moderator = make_organiser(session, letters={letter: OrganiserRole.MODERATOR})
+    log_in(client, moderator.email)
+    overview = client.get("/admin/letters/ranges").get_data(as_text=True)
+    assert "3 new signatures from <strong>one address block</strong>" in overview
+    assert "198.51.100" not in overview  # addresses are never stored, so never shown
+
+    token = csrf_token(client, "/admin/letters/ranges/invalidate")
+    look = client.post(
+        "/admin/letters/ranges/invalidate",
+        data={"csrf_token": token, "address_range": "198.51.100.0/24", "reason": "Farm"},
+    )
+    assert 'data-testid="match-count">3<' in look.get_data(as_text=True)
+    single = client.post(
+        "/admin/letters/ranges/invalidate",
+        data={"csrf_token": token, "address_range": "198.51.100.11/32", "reason": "One"},
+    )
+    assert 'data-testid="match-count">1<' in single.get_data(as_text=True)
+    too_wide = client.post(
+        "/admin/letters/ranges/invalidate",
+        data={"csrf_token": token, "address_range": "10.0.0.0/8", "reason": "x"},
+    )
+    assert too_wide.status_code == 422
+    client.post(
+        "/admin/letters/ranges/invalidate",
+        data={"csrf_token": token, "address_range": "198.51.100.0/24", "reason": "Farm",
+              "confirmed": "1"},
+    )  # fmt: skip
+    states = {s.email: s.state for s in session.scalars(select(Signature))}
+    assert (
+        states["elsewhere@example.org"] is SignatureState.VERIFIED
+        or states["elsewhere@example.org"] is SignatureState.PENDING
+    )
+    assert all(states[f"farm{n}@example.org"] is SignatureState.HIDDEN for n in range(3))
