@@ -94,13 +94,15 @@ def _security_headers(response: Response) -> Response:
     if current_app.config.get("BASE_URL", "").startswith("https://"):
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
     # A captcha, when switched on, loads its script and frame from the provider.
-    captcha_name = current_app.config.get("CAPTCHA_PROVIDER")
-    extra = " ".join(captcha.PROVIDERS[captcha_name].origins) if captcha_name else ""
-    frames = extra or "'none'"
+    name = current_app.config.get("CAPTCHA_PROVIDER")
+    provider = captcha.PROVIDERS[name] if name else None
+    scripts = " ".join(provider.script_src) if provider else ""
+    frames = " ".join(provider.frame_src) if provider and provider.frame_src else "'none'"
+    connects = " ".join(provider.connect_src) if provider else ""
     headers.setdefault(
         "Content-Security-Policy",
-        f"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self' {extra}; "
-        f"frame-src {frames}; connect-src 'self' {extra}; "
+        f"default-src 'self'; img-src 'self' data:; style-src 'self'; "
+        f"script-src 'self' {scripts}; frame-src {frames}; connect-src 'self' {connects}; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     )
     return response

@@ -6,6 +6,7 @@ is for emergencies only: the sign form otherwise works without any.
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.parse
@@ -21,8 +22,10 @@ class Provider:
     #: The form field the widget fills with its answer.
     response_field: str
     verify_url: str
-    #: Where the widget's script and frames come from, for the Content-Security-Policy.
-    origins: tuple[str, ...]
+    #: What the Content-Security-Policy must allow for the widget: as narrow as each allows.
+    script_src: tuple[str, ...]
+    frame_src: tuple[str, ...]
+    connect_src: tuple[str, ...]
     #: The verify endpoint's name for the widget's answer.
     answer_param: str = "response"
 
@@ -34,7 +37,9 @@ PROVIDERS = {
         "h-captcha",
         "h-captcha-response",
         "https://api.hcaptcha.com/siteverify",
-        ("https://js.hcaptcha.com", "https://*.hcaptcha.com"),
+        script_src=("https://js.hcaptcha.com", "https://*.hcaptcha.com"),
+        frame_src=("https://*.hcaptcha.com",),
+        connect_src=("https://*.hcaptcha.com",),
     ),
     "turnstile": Provider(
         "turnstile",
@@ -42,7 +47,9 @@ PROVIDERS = {
         "cf-turnstile",
         "cf-turnstile-response",
         "https://challenges.cloudflare.com/turnstile/v0/siteverify",
-        ("https://challenges.cloudflare.com",),
+        script_src=("https://challenges.cloudflare.com",),
+        frame_src=("https://challenges.cloudflare.com",),
+        connect_src=(),
     ),
     "friendlycaptcha": Provider(
         "friendlycaptcha",
@@ -50,7 +57,10 @@ PROVIDERS = {
         "frc-captcha",
         "frc-captcha-solution",
         "https://api.friendlycaptcha.com/api/v1/siteverify",
-        ("https://cdn.jsdelivr.net", "https://api.friendlycaptcha.com"),
+        # The one script file, not the whole CDN: jsDelivr serves any package.
+        script_src=("https://cdn.jsdelivr.net/npm/friendly-challenge@0.9.18/widget.module.min.js",),
+        frame_src=(),
+        connect_src=("https://api.friendlycaptcha.com",),
         answer_param="solution",
     ),
 }
@@ -85,6 +95,6 @@ def verify(
     try:
         with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310
             outcome = json.loads(reply.read(65536))
-    except (urllib.error.URLError, OSError, ValueError) as error:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
         raise CaptchaUnavailable(str(error)) from None
     return bool(isinstance(outcome, dict) and outcome.get("success") is True)

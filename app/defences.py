@@ -157,9 +157,11 @@ def _in_blocked_domain(domain: str, blocked: list[str]) -> bool:
 
 def _in_blocked_range(address: str, ranges: list[str]) -> bool:
     try:
-        client = ipaddress.ip_address(address)
+        parsed = ipaddress.ip_address(address)
     except ValueError:
         return False
+    # "::ffff:203.0.113.9" is an IPv4 client seen through an IPv6 socket.
+    client = getattr(parsed, "ipv4_mapped", None) or parsed
     return any(client in ipaddress.ip_network(cidr, strict=False) for cidr in ranges)
 
 

@@ -460,6 +460,8 @@ def matching_domain_or_window(
 ) -> Sequence[Signature]:
     """Listed-or-pending signatures from an email domain and/or a time window, for invalidating
     a wave of fakes at once."""
+    if bool(signed_from) != bool(signed_until):
+        raise InvalidInput("Give both ends of the time window, or neither.")
     if not domain and not (signed_from and signed_until) and not client_hashes and not block_hashes:
         raise InvalidInput("Give a domain, an address range, or a time window with both ends.")
     query = select(Signature).where(

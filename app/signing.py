@@ -315,6 +315,7 @@ def resend_confirmation(
 
 #: What a withdrawn signature keeps: that it existed, when, and its state. Nothing personal.
 WITHDRAWN_NAME = ""
+WITHDRAWN_AFFILIATION = "(withdrawn)"
 
 
 def signature_for_withdrawal(
@@ -353,7 +354,13 @@ def withdraw(
     # Frees the address: the same person may sign again later.
     signature.email_normalized = f"withdrawn:{signature.id}"
     signature.title = ""
+    signature.country = ""
     signature.comment = None
+    signature.source = None
+    signature.email_canonical = None
+    signature.client_hash = signature.client_block_hash = None
+    signature.review_flags = []
+    signature.affiliation = affiliation_for(session, letter.id, WITHDRAWN_AFFILIATION)
     signature.is_public = False
     signature.is_notable = False
     signature.notable_rank = None

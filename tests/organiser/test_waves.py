@@ -99,6 +99,13 @@ def test_invalidating_a_time_window(client: FlaskClient, session) -> None:
     session.refresh(burst)
     session.refresh(earlier)
     assert (burst.state, earlier.state) == (SignatureState.HIDDEN, SignatureState.VERIFIED)
+    half = client.post(
+        "/admin/letters/window/invalidate",
+        data={"csrf_token": token, "reason": "x", "domain": "example.org",
+              "signed_from": window["signed_from"]},
+    )  # fmt: skip
+    assert half.status_code == 422
+    assert "both ends of the time window" in half.get_data(as_text=True)
     nothing = client.post(
         "/admin/letters/window/invalidate", data={"csrf_token": token, "reason": "x"}
     )

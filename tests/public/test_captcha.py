@@ -108,3 +108,13 @@ def test_when_the_provider_cannot_be_reached_nothing_is_stored(
 def test_without_a_provider_there_is_no_widget(client: FlaskClient, session) -> None:
     make_letter(session, slug="guarded")
     assert "cf-turnstile" not in client.get("/letters/guarded").get_data(as_text=True)
+
+
+def test_friendly_captcha_allows_its_one_script_not_the_whole_cdn(
+    app: Flask, client: FlaskClient, session, monkeypatch
+) -> None:
+    monkeypatch.setitem(app.config, "CAPTCHA_PROVIDER", "friendlycaptcha")
+    make_letter(session, slug="guarded")
+    policy = client.get("/letters/guarded").headers["Content-Security-Policy"]
+    assert "https://cdn.jsdelivr.net/npm/friendly-challenge@" in policy
+    assert "https://cdn.jsdelivr.net " not in policy and "frame-src 'none'" in policy

@@ -129,3 +129,11 @@ def test_purge_drops_client_address_hashes_after_30_days(app: Flask, session, ru
     session.refresh(new)
     assert (old.client_hash, new.client_hash) == (None, "abc")
     assert old.state is SignatureState.VERIFIED
+
+
+def test_an_ipv4_client_seen_through_ipv6_still_matches_a_blocked_range() -> None:
+    from app.defences import _in_blocked_range
+
+    assert _in_blocked_range("::ffff:203.0.113.9", ["203.0.113.0/24"])
+    assert not _in_blocked_range("::ffff:192.0.2.1", ["203.0.113.0/24"])
+    assert not _in_blocked_range("not an address", ["203.0.113.0/24"])

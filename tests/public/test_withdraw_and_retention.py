@@ -50,6 +50,13 @@ def test_a_signer_withdraws_with_a_confirming_post_and_gets_a_receipt(
     assert marker.state is SignatureState.WITHDRAWN
     assert (marker.name, marker.email, marker.title, marker.comment) == ("", "", "", None)
     assert "ada" not in marker.email_normalized
+    assert (marker.email_canonical, marker.client_hash, marker.client_block_hash) == (
+        None,
+        None,
+        None,
+    )
+    assert (marker.country, marker.source, marker.review_flags) == ("", None, [])
+    assert marker.affiliation.name == "(withdrawn)"
     assert client.get("/api/letters/withdrawable").get_json()["verified_signatures"] == 0
     assert "Ada Lovelace" not in client.get("/letters/withdrawable/signatories").get_data(
         as_text=True
@@ -68,6 +75,8 @@ def test_a_signer_withdraws_with_a_confirming_post_and_gets_a_receipt(
     # The address is free again: the same person may sign anew.
     assert sign(client, "withdrawable", email="ada@example.org").status_code == 303
     assert session.scalar(select(func.count()).select_from(Signature)) == 2
+    again = session.scalars(select(Signature).where(Signature.email == "ada@example.org")).one()
+    assert "duplicate-mailbox" not in again.review_flags  # nothing betrays the earlier signature
 
 
 def test_withdraw_links_are_their_own_kind_of_token(
