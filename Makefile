@@ -23,7 +23,7 @@ run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) letters create demo --exist-ok --title "Open letter: ban non-consensual deepfakes" --body-file docs/demo-letter.md
 	@echo "Serving on http://127.0.0.1:5000/letters/demo (mail is printed below)"
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	  $(FLASK) mail work & \
 	  $(FLASK) run --host 127.0.0.1 --port 5000
 
