@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -39,6 +39,9 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
         (PROJECT_ROOT / "instance").mkdir(exist_ok=True)
 
     database.db.init_app(app)
+    # Registered after Flask-SQLAlchemy's, so it runs first: a connection the database dropped
+    # (a restart) must not turn the end of a request into an error.
+    app.teardown_appcontext(_end_session_even_if_the_database_went_away)
     with app.app_context():
         database.configure_sqlite(database.db.engine)
     migrate.init_app(app, database.db, directory=str(PROJECT_ROOT / "migrations"))
@@ -73,6 +76,13 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.before_request(_writes_begin_immediately)
     app.after_request(_security_headers)
     return app
+
+
+def _end_session_even_if_the_database_went_away(_error: BaseException | None) -> None:
+    try:
+        database.db.session.remove()
+    except SQLAlchemyError:
+        database.db.session.registry.clear()
 
 
 def _larger_body_for_imports() -> None:
@@ -147,7 +157,10 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_unavailable(_error: OperationalError) -> tuple[Any, int]:
         # The database is restarting or unreachable: nothing was stored, and it will be back.
-        database.db.session.rollback()
+        try:
+            database.db.session.rollback()
+        except SQLAlchemyError:
+            database.db.session.registry.clear()
         return _error_response(
             503,
             "The site is briefly unavailable. Nothing you sent was stored; please try again "
