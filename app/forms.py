@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -26,6 +27,23 @@ def printable(*, multiline: bool = False) -> Callable[[Any, Field], None]:
             raise ValidationError("Please remove the invisible control characters from this field.")
 
     return check
+
+
+def moment_from(text: str, *, naive_means_utc: bool) -> datetime:
+    """An ISO 8601 time typed into a form, within sane years; ValidationError otherwise.
+
+    Without a time zone it is taken as UTC when `naive_means_utc`, and refused when not."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError("Use ISO 8601, e.g. 2026-12-31T18:00+00:00.") from None
+    if value.tzinfo is None:
+        if not naive_means_utc:
+            raise ValidationError("Add a time zone, e.g. +00:00.")
+        value = value.replace(tzinfo=UTC)
+    if not 2000 <= value.year <= 9000:
+        raise ValidationError("Choose a time between the years 2000 and 9000.")
+    return value
 
 
 def deliverable_looking_email(_form: Any, field: Field) -> None:

@@ -332,16 +332,12 @@ def set_notable(
         if context and (len(context) > NOTABLE_CONTEXT_MAX or has_control_characters(context)):
             raise InvalidInput(f"Keep the context under {NOTABLE_CONTEXT_MAX} characters.")
     result = ActionResult()
-    next_rank = (
-        session.scalar(
-            select(func.max(Signature.notable_rank)).where(
-                Signature.letter_id == signatures[0].letter_id
-            )
+    next_rank = 0
+    if signatures:
+        last = select(func.max(Signature.notable_rank)).where(
+            Signature.letter_id == signatures[0].letter_id
         )
-        or 0
-        if signatures
-        else 0
-    )
+        next_rank = session.scalar(last) or 0
     for signature in signatures:
         if signature.is_notable == notable and context is None:
             result.skipped.append(signature.id)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -197,14 +197,17 @@ def letters_of(session: DbSession, organiser: Organiser) -> Sequence[tuple[Lette
 
 
 def _other_owners(session: DbSession, letter: Letter, organiser_id: int) -> int:
-    return len(
-        session.scalars(
-            select(LetterOrganiser.organiser_id).where(
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LetterOrganiser)
+            .where(
                 LetterOrganiser.letter_id == letter.id,
                 LetterOrganiser.role == OrganiserRole.OWNER,
                 LetterOrganiser.organiser_id != organiser_id,
             )
-        ).all()
+        )
+        or 0
     )
 
 

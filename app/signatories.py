@@ -53,7 +53,7 @@ class SignatoryPage:
 
 
 def count_verified(session: DbSession, letter: Letter) -> int:
-    """Every verified signature counts, public or not."""
+    """Verified signatures count, listed or not, unless held for review."""
     return (
         session.scalar(
             select(func.count())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,7 +28,7 @@ from wtforms.validators import (
 )
 
 from app.countries import country_choices
-from app.forms import multi_line, single_line
+from app.forms import moment_from, multi_line, single_line
 from app.letters import BODY_MAX
 from app.models import (
     AFFILIATION_MAX,
@@ -122,19 +122,11 @@ class LetterForm(FlaskForm):
     )
 
     def validate_closes_at(self, field: StringField) -> None:
-        if not field.data:
-            return
-        try:
-            moment = datetime.fromisoformat(field.data)
-        except ValueError:
-            raise ValidationError("Use ISO 8601, e.g. 2026-12-31T18:00+00:00.") from None
-        if moment.tzinfo is None:
-            raise ValidationError("Add a time zone, e.g. +00:00.")
-        if not 2000 <= moment.year <= 9000:
-            raise ValidationError("Choose a time between the years 2000 and 9000.")
+        self.closing_time()
 
     def closing_time(self) -> datetime | None:
-        return datetime.fromisoformat(self.closes_at.data) if self.closes_at.data else None
+        text = self.closes_at.data
+        return moment_from(text, naive_means_utc=False) if text else None
 
 
 class CorrectionForm(FlaskForm):
@@ -280,15 +272,7 @@ class InvalidateForm(FlaskForm):
     confirmed = HiddenField()
 
     def moment(self, field: StringField) -> datetime | None:
-        if not field.data:
-            return None
-        try:
-            value = datetime.fromisoformat(field.data)
-        except ValueError:
-            raise ValidationError("Use a time like 2026-11-26T14:00.") from None
-        if not 2000 <= value.year <= 9000:
-            raise ValidationError("Choose a time between the years 2000 and 9000.")
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        return moment_from(field.data, naive_means_utc=True) if field.data else None
 
     def validate_signed_from(self, field: StringField) -> None:
         self.moment(field)
