@@ -188,6 +188,22 @@ def purge_signatures() -> None:
     )
 
 
+@signatures_cli.command("recount")
+def recount_signatures() -> None:
+    """Check every letter's kept signature count against COUNT(*) and repair any drift.
+
+    The counts are kept by database triggers, so drift means someone changed the tables by
+    hand with the triggers off; run this from cron (hourly is plenty) to catch it.
+    """
+    drifts = signatories.reconcile_counts(db.session)
+    db.session.commit()
+    if not drifts:
+        click.echo("All letters' counts agree with their signatures.")
+        return
+    for letter_id, drift in drifts.items():
+        click.echo(f"Letter {letter_id}: count was off by {-drift:+d}; repaired.")
+
+
 def _transport(app: Flask) -> Transport:
     settings = smtp_settings(app.config)
     return SMTPTransport(settings) if settings else ConsoleTransport()

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.types import TypeDecorator
@@ -96,6 +97,13 @@ def begin_writing(session: DbSession) -> None:
     bind = current.get_bind()
     if isinstance(bind, Engine) and bind.dialect.name == "sqlite" and not current.in_transaction():
         current.connection(execution_options={SQLITE_BEGIN_IMMEDIATE: True})
+
+
+def upsert(model: Any, session: DbSession) -> Any:
+    """INSERT ... ON CONFLICT for the session's database (both dialects spell it the same)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def bulk_insert(session: DbSession, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -12,9 +12,9 @@ from typing import cast
 from sqlalchemy import func, literal, or_, select, tuple_
 
 from app.countries import country_name, is_country_code
-from app.db import DbSession, UTCDateTime
+from app.db import DbSession, UTCDateTime, upsert
 from app.errors import InvalidInput
-from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Signature
+from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Signature, SignatureCount
 from app.text import has_control_characters, normalise
 
 SEARCH_MAX = 100
@@ -53,15 +53,51 @@ class SignatoryPage:
 
 
 def count_verified(session: DbSession, letter: Letter) -> int:
-    """Verified signatures count, listed or not, unless held for review."""
-    return (
+    """Verified signatures, listed or not, unless held for review.
+
+    Read from the counter rows the database keeps (see SignatureCount): a handful of rows
+    whatever the letter's size, where COUNT(*) would read every signature on every view.
+    """
+    return int(
         session.scalar(
-            select(func.count())
-            .select_from(Signature)
-            .where(Signature.letter_id == letter.id, *PUBLICLY_COUNTED)
+            select(func.coalesce(func.sum(SignatureCount.verified), 0)).where(
+                SignatureCount.letter_id == letter.id
+            )
         )
         or 0
     )
+
+
+def reconcile_counts(session: DbSession) -> dict[int, int]:
+    """Compare each letter's kept count with COUNT(*), repair any drift; {letter id: drift}.
+
+    Both numbers come from one statement, so from one snapshot: a confirmation committing
+    meanwhile changes both or neither, and is never mistaken for drift. The repair adds the
+    drift instead of overwriting, so confirmations after that snapshot are kept too.
+    """
+    true_count = (
+        select(func.count())
+        .select_from(Signature)
+        .where(Signature.letter_id == Letter.id, *PUBLICLY_COUNTED)
+        .scalar_subquery()
+    )
+    kept_count = (
+        select(func.coalesce(func.sum(SignatureCount.verified), 0))
+        .where(SignatureCount.letter_id == Letter.id)
+        .scalar_subquery()
+    )
+    rows = session.execute(select(Letter.id, true_count - kept_count).order_by(Letter.id)).all()
+    drifts = {letter_id: int(drift) for letter_id, drift in rows if drift}
+    for letter_id, drift in drifts.items():
+        session.execute(
+            upsert(SignatureCount, session)
+            .values(letter_id=letter_id, shard=0, verified=drift)
+            .on_conflict_do_update(
+                index_elements=["letter_id", "shard"],
+                set_={"verified": SignatureCount.verified + drift},
+            )
+        )
+    return drifts
 
 
 def encode_cursor(verified_at: datetime, signature_id: int) -> str:

@@ -1,0 +1,164 @@
+"""The kept signature counts: every way a signature changes keeps them equal to COUNT(*)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, text, update
+
+from app import imports, moderation, signatories, signing
+from app.db import utcnow
+from app.models import PUBLICLY_COUNTED, Letter, Signature, SignatureCount, SignatureState
+from app.settings import signing_settings
+from tests.factories import make_letter, make_signature
+
+
+def true_count(session: Any, letter: Letter) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Signature)
+        .where(Signature.letter_id == letter.id, *PUBLICLY_COUNTED)
+    )
+
+
+def assert_counts_agree(session: Any, letter: Letter, expected: int) -> None:
+    assert true_count(session, letter) == expected
+    assert signatories.count_verified(session, letter) == expected
+
+
+def test_every_path_that_changes_a_signature_keeps_the_count(app, session) -> None:
+    letter = make_letter(session)
+    other = make_letter(session)
+    make_signature(session, letter=other)
+    assert_counts_agree(session, letter, 0)
+
+    first, second, third = (make_signature(session, letter=letter) for _ in range(3))
+    pending = make_signature(session, letter=letter, state=SignatureState.PENDING)
+    assert_counts_agree(session, letter, 3)
+
+    signing.confirm(session, pending, now=utcnow())
+    session.commit()
+    assert_counts_agree(session, letter, 4)
+
+    moderation.hide(session, [first, second], "fake")
+    session.commit()
+    assert_counts_agree(session, letter, 2)
+
+    moderation.unhide(session, [second])
+    session.commit()
+    assert_counts_agree(session, letter, 3)
+
+    third.quarantined = True
+    session.commit()
+    assert_counts_agree(session, letter, 2)
+    moderation.approve(session, [third])
+    session.commit()
+    assert_counts_agree(session, letter, 3)
+
+    signing.withdraw(session, letter, pending, settings=signing_settings(app.config))
+    session.commit()
+    assert_counts_agree(session, letter, 2)
+
+    moderation.erase(session, [second])
+    session.commit()
+    assert_counts_agree(session, letter, 1)
+
+    rows = imports.parse(
+        b"name,email,affiliation,title,country\n"
+        b"Ada One,ada1@example.org,Lab,Researcher,GB\n"
+        b"Ada Two,ada2@example.org,Lab,Researcher,FR\n"
+    )
+    imports.import_rows(
+        session,
+        letter,
+        rows,
+        verified=True,
+        source="test",
+        settings=signing_settings(app.config),
+        now=utcnow(),
+    )
+    session.commit()
+    assert_counts_agree(session, letter, 3)
+    assert signatories.count_verified(session, other) == 1
+
+
+def test_a_rolled_back_change_leaves_the_count_alone(session) -> None:
+    letter = make_letter(session)
+    make_signature(session, letter=letter)
+    session.execute(
+        update(Signature).where(Signature.letter_id == letter.id).values(state="hidden")
+    )
+    assert signatories.count_verified(session, letter) == 0
+    session.rollback()
+    assert_counts_agree(session, letter, 1)
+
+
+def test_recount_repairs_drift_and_reports_it(session, runner) -> None:
+    letter = make_letter(session)
+    for _ in range(4):
+        make_signature(session, letter=letter)
+    # Someone edits the counter by hand: the public count is now wrong by 7.
+    session.execute(
+        update(SignatureCount)
+        .where(SignatureCount.letter_id == letter.id)
+        .values(verified=SignatureCount.verified + 7)
+    )
+    session.commit()
+    assert signatories.count_verified(session, letter) == 11
+
+    result = runner.invoke(args=["signatures", "recount"])
+    assert result.exit_code == 0, result.output
+    assert f"Letter {letter.id}: count was off by +7; repaired." in result.output
+    assert_counts_agree(session, letter, 4)
+
+    again = runner.invoke(args=["signatures", "recount"])
+    assert "All letters' counts agree" in again.output
+
+
+_STATES = st.sampled_from(["pending", "verified", "withdrawn", "hidden"])
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(0, 7), _STATES, st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_any_sequence_of_bulk_updates_keeps_the_count(session, steps) -> None:
+    """Raw SQL, several rows per statement, including no-op updates: the triggers see it all."""
+    letter = make_letter(session)
+    for index in range(8):
+        make_signature(session, letter=letter, name=f"Row {index}")
+    ids = session.scalars(select(Signature.id).where(Signature.letter_id == letter.id)).all()
+    for low, state, quarantined, delete in steps:
+        chosen = ids[low : low + 3]
+        if not chosen:
+            continue
+        if delete:
+            session.execute(text("DELETE FROM signatures WHERE id = :id"), {"id": chosen[0]})
+            ids.remove(chosen[0])
+            continue
+        session.execute(
+            update(Signature)
+            .where(Signature.id.in_(chosen))
+            .values(state=state, quarantined=quarantined, verified_at=utcnow())
+        )
+    session.commit()
+    assert signatories.count_verified(session, letter) == true_count(session, letter)
+
+
+def test_the_letter_page_and_api_show_the_kept_count(client, session) -> None:
+    letter = make_letter(session)
+    for _ in range(3):
+        make_signature(session, letter=letter)
+    assert client.get(f"/api/letters/{letter.slug}").json["verified_signatures"] == 3
+    page = client.get(f"/letters/{letter.slug}").get_data(as_text=True)
+    assert 'data-testid="verified-count">3<' in page
