@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 LINTED := app tests bench config.py wsgi.py
 
-.PHONY: run test lint install browser clean
+.PHONY: run test lint install browser bench bench-smoke wrk clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,19 @@ browser:
 test: lint browser
 	APP_ENV=testing TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test.db $(BIN)/pytest -q
 	APP_ENV=testing TEST_DATABASE_URL=$(TEST_PG_URL) $(BIN)/pytest -q
+
+# wrk, the load generator the benchmarks drive the servers with (Debian's package).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+
+# Every performance target against PostgreSQL, as a table (see docs/PERFORMANCE.md).
+bench: $(STAMP) wrk
+	$(BIN)/python bench/run.py
+
+# The same scenarios in seconds on small data: checks the harness and the invariants.
+bench-smoke: $(STAMP) wrk
+	$(BIN)/python bench/run.py --smoke
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

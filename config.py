@@ -88,10 +88,11 @@ class Config:
     #: alert, rather than turning every page into a 500.
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
-    #: Signing form posts per client address (hard limit; issue 4 refines the layers).
-    SIGN_RATE_LIMIT = "20 per minute;200 per hour"
+    #: Signing form posts per client address. A campus or company behind one NAT address may
+    #: need more during a launch; raise it from the environment (limits syntax: "20 per minute").
+    SIGN_RATE_LIMIT = os.environ.get("SIGN_RATE_LIMIT") or "20 per minute;200 per hour"
     #: Confirm and withdraw pages per client address: people open a few, guessers thousands.
-    LINK_PAGE_RATE_LIMIT = "30 per minute;300 per hour"
+    LINK_PAGE_RATE_LIMIT = os.environ.get("LINK_PAGE_RATE_LIMIT") or "30 per minute;300 per hour"
 
     #: Optional hosted captcha: hcaptcha, turnstile or friendlycaptcha (off when unset).
     CAPTCHA_PROVIDER: str | None = (os.environ.get("CAPTCHA_PROVIDER") or "").lower() or None
@@ -116,6 +117,14 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SIGNATORIES_PAGE_SIZE = 50
+    #: Pages everyone sees alike (letter, public list, API) are rendered at most once per this
+    #: many seconds per worker process; 0 renders every time (see app/caching.py).
+    PAGE_CACHE_SECONDS = 3.0
+    #: How long a CDN or reverse proxy may serve them without asking (s-maxage), may serve a
+    #: stale copy while it asks again in the background, and may serve one while the app fails.
+    HTTP_SHARED_MAX_AGE = 10
+    HTTP_STALE_WHILE_REVALIDATE = 60
+    HTTP_STALE_IF_ERROR = 600
     #: New signatures from one email domain within an hour that raise an alert in the console.
     TRENDING_THRESHOLD = 50
     #: The console's import page alone accepts uploads this big.
@@ -162,6 +171,8 @@ class TestingConfig(Config):
     SIGN_RATE_LIMIT = "10000 per minute"
     LINK_PAGE_RATE_LIMIT = "10000 per minute"
     MAIL_SERVER = None
+    # Each test sees its own writes at once; tests of the page cache switch it on.
+    PAGE_CACHE_SECONDS = 0.0
 
 
 class ProductionConfig(Config):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -13,7 +14,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import app.db as database  # not `from app.db import db`: that would hide the module app.db
-from app import captcha, log_filters
+from app import caching, captcha, log_filters
 from app.errors import DomainError, InvalidInput, LetterClosed, NotFound
 from app.extensions import csrf, limiter, login_manager, migrate
 from app.tokens import TokenInvalid
@@ -59,6 +60,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
             "set REDIS_URL, or each worker counts on its own."
         )
     login_manager.init_app(app)
+    caching.install(app)
 
     from app.api import bp as api_bp
     from app.organiser import bp as organiser_bp
@@ -95,25 +97,31 @@ def _writes_begin_immediately() -> None:
         database.begin_writing(database.db.session)
 
 
+@functools.cache
+def _content_security_policy(captcha_provider: str | None) -> str:
+    # A captcha, when switched on, loads its script and frame from the provider.
+    provider = captcha.PROVIDERS[captcha_provider] if captcha_provider else None
+    scripts = " ".join(provider.script_src) if provider else ""
+    frames = " ".join(provider.frame_src) if provider and provider.frame_src else "'none'"
+    connects = " ".join(provider.connect_src) if provider else ""
+    return (
+        f"default-src 'self'; img-src 'self' data:; style-src 'self'; "
+        f"script-src 'self' {scripts}; frame-src {frames}; connect-src 'self' {connects}; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+
+
 def _security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_app.config.get("BASE_URL", "").startswith("https://"):
+    config = current_app.config
+    if config.get("BASE_URL", "").startswith("https://"):
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    # A captcha, when switched on, loads its script and frame from the provider.
-    name = current_app.config.get("CAPTCHA_PROVIDER")
-    provider = captcha.PROVIDERS[name] if name else None
-    scripts = " ".join(provider.script_src) if provider else ""
-    frames = " ".join(provider.frame_src) if provider and provider.frame_src else "'none'"
-    connects = " ".join(provider.connect_src) if provider else ""
     headers.setdefault(
-        "Content-Security-Policy",
-        f"default-src 'self'; img-src 'self' data:; style-src 'self'; "
-        f"script-src 'self' {scripts}; frame-src {frames}; connect-src 'self' {connects}; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "Content-Security-Policy", _content_security_policy(config.get("CAPTCHA_PROVIDER"))
     )
     return response
 

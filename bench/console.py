@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from signing_core import ENV, FLASK, URL, prepare, run_measured  # noqa: E402
+from generate import ENV, FLASK, URL, prepare, run_measured  # noqa: E402
 
 
 def write_import_file(path: Path, rows: int) -> None:

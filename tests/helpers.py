@@ -28,6 +28,14 @@ def csrf_token(client: FlaskClient, url: str) -> str:
     return match.group(1) or match.group(2)
 
 
+def sign_form_token(client: FlaskClient) -> str:
+    """The token the sign form fetches for itself (cached letter pages carry none)."""
+    response = client.get("/csrf-token")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    return str(response.json["csrf_token"])
+
+
 def signing_answers(**overrides: Any) -> dict[str, Any]:
     answers: dict[str, Any] = {
         "name": "Ada Lovelace",
@@ -43,7 +51,7 @@ def signing_answers(**overrides: Any) -> dict[str, Any]:
 
 
 def sign(client: FlaskClient, slug: str, **overrides: Any) -> TestResponse:
-    token = csrf_token(client, f"/letters/{slug}")
+    token = sign_form_token(client)
     return client.post(
         f"/letters/{slug}/sign", data={"csrf_token": token, **signing_answers(**overrides)}
     )

@@ -15,7 +15,7 @@ from app.db import db, utcnow
 from app.models import Letter, OutboundEmail, Signature
 from app.settings import signing_settings
 from tests.factories import make_letter
-from tests.helpers import csrf_token
+from tests.helpers import sign_form_token
 
 
 def _answers(**overrides) -> signing.SignatureInput:
@@ -81,7 +81,7 @@ def test_simultaneous_form_posts_with_one_address_make_one_signature_and_no_500(
 
     def post(number: int) -> None:
         # Fetched in the thread: the test's own app context would share one `g` between clients.
-        token = csrf_token(clients[number], "/letters/stampede")
+        token = sign_form_token(clients[number])
         barrier.wait()
         response = clients[number].post(
             "/letters/stampede/sign",

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.models import AuditEvent, OutboundEmail, Signature, SignatureState
 from tests.factories import make_letter, make_signature
-from tests.helpers import csrf_token, signing_answers
+from tests.helpers import sign_form_token, signing_answers
 
 SEED_EMAIL = "seed.person@example.org"
 TOKEN = "TOKEN"  # replaced by a real form token
@@ -24,8 +24,9 @@ def _b64(raw: str) -> str:
 GOOD = signing_answers()
 HOSTILE = [
     # (method, path, form or query, expected status)
-    ("POST", "/letters/target/sign", {**GOOD, "csrf_token": ""}, 400),
-    ("POST", "/letters/target/sign", {**GOOD, "csrf_token": "forged"}, 400),
+    # The form again, answers kept, with a fresh token (see test_bad_input).
+    ("POST", "/letters/target/sign", {**GOOD, "csrf_token": ""}, 422),
+    ("POST", "/letters/target/sign", {**GOOD, "csrf_token": "forged"}, 422),
     ("POST", "/letters/target/sign", {"csrf_token": TOKEN}, 422),
     ("POST", "/letters/target/sign", {**GOOD, "csrf_token": TOKEN, "email": "x"}, 422),
     ("POST", "/letters/target/sign", {**GOOD, "csrf_token": TOKEN, "email": "a@b"}, 422),
@@ -99,7 +100,7 @@ def test_a_hostile_request_is_refused_cleanly(
         session.scalar(select(func.count()).select_from(OutboundEmail)),
         session.scalar(select(func.count()).select_from(AuditEvent)),
     )
-    token = csrf_token(client, "/letters/target")
+    token = sign_form_token(client)
     if method == "GET":
         response = client.get(path, query_string=payload)
     else:

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import abort, current_app, request, url_for
+from flask import Response, abort, current_app, request, url_for
 
 from app import letters, signatories
 from app.api import bp
+from app.caching import RenderedPage, rendered, shared_response
 from app.db import db, utcnow
 
 MAX_LIMIT = 100
 
 
+def _json(data: dict[str, Any]) -> RenderedPage:
+    return rendered(json.dumps(data, ensure_ascii=False), mimetype="application/json")
+
+
 @bp.get("/letters/<slug>")
-def letter(slug: str) -> dict[str, Any]:
+def letter(slug: str) -> Response:
+    return shared_response(lambda: _json(_letter(slug)))
+
+
+def _letter(slug: str) -> dict[str, Any]:
     found = letters.public_letter(db.session, slug)
     return {
         "slug": found.slug,
@@ -29,7 +39,11 @@ def letter(slug: str) -> dict[str, Any]:
 
 
 @bp.get("/letters/<slug>/signatories")
-def signatory_list(slug: str) -> dict[str, Any]:
+def signatory_list(slug: str) -> Response:
+    return shared_response(lambda: _json(_signatory_list(slug)))
+
+
+def _signatory_list(slug: str) -> dict[str, Any]:
     found = letters.public_letter(db.session, slug)
     raw_limit = request.args.get("limit", "").strip()
     limit = current_app.config["SIGNATORIES_PAGE_SIZE"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import (
+    Response,
     abort,
     current_app,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -12,14 +14,16 @@ from flask import (
     url_for,
 )
 from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response as BaseResponse
 
 from app import captcha, letters, signatories, signing
+from app.caching import rendered, shared_response
 from app.countries import country_choices
 from app.db import db, utcnow
 from app.defences import Clues, block_hash, client_hash
 from app.errors import LetterClosed
-from app.extensions import limiter
+from app.extensions import csrf, limiter
 from app.models import Letter, SignatureState
 from app.public import bp
 from app.public.forms import ConfirmForm, ResendForm, SignForm, WithdrawForm
@@ -46,44 +50,62 @@ def _private(response: BaseResponse) -> BaseResponse:
 
 
 @bp.get("/")
-def index() -> str:
-    return render_template(
-        "public/index.html", letters=letters.open_letters(db.session, now=utcnow())
+def index() -> Response:
+    return shared_response(
+        lambda: rendered(
+            render_template(
+                "public/index.html", letters=letters.open_letters(db.session, now=utcnow())
+            )
+        )
     )
 
 
-def _letter_page(letter: Letter, form: SignForm, status: int = 200) -> tuple[str, int]:
-    return (
-        render_template(
-            "public/letter.html",
-            letter=letter,
-            body_html=render_markdown(letter.body),
-            verified_count=signatories.count_verified(db.session, letter),
-            newest=signatories.newest_signatories(db.session, letter),
-            notables=signatories.notable_signatories(db.session, letter),
-            form=form,
-            is_open=letter.is_open(utcnow()),
-            captcha=_captcha(),
-            captcha_site_key=current_app.config.get("CAPTCHA_SITE_KEY"),
-        ),
-        status,
+def _letter_page(letter: Letter, form: SignForm, *, csrf_token: str | None = None) -> str:
+    """The letter and its sign form. Without csrf_token it is the same for every visitor (and
+    cached as such); the form then fetches a token of its own when someone starts filling it."""
+    return render_template(
+        "public/letter.html",
+        letter=letter,
+        body_html=render_markdown(letter.body),
+        verified_count=signatories.count_verified(db.session, letter),
+        newest=signatories.newest_signatories(db.session, letter),
+        notables=signatories.notable_signatories(db.session, letter),
+        form=form,
+        csrf_token=csrf_token,
+        is_open=letter.is_open(utcnow()),
+        captcha=_captcha(),
+        captcha_site_key=current_app.config.get("CAPTCHA_SITE_KEY"),
     )
 
 
 @bp.get("/privacy")
-def privacy() -> str:
+def privacy() -> Response:
     config = current_app.config
-    return render_template(
-        "public/privacy.html",
-        pending_days=config["PENDING_RETENTION_DAYS"],
-        email_days=config["EMAIL_RETENTION_DAYS"],
-        confirm_days=max(1, int(config["CONFIRM_MAX_AGE"]) // 86400),
+    return shared_response(
+        lambda: rendered(
+            render_template(
+                "public/privacy.html",
+                pending_days=config["PENDING_RETENTION_DAYS"],
+                email_days=config["EMAIL_RETENTION_DAYS"],
+                confirm_days=max(1, int(config["CONFIRM_MAX_AGE"]) // 86400),
+            )
+        )
     )
 
 
+@bp.get("/csrf-token")
+def csrf_token() -> BaseResponse:
+    """This visitor's own token for the sign form, which cached letter pages leave blank."""
+    return _private(jsonify(csrf_token=generate_csrf()))
+
+
 @bp.get("/letters/<slug>")
-def letter(slug: str) -> tuple[str, int]:
-    return _letter_page(letters.public_letter(db.session, slug), SignForm())
+def letter(slug: str) -> Response:
+    return shared_response(
+        lambda: rendered(
+            _letter_page(letters.public_letter(db.session, slug), SignForm(meta={"csrf": False}))
+        )
+    )
 
 
 def _address_and_letter() -> str:
@@ -92,14 +114,25 @@ def _address_and_letter() -> str:
 
 
 @bp.post("/letters/<slug>/sign")
+@csrf.exempt  # checked below, where a failure can keep what the signer typed
 @limiter.limit(_sign_limit, key_func=_address_and_letter)
-def sign(slug: str) -> BaseResponse | tuple[str, int]:
+def sign(slug: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
     if not letter.is_open(utcnow()):
         raise LetterClosed("This letter is closed and no longer takes signatures.")
-    form = SignForm()
-    if not form.validate_on_submit() or not _captcha_passed(form):
-        return _letter_page(letter, form, status=422)
+    # A browser that says the form came from our own page needs no token to prove it; the
+    # token covers browsers that send neither Sec-Fetch-Site nor Origin.
+    form = SignForm(meta={"csrf": not _posted_from_our_own_page()})
+    valid = form.validate_on_submit()
+    if form.meta.csrf and form.csrf_token.errors:
+        form.csrf_token.errors = []
+        form.form_errors.append(
+            "This form had been open too long or came without its security code. "
+            "Your answers are kept: please press the button again."
+        )
+    if not valid or not _captcha_passed(form):
+        page = _letter_page(letter, form, csrf_token=generate_csrf())
+        return _private(make_response(page, 422))
     settings = signing_settings(current_app.config)
     clues = Clues(
         honeypot=form.website.data or "",
@@ -110,6 +143,13 @@ def sign(slug: str) -> BaseResponse | tuple[str, int]:
     signing.sign(db.session, letter, form.answers(), settings=settings, now=utcnow(), clues=clues)
     db.session.commit()
     return redirect(url_for("public.check_email", slug=letter.slug), code=303)
+
+
+def _posted_from_our_own_page() -> bool:
+    if request.headers.get("Sec-Fetch-Site") == "same-origin":
+        return True
+    origin = request.headers.get("Origin")
+    return origin is not None and origin == request.host_url.rstrip("/")
 
 
 def _captcha() -> captcha.Provider | None:
@@ -223,7 +263,11 @@ def withdrawn(slug: str) -> str:
 
 
 @bp.get("/letters/<slug>/signatories")
-def signatory_list(slug: str) -> str:
+def signatory_list(slug: str) -> Response:
+    return shared_response(lambda: rendered(_signatory_list_page(slug)))
+
+
+def _signatory_list_page(slug: str) -> str:
     letter = letters.public_letter(db.session, slug)
     search = signatories.clean_search(request.args.get("q", ""))
     country = signatories.clean_country(request.args.get("country", ""))
@@ -249,11 +293,14 @@ def signatory_list(slug: str) -> str:
 
 
 @bp.get("/letters/<slug>/history")
-def history(slug: str) -> str:
-    letter = letters.public_letter(db.session, slug)
-    return render_template(
-        "public/history.html",
-        letter=letter,
-        versions=letters.versions_of(db.session, letter),
-        render=render_markdown,
-    )
+def history(slug: str) -> Response:
+    def page() -> str:
+        letter = letters.public_letter(db.session, slug)
+        return render_template(
+            "public/history.html",
+            letter=letter,
+            versions=letters.versions_of(db.session, letter),
+            render=render_markdown,
+        )
+
+    return shared_response(lambda: rendered(page()))

@@ -74,6 +74,8 @@ def test_a_signer_signs_and_confirms_in_a_real_browser(
 
             # A mistake first: the error appears by the field and the other answers stay.
             page.get_by_label("Full name").fill("Grace Hopper")
+            # The shared, cached page has no token; the form fetched this visitor's own.
+            expect(page.locator("input[name=csrf_token]")).not_to_have_value("")
             page.get_by_label("Email address").fill("grace@navy")
             page.get_by_label("Affiliation (organisation)").fill("Yale University")
             page.get_by_label("Title or role").fill("Rear Admiral")
@@ -111,3 +113,30 @@ def test_a_signer_signs_and_confirms_in_a_real_browser(
 
     db.session.remove()
     assert db.session.scalars(select(Signature)).one().state is SignatureState.VERIFIED
+
+
+def test_without_javascript_the_cached_form_still_signs(live_server: str) -> None:
+    """No script fetches a token: the browser's own Sec-Fetch-Site/Origin proves the origin."""
+    from playwright.sync_api import expect, sync_playwright
+
+    make_letter(db.session, slug="no-script", title="Signed without scripts")
+    db.session.commit()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(java_script_enabled=False).new_page()
+            page.goto(f"{live_server}/letters/no-script")
+            page.get_by_label("Full name").fill("Alan Turing")
+            page.get_by_label("Email address").fill("alan@example.org")
+            page.get_by_label("Affiliation (organisation)").fill("University of Manchester")
+            page.get_by_label("Title or role").fill("Reader")
+            page.get_by_label("Country").select_option(label="United Kingdom")
+            expect(page.locator("input[name=csrf_token]")).to_have_value("")
+            page.get_by_role("button", name="Sign the letter").click()
+            expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+        finally:
+            browser.close()
+
+    db.session.remove()
+    assert db.session.scalars(select(Signature)).one().name == "Alan Turing"

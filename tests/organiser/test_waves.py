@@ -14,7 +14,7 @@ from app.db import utcnow
 from app.extensions import limiter
 from app.models import AuditEvent, OrganiserRole, Signature, SignatureState
 from tests.factories import make_letter, make_organiser, make_signature
-from tests.helpers import csrf_token, log_in, sign
+from tests.helpers import csrf_token, log_in, sign, sign_form_token
 
 
 @pytest.fixture(autouse=True)
@@ -158,12 +158,7 @@ def test_blocked_domains_and_address_ranges_hold_signatures(
     from tests.helpers import signing_answers
 
     other = app.test_client()
-    page = other.get("/letters/blocked", environ_base={"REMOTE_ADDR": "203.0.113.9"})
-    token = (
-        page.get_data(as_text=True)
-        .split('name="csrf_token" type="hidden" value="')[1]
-        .split('"')[0]
-    )
+    token = sign_form_token(other)
     other.post(
         "/letters/blocked/sign",
         data={"csrf_token": token, **signing_answers(email="b@uni.example")},
@@ -191,8 +186,7 @@ def _sign_from(app: Flask, address: str, email: str) -> None:
 
     other = app.test_client()
     environ = {"REMOTE_ADDR": address}
-    page = other.get("/letters/ranges", environ_base=environ).get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    token = sign_form_token(other)
     response = other.post(
         "/letters/ranges/sign",
         data={"csrf_token": token, **signing_answers(email=email)},

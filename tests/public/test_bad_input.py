@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.db import utcnow
 from app.models import LetterStatus, OutboundEmail, Signature
 from tests.factories import make_letter
-from tests.helpers import csrf_token, sign, signing_answers
+from tests.helpers import CSRF_PATTERN, sign, sign_form_token, signing_answers
 
 
 def _nothing_written(session) -> bool:
@@ -60,7 +60,7 @@ def test_a_bad_answer_re_renders_the_form_with_the_error_and_the_input_kept(
 
 def test_a_missing_field_is_an_error_not_a_crash(client: FlaskClient, session) -> None:
     make_letter(session, slug="missing")
-    token = csrf_token(client, "/letters/missing")
+    token = sign_form_token(client)
     response = client.post("/letters/missing/sign", data={"csrf_token": token})
     assert response.status_code == 422
     assert "Please enter your full name." in response.get_data(as_text=True)
@@ -94,7 +94,7 @@ def test_html_in_answers_is_shown_as_text_never_run(client: FlaskClient, session
 
 def test_an_oversized_body_gets_413(client: FlaskClient, session) -> None:
     make_letter(session, slug="huge")
-    token = csrf_token(client, "/letters/huge")
+    token = sign_form_token(client)
     response = client.post(
         "/letters/huge/sign",
         data={"csrf_token": token, **signing_answers(comment="z" * 200_000)},
@@ -104,11 +104,54 @@ def test_an_oversized_body_gets_413(client: FlaskClient, session) -> None:
     assert _nothing_written(session)
 
 
-def test_a_post_without_the_form_token_is_refused(client: FlaskClient, session) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}],
+    ids=["no-origin", "other-origin", "cross-site"],
+)
+def test_a_post_without_the_form_token_from_elsewhere_is_refused_and_loses_nothing(
+    client: FlaskClient, session, headers
+) -> None:
     make_letter(session, slug="no-csrf")
-    response = client.post("/letters/no-csrf/sign", data=signing_answers())
-    assert response.status_code == 400
-    assert _nothing_written(session)
+    for token in ("", "forged"):
+        response = client.post(
+            "/letters/no-csrf/sign",
+            data={**signing_answers(), "csrf_token": token},
+            headers=headers,
+        )
+        assert response.status_code == 422
+        assert _nothing_written(session)
+        page = response.get_data(as_text=True)
+        assert "please press the button again" in page
+        assert 'value="Ada Lovelace"' in page
+        # This page carries a token of this visitor's own, so it is nobody else's to cache.
+        assert response.headers["Cache-Control"] == "no-store"
+        fresh = CSRF_PATTERN.search(page)
+        assert fresh is not None
+        again = client.post(
+            "/letters/no-csrf/sign",
+            data={**signing_answers(), "csrf_token": fresh.group(1) or fresh.group(2)},
+            headers=headers,
+        )
+        assert again.status_code == 303
+        session.execute(delete(OutboundEmail))
+        session.execute(delete(Signature))
+        session.commit()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://localhost"}],
+    ids=["sec-fetch-site", "origin"],
+)
+def test_a_browser_that_says_the_form_is_ours_needs_no_token(
+    client: FlaskClient, session, headers
+) -> None:
+    """Without JavaScript the cached page's form has no token; modern browsers prove its origin."""
+    make_letter(session, slug="no-js")
+    response = client.post("/letters/no-js/sign", data=signing_answers(), headers=headers)
+    assert response.status_code == 303
+    assert session.scalar(select(func.count()).select_from(Signature)) == 1
 
 
 def test_unknown_and_draft_letters_are_404(client: FlaskClient, session) -> None:
@@ -118,7 +161,7 @@ def test_unknown_and_draft_letters_are_404(client: FlaskClient, session) -> None
         assert response.status_code == 404, url
         assert "There is no letter at this address." in response.get_data(as_text=True)
     make_letter(session, slug="open-one")
-    token = csrf_token(client, "/letters/open-one")
+    token = sign_form_token(client)
     posted = client.post("/letters/nope/sign", data={"csrf_token": token, **signing_answers()})
     assert posted.status_code == 404
     assert _nothing_written(session)
@@ -138,7 +181,7 @@ def test_a_closed_letter_shows_a_notice_and_refuses_signatures(
     assert "This letter is closed" in body
     assert 'action="/letters/closed/sign"' not in body
     make_letter(session, slug="open-one")
-    token = csrf_token(client, "/letters/open-one")
+    token = sign_form_token(client)
     refused = client.post("/letters/closed/sign", data={"csrf_token": token, **signing_answers()})
     assert refused.status_code == 403
     assert "no longer takes signatures" in refused.get_data(as_text=True)

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 from app.models import Signature
 from tests.conftest import free_port
 from tests.factories import make_letter
-from tests.helpers import csrf_token, signing_answers
+from tests.helpers import sign_form_token, signing_answers
 
 # Cloudflare Turnstile's published test keys: this secret always passes, the other always fails.
 PASSING_SECRET = "1x0000000000000000000000000000000AA"
@@ -57,7 +57,7 @@ def turnstile(app: Flask, monkeypatch, verify_stub):
 
 
 def _sign(client: FlaskClient, **extra: str):
-    token = csrf_token(client, "/letters/guarded")
+    token = sign_form_token(client)
     return client.post(
         "/letters/guarded/sign", data={"csrf_token": token, **signing_answers(), **extra}
     )

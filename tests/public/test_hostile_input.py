@@ -105,8 +105,7 @@ def test_behind_a_proxy_each_client_address_gets_its_own_signing_budget(session)
         def post_from(address: str, number: int) -> int:
             client = proxied.test_client()
             headers = {"X-Forwarded-For": address}
-            page = client.get("/letters/proxied", headers=headers).get_data(as_text=True)
-            token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+            token = client.get("/csrf-token", headers=headers).json["csrf_token"]
             return client.post(
                 "/letters/proxied/sign",
                 data={"csrf_token": token, **signing_answers(email=f"p{number}@example.org")},

@@ -1,0 +1,95 @@
+"""Public pages and the API are cacheable by a CDN, and never carry one visitor's token or data."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.caching import page_cache
+from config import TestingConfig
+from tests.factories import make_letter, make_signature
+from tests.helpers import sign_form_token
+
+SHARED_PAGES = [
+    "/",
+    "/privacy",
+    "/letters/{slug}",
+    "/letters/{slug}/signatories",
+    "/letters/{slug}/signatories?q=ada",
+    "/letters/{slug}/history",
+    "/api/letters/{slug}",
+    "/api/letters/{slug}/signatories",
+    "/api/letters/{slug}/signatories?limit=5",
+]
+
+
+@pytest.mark.parametrize("path", SHARED_PAGES)
+def test_shared_pages_say_how_long_a_proxy_may_keep_them_and_revalidate_by_etag(
+    client: FlaskClient, session, path: str
+) -> None:
+    letter = make_letter(session)
+    make_signature(session, letter=letter, name="Ada Lovelace")
+    url = path.format(slug=letter.slug)
+
+    response = client.get(url)
+    assert response.status_code == 200
+    cache_control = response.cache_control
+    assert cache_control.public
+    assert cache_control.max_age == 0
+    assert cache_control.s_maxage == 10
+    assert cache_control.stale_while_revalidate == 60
+    assert cache_control.stale_if_error == 600
+    etag, weak = response.get_etag()
+    assert etag and not weak
+    # Nothing personal: no cookie set, and the page does not depend on one.
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+
+    again = client.get(url, headers={"If-None-Match": f'"{etag}"'})
+    assert again.status_code == 304
+    assert again.get_data() == b""
+
+
+def test_the_letter_page_is_the_same_for_every_visitor_and_carries_no_token(
+    client: FlaskClient, session
+) -> None:
+    letter = make_letter(session, slug="same-for-all")
+    stranger = client.get("/letters/same-for-all")
+    assert 'name="csrf_token" value=""' in stranger.get_data(as_text=True)
+
+    # A visitor with a session (and a token of their own) gets byte for byte the same page.
+    visitor = client.application.test_client()
+    own_token = sign_form_token(visitor)
+    theirs = visitor.get("/letters/same-for-all")
+    assert theirs.get_data() == stranger.get_data()
+    assert own_token not in theirs.get_data(as_text=True)
+    assert "Set-Cookie" not in theirs.headers
+    assert letter.slug in theirs.get_data(as_text=True)
+
+
+def test_the_token_endpoint_is_private(client: FlaskClient) -> None:
+    response = client.get("/csrf-token")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json["csrf_token"]
+    assert "session=" in response.headers["Set-Cookie"]
+
+
+def test_a_worker_renders_a_shared_page_once_per_interval(session) -> None:
+    cached = create_app(TestingConfig, PAGE_CACHE_SECONDS=60)
+    letter = make_letter(session, slug="busy")
+    make_signature(session, letter=letter)
+    client = cached.test_client()
+    first = client.get("/letters/busy")
+    assert 'data-testid="verified-count">1<' in first.get_data(as_text=True)
+
+    make_signature(session, letter=letter)
+    # Still the page rendered a moment ago (what a CDN would show too)...
+    assert client.get("/letters/busy").get_data() == first.get_data()
+    # ...but pages with a query string are rendered afresh,
+    listed = client.get("/letters/busy/signatories?country=GB").get_data(as_text=True)
+    assert "2 verified signatures" in listed
+    # and once the interval is over, so is the kept page.
+    with cached.app_context():
+        page_cache().clear()
+    assert 'data-testid="verified-count">2<' in client.get("/letters/busy").get_data(as_text=True)
