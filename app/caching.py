@@ -1,64 +1,103 @@
 """HTTP caching of what every visitor sees alike: the letter page, the public list, the API.
 
-Two layers. Each response carries an ETag and `Cache-Control: public, s-maxage,
+Two layers. Each such response carries an ETag and `Cache-Control: public, s-maxage,
 stale-while-revalidate`, so browsers revalidate cheaply (304) and a CDN or reverse proxy in front
-of the site answers the crowd of readers itself. Behind that, each worker process keeps a page it
-rendered for a few seconds, so a surge that does reach the app costs one render per page per
-process every few seconds, not a render and several queries per visitor.
+of the site answers the crowd of readers itself. Behind that, each worker process replays a
+public response it produced for a few seconds, straight from WSGI without entering Flask (no
+request context, hooks, queries or rendering): a surge that does reach the app costs one render
+per page per process every few seconds, and each visit about what a "hello world" costs.
 
-Only pages that are the same for everyone go through here: none of them carries a CSRF token
-or reads the session (the sign form fetches its token separately; see public/views.py).
+Only pages that are the same for everyone are marked public: none of them carries a CSRF token
+or reads the session (the sign form fetches its token separately; see public/views.py), and a
+public response never sets a cookie (SessionCookiesOffSharedPages).
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Hashable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cachetools import TTLCache
 from flask import Flask, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 #: Distinct pages kept per process; far more than the letters one site runs at once.
 _MAX_PAGES = 2048
 
 
 @dataclass(frozen=True)
-class RenderedPage:
+class StoredResponse:
+    status: str
+    headers: list[tuple[str, str]]
     body: bytes
     etag: str
-    mimetype: str
+    stored_at: float
 
 
-class PageCache:
-    """Rendered pages for a few seconds, per process (thread-safe for threaded workers)."""
+class SharedResponseCache:
+    """WSGI middleware: replays public 200 responses to GETs without a query string.
 
-    def __init__(self, seconds: float) -> None:
+    Pages with a query string (later pages of a list, searches) always go to the app: their
+    variety is endless, and a proxy still caches them by their headers.
+    """
+
+    def __init__(self, app: WSGIApplication, seconds: float) -> None:
+        self.app = app
         self.seconds = seconds
-        self._pages: TTLCache[Hashable, RenderedPage] | None = (
-            TTLCache(maxsize=_MAX_PAGES, ttl=seconds) if seconds > 0 else None
-        )
-        self._lock = threading.Lock()
-
-    def get_or_render(self, key: Hashable, render: Callable[[], RenderedPage]) -> RenderedPage:
-        if self._pages is None:
-            return render()
-        with self._lock:
-            page = self._pages.get(key)
-        if page is None:
-            # Rendered outside the lock: two threads may both render once; neither waits.
-            page = render()
-            with self._lock:
-                self._pages[key] = page
-        return page
+        self._responses: TTLCache[str, StoredResponse] = TTLCache(maxsize=_MAX_PAGES, ttl=seconds)
+        self._lock = threading.Lock()  # gthread workers serve requests on several threads
 
     def clear(self) -> None:
-        if self._pages is not None:
+        with self._lock:
+            self._responses.clear()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] != "GET" or environ.get("QUERY_STRING"):
+            return self.app(environ, start_response)
+        path = environ.get("PATH_INFO", "")
+        with self._lock:
+            stored = self._responses.get(path)
+        if stored is None:
+            return self._store(path, environ, start_response)
+        age = ("Age", str(int(time.monotonic() - stored.stored_at)))
+        if environ.get("HTTP_IF_NONE_MATCH") == stored.etag:
+            kept = [(k, v) for k, v in stored.headers if k.lower() != "content-length"]
+            start_response("304 Not Modified", [*kept, age])
+            return [b""]
+        start_response(stored.status, [*stored.headers, age])
+        return [stored.body]
+
+    def _store(
+        self, path: str, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured.update(status=status, headers=headers)
+            return start_response(status, headers, exc_info)
+
+        body = b"".join(self.app(environ, capture))
+        headers = dict((k.lower(), v) for k, v in captured["headers"])
+        if (
+            captured["status"].startswith("200")
+            and "public" in headers.get("cache-control", "")
+            and "etag" in headers
+            and "set-cookie" not in headers
+        ):
+            replayed = [(k, v) for k, v in captured["headers"] if k.lower() != "date"]
+            entry = StoredResponse(
+                captured["status"], replayed, body, headers["etag"], time.monotonic()
+            )
             with self._lock:
-                self._pages.clear()
+                self._responses[path] = entry
+        return [body]
 
 
 class SessionCookiesOffSharedPages(SecureCookieSessionInterface):
@@ -76,35 +115,25 @@ class SessionCookiesOffSharedPages(SecureCookieSessionInterface):
 
 
 def install(app: Flask) -> None:
-    app.extensions["page_cache"] = PageCache(float(app.config["PAGE_CACHE_SECONDS"]))
     app.session_interface = SessionCookiesOffSharedPages()
+    seconds = float(app.config["PAGE_CACHE_SECONDS"])
+    if seconds > 0:
+        cache = SharedResponseCache(app.wsgi_app, seconds)
+        app.wsgi_app = cache  # type: ignore[method-assign]
+        app.extensions["shared_response_cache"] = cache
 
 
-def page_cache() -> PageCache:
-    cache: PageCache = current_app.extensions["page_cache"]
+def shared_response_cache(app: Flask) -> SharedResponseCache | None:
+    cache: SharedResponseCache | None = app.extensions.get("shared_response_cache")
     return cache
 
 
-def rendered(body: str | bytes, mimetype: str = "text/html") -> RenderedPage:
+def shared_response(render: Callable[[], str | bytes], mimetype: str = "text/html") -> Response:
+    """A page everyone sees alike, with the headers that let browsers and proxies keep it."""
+    body = render()
     data = body.encode() if isinstance(body, str) else body
-    return RenderedPage(
-        body=data, etag=hashlib.blake2b(data, digest_size=16).hexdigest(), mimetype=mimetype
-    )
-
-
-def shared_response(render: Callable[[], RenderedPage]) -> Response:
-    """A page everyone sees alike: from the process's cache when fresh, with caching headers.
-
-    Pages with a query string (later pages of a list, searches) are rendered every time: their
-    variety is endless, and a proxy still caches them by the headers.
-    """
-    if request.query_string:
-        page = render()
-    else:
-        key = (request.endpoint, tuple(sorted((request.view_args or {}).items())))
-        page = page_cache().get_or_render(key, render)
-    response = Response(page.body, mimetype=page.mimetype)
-    response.set_etag(page.etag)
+    response = Response(data, mimetype=mimetype)
+    response.set_etag(hashlib.blake2b(data, digest_size=16).hexdigest())
     config = current_app.config
     response.cache_control.public = True
     # Browsers ask again each time (a cheap 304 by ETag); shared caches keep it a little while.

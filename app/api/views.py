@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, current_app, request, url_for
 
 from app import letters, signatories
 from app.api import bp
-from app.caching import RenderedPage, rendered, shared_response
+from app.caching import shared_response
 from app.db import db, utcnow
 
 MAX_LIMIT = 100
 
 
-def _json(data: dict[str, Any]) -> RenderedPage:
-    return rendered(json.dumps(data, ensure_ascii=False), mimetype="application/json")
+def _json(data: Callable[[], dict[str, Any]]) -> Response:
+    return shared_response(
+        lambda: json.dumps(data(), ensure_ascii=False), mimetype="application/json"
+    )
 
 
 @bp.get("/letters/<slug>")
 def letter(slug: str) -> Response:
-    return shared_response(lambda: _json(_letter(slug)))
+    return _json(lambda: _letter(slug))
 
 
 def _letter(slug: str) -> dict[str, Any]:
@@ -40,7 +43,7 @@ def _letter(slug: str) -> dict[str, Any]:
 
 @bp.get("/letters/<slug>/signatories")
 def signatory_list(slug: str) -> Response:
-    return shared_response(lambda: _json(_signatory_list(slug)))
+    return _json(lambda: _signatory_list(slug))
 
 
 def _signatory_list(slug: str) -> dict[str, Any]:

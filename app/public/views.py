@@ -18,7 +18,7 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response as BaseResponse
 
 from app import captcha, letters, signatories, signing
-from app.caching import rendered, shared_response
+from app.caching import shared_response
 from app.countries import country_choices
 from app.db import db, utcnow
 from app.defences import Clues, block_hash, client_hash
@@ -52,10 +52,8 @@ def _private(response: BaseResponse) -> BaseResponse:
 @bp.get("/")
 def index() -> Response:
     return shared_response(
-        lambda: rendered(
-            render_template(
-                "public/index.html", letters=letters.open_letters(db.session, now=utcnow())
-            )
+        lambda: render_template(
+            "public/index.html", letters=letters.open_letters(db.session, now=utcnow())
         )
     )
 
@@ -82,13 +80,11 @@ def _letter_page(letter: Letter, form: SignForm, *, csrf_token: str | None = Non
 def privacy() -> Response:
     config = current_app.config
     return shared_response(
-        lambda: rendered(
-            render_template(
-                "public/privacy.html",
-                pending_days=config["PENDING_RETENTION_DAYS"],
-                email_days=config["EMAIL_RETENTION_DAYS"],
-                confirm_days=max(1, int(config["CONFIRM_MAX_AGE"]) // 86400),
-            )
+        lambda: render_template(
+            "public/privacy.html",
+            pending_days=config["PENDING_RETENTION_DAYS"],
+            email_days=config["EMAIL_RETENTION_DAYS"],
+            confirm_days=max(1, int(config["CONFIRM_MAX_AGE"]) // 86400),
         )
     )
 
@@ -102,8 +98,8 @@ def csrf_token() -> BaseResponse:
 @bp.get("/letters/<slug>")
 def letter(slug: str) -> Response:
     return shared_response(
-        lambda: rendered(
-            _letter_page(letters.public_letter(db.session, slug), SignForm(meta={"csrf": False}))
+        lambda: _letter_page(
+            letters.public_letter(db.session, slug), SignForm(meta={"csrf": False})
         )
     )
 
@@ -264,7 +260,7 @@ def withdrawn(slug: str) -> str:
 
 @bp.get("/letters/<slug>/signatories")
 def signatory_list(slug: str) -> Response:
-    return shared_response(lambda: rendered(_signatory_list_page(slug)))
+    return shared_response(lambda: _signatory_list_page(slug))
 
 
 def _signatory_list_page(slug: str) -> str:
@@ -303,4 +299,4 @@ def history(slug: str) -> Response:
             render=render_markdown,
         )
 
-    return shared_response(lambda: rendered(page()))
+    return shared_response(page)

@@ -6,7 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.caching import page_cache
+from app.caching import shared_response_cache
 from config import TestingConfig
 from tests.factories import make_letter, make_signature
 from tests.helpers import sign_form_token
@@ -90,6 +90,32 @@ def test_a_worker_renders_a_shared_page_once_per_interval(session) -> None:
     listed = client.get("/letters/busy/signatories?country=GB").get_data(as_text=True)
     assert "2 verified signatures" in listed
     # and once the interval is over, so is the kept page.
-    with cached.app_context():
-        page_cache().clear()
+    cache = shared_response_cache(cached)
+    assert cache is not None
+    cache.clear()
     assert 'data-testid="verified-count">2<' in client.get("/letters/busy").get_data(as_text=True)
+
+
+def test_replayed_pages_keep_their_headers_and_answer_revalidation(session) -> None:
+    cached = create_app(TestingConfig, PAGE_CACHE_SECONDS=60)
+    make_letter(session, slug="replayed")
+    client = cached.test_client()
+    first = client.get("/letters/replayed")
+    replayed = client.get("/letters/replayed")
+    assert replayed.get_data() == first.get_data()
+    assert "Age" in replayed.headers
+    for header in ("Content-Security-Policy", "ETag", "Cache-Control", "X-Frame-Options"):
+        assert replayed.headers[header] == first.headers[header]
+    revalidated = client.get("/letters/replayed", headers={"If-None-Match": first.headers["ETag"]})
+    assert revalidated.status_code == 304
+    assert revalidated.get_data() == b""
+
+
+def test_only_public_successes_are_replayed(session) -> None:
+    cached = create_app(TestingConfig, PAGE_CACHE_SECONDS=60)
+    client = cached.test_client()
+    assert client.get("/letters/not-yet").status_code == 404
+    make_letter(session, slug="not-yet")
+    assert client.get("/letters/not-yet").status_code == 200
+    # A visitor's own token is never kept for the next one.
+    assert client.get("/csrf-token").json != cached.test_client().get("/csrf-token").json
