@@ -83,7 +83,9 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
+    #: X-RateLimit-* headers cost a Redis round trip per limited request; a 429 still says
+    #: Retry-After. Only the sign form and link pages are limited, and browsers ignore them.
+    RATELIMIT_HEADERS_ENABLED = False
     #: Redis down: limits fail open (each process counts in memory meanwhile) with a logged
     #: alert, rather than turning every page into a 500.
     RATELIMIT_SWALLOW_ERRORS = True

@@ -8,13 +8,14 @@ import pycountry
 
 
 @cache
-def country_choices() -> list[tuple[str, str]]:
-    """(code, name) pairs sorted by name, for the sign form."""
+@cache
+def country_choices() -> tuple[tuple[str, str], ...]:
+    """(code, name) pairs sorted by name, for the sign form (built once: every form uses it)."""
     pairs = [
         (country.alpha_2, getattr(country, "common_name", None) or country.name)
         for country in pycountry.countries
     ]
-    return sorted(pairs, key=lambda pair: pair[1].casefold())
+    return tuple(sorted(pairs, key=lambda pair: pair[1].casefold()))
 
 
 @cache

@@ -13,12 +13,11 @@ from datetime import datetime
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.affiliations import affiliation_for
 from app.countries import country_name
-from app.db import DbSession
+from app.db import DbSession, upsert
 from app.defences import NO_CLUES, Clues, canonical_email, review_flags
 from app.errors import LetterClosed, NotFound
 from app.mail.messages import ComposedEmail, compose
@@ -103,25 +102,24 @@ def sign(
     if not letter.is_open(now):
         raise LetterClosed("This letter is closed and no longer takes signatures.")
     email_key = normalise_email(answers.email)
+    # Most signers are new: try the insert first, and look for an earlier signature only when
+    # the address turns out to have one (the unique constraint says so, race-free).
+    flags = review_flags(
+        session,
+        letter,
+        name=answers.name,
+        email=answers.email,
+        clues=clues,
+        now=now,
+        check_rate=settings.rate_checks,
+    )
+    created = _create(session, letter, answers, email_key, now, clues, flags)
+    if created is not None:
+        _queue_confirmation(session, letter, created, settings)
+        return SignOutcome.CREATED
     existing = _find(session, letter, email_key)
-    if existing is None:
-        flags = review_flags(
-            session,
-            letter,
-            name=answers.name,
-            email=answers.email,
-            clues=clues,
-            now=now,
-            check_rate=settings.rate_checks,
-        )
-        created = _create(session, letter, answers, email_key, now, clues, flags)
-        if created is not None:
-            _queue_confirmation(session, letter, created, settings)
-            return SignOutcome.CREATED
-        # Someone signed with this address between our look-up and our insert.
-        existing = _find(session, letter, email_key)
-        if existing is None:  # pragma: no cover - the unique constraint says it exists
-            raise RuntimeError("signature vanished after a unique violation")
+    if existing is None:  # pragma: no cover - the unique constraint says it exists
+        raise RuntimeError("signature vanished after a conflict on its address")
     return _respond_to_repeat(session, letter, existing, settings)
 
 
@@ -142,34 +140,42 @@ def _create(
     clues: Clues,
     flags: list[str],
 ) -> Signature | None:
-    """Insert in a savepoint; None if the address signed concurrently."""
+    """Insert unless the address has signed this letter already (then None).
+
+    INSERT ... ON CONFLICT DO NOTHING RETURNING: one round trip, no savepoint, and correct
+    when two requests with one address race (the loser gets None).
+    """
     affiliation = affiliation_for(session, letter.id, answers.affiliation)
-    signature = Signature(
-        letter_id=letter.id,
-        state=SignatureState.PENDING,
-        name=answers.name,
-        email=answers.email,
-        email_normalized=email_key,
-        affiliation=affiliation,
-        title=answers.title,
-        country=answers.country,
-        comment=answers.comment or None,
-        is_public=answers.is_public,
-        emails_sent=1,  # the confirmation queued right after this insert
-        signed_at=now,
-        letter_version=letter.version,
-        quarantined=bool(flags),
-        review_flags=flags,
-        client_hash=clues.client_hash,
-        client_block_hash=clues.client_block_hash,
-        email_canonical=canonical_email(answers.email),
+    statement = (
+        upsert(Signature, session)
+        .values(
+            letter_id=letter.id,
+            state=SignatureState.PENDING,
+            name=answers.name,
+            email=answers.email,
+            email_normalized=email_key,
+            affiliation_id=affiliation.id,
+            title=answers.title,
+            country=answers.country,
+            comment=answers.comment or None,
+            is_public=answers.is_public,
+            emails_sent=1,  # the confirmation queued right after this insert
+            signed_at=now,
+            letter_version=letter.version,
+            quarantined=bool(flags),
+            review_flags=flags,
+            client_hash=clues.client_hash,
+            client_block_hash=clues.client_block_hash,
+            email_canonical=canonical_email(answers.email),
+        )
+        .on_conflict_do_nothing(index_elements=["letter_id", "email_normalized"])
+        .returning(Signature)
     )
-    try:
-        with session.begin_nested():
-            session.add(signature)
-    except IntegrityError:
-        return None
-    return signature
+    created = session.scalars(statement).one_or_none()
+    if created is not None:
+        # The row was written with this affiliation: no need to read it back for the email.
+        set_committed_value(created, "affiliation", affiliation)
+    return created
 
 
 def _respond_to_repeat(
@@ -292,8 +298,12 @@ def confirm(session: DbSession, signature: Signature, *, now: datetime) -> bool:
         .values(state=SignatureState.VERIFIED, verified_at=now)
         .execution_options(synchronize_session=False)
     )
-    session.refresh(signature)
-    return bool(getattr(confirmed, "rowcount", 0))
+    if getattr(confirmed, "rowcount", 0) != 1:
+        session.refresh(signature)  # confirmed meanwhile by another request
+        return False
+    set_committed_value(signature, "state", SignatureState.VERIFIED)
+    set_committed_value(signature, "verified_at", now)
+    return True
 
 
 def resend_confirmation(

@@ -325,9 +325,10 @@ def scenario_confirming(base: str, hello: float, sizes: Sizes, smoke: bool, work
     )
     check(not unexpected_statuses(figures, "303"), f"confirming answered {figures['statuses']}")
     with psycopg.connect(URL) as connection:
-        kept = connection.execute("SELECT sum(verified) FROM signature_counts").fetchone()
-        true = connection.execute(
-            "SELECT count(*) FROM signatures WHERE state = 'verified' AND NOT quarantined"
+        # One statement, one snapshot: a confirmation still finishing cannot fall in between.
+        kept, true = connection.execute(
+            "SELECT (SELECT sum(verified) FROM signature_counts), (SELECT count(*) "
+            "FROM signatures WHERE state = 'verified' AND NOT quarantined)"
         ).fetchone()
     check(kept == true, f"kept count {kept} but {true} verified signatures")
     row = rate_row("confirming", figures, hello, 0.3, smoke)
@@ -461,7 +462,7 @@ def wait_for_outbox(deadline_seconds: float) -> None:
         stop = time.monotonic() + deadline_seconds
         while time.monotonic() < stop:
             left = connection.execute(
-                "SELECT count(*) FROM outbound_emails WHERE status = 'queued'"
+                "SELECT count(*) FROM outbound_emails WHERE status IN ('queued', 'sending')"
             ).fetchone()
             if left and left[0] == 0:
                 return

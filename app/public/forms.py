@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -10,6 +12,12 @@ from app.countries import country_choices, is_country_code
 from app.forms import deliverable_looking_email, multi_line, printable, single_line
 from app.models import AFFILIATION_MAX, COMMENT_MAX, EMAIL_MAX, NAME_MAX, TITLE_MAX
 from app.signing import SignatureInput
+
+
+@cache
+def _country_choices() -> dict[str, str]:
+    # Built once: every page view and form post uses it.
+    return {"": "Choose your country", **dict(country_choices())}
 
 
 class CountryField(SelectField):
@@ -79,7 +87,7 @@ class SignForm(FlaskForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = {"": "Choose your country", **dict(country_choices())}
+        self.country.choices = _country_choices()
 
     def answers(self) -> SignatureInput:
         return SignatureInput(

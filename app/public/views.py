@@ -138,7 +138,8 @@ def sign(slug: str) -> BaseResponse:
     )
     signing.sign(db.session, letter, form.answers(), settings=settings, now=utcnow(), clues=clues)
     db.session.commit()
-    return redirect(url_for("public.check_email", slug=letter.slug), code=303)
+    # `slug`, not letter.slug: the commit expired the letter, and reading it would query again.
+    return redirect(url_for("public.check_email", slug=slug), code=303)
 
 
 def _posted_from_our_own_page() -> bool:
