@@ -1,0 +1,226 @@
+"""The multi-node shape of docs/DEPLOY.md: two app instances (gunicorn, the production settings)
+on different ports, one PostgreSQL, one Redis, two mail workers. Signers may land on either
+instance, so rate limits must be global, counts must agree, and no email may go out twice.
+
+Runs against a database of its own (so the instances see committed data); PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+
+from app.tokens import TokenPurpose, make_token
+from config import PROJECT_ROOT, TestingConfig
+from tests.conftest import SMTPServer, free_port
+from tests.helpers import signing_answers
+
+SECRET = "scale-out-test-secret"
+DATABASE = "undersigned_scale_out"
+REDIS_DB = 13
+BIN = PROJECT_ROOT / ".venv" / "bin"
+
+pytestmark = pytest.mark.skipif(
+    not TestingConfig.SQLALCHEMY_DATABASE_URI.startswith("postgresql"),
+    reason="the multi-node shape runs on PostgreSQL",
+)
+
+
+def _server_url() -> str:
+    url = TestingConfig.SQLALCHEMY_DATABASE_URI.replace("postgresql+psycopg://", "postgresql://")
+    return url.rsplit("/", 1)[0]
+
+
+@pytest.fixture(scope="module")
+def environment() -> Iterator[dict[str, str]]:
+    server = _server_url()
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {DATABASE}")
+    redis_url = f"redis://127.0.0.1:6379/{REDIS_DB}"
+    redis.Redis.from_url(redis_url).flushdb()
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": SECRET,
+        "BASE_URL": "http://127.0.0.1",
+        "DATABASE_URL": f"{server}/{DATABASE}",
+        "REDIS_URL": redis_url,
+        "SIGN_RATE_LIMIT": "3 per minute",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_LOG_LEVEL": "warning",
+    }
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=PROJECT_ROOT, env=env, check=True)
+    subprocess.run(
+        [
+            *flask,
+            "letters",
+            "create",
+            "scale",
+            "--title",
+            "Scale out",
+            "--body-file",
+            "docs/demo-letter.md",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=True,
+    )
+    yield env
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+
+
+@contextmanager
+def app_instance(env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=PROJECT_ROOT,
+        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert process.poll() is None, "the app instance did not start"
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _request(url: str, data: dict[str, str] | None = None, cookie: str = "") -> tuple[int, Any]:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, headers={"Cookie": cookie})  # noqa: S310
+    opener = urllib.request.build_opener(_NoRedirects)
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, response
+    except urllib.error.HTTPError as error:
+        return error.code, error
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _token(base: str) -> tuple[str, str]:
+    """A CSRF token from one instance, with its session cookie (valid on every instance)."""
+    with urllib.request.urlopen(base + "/csrf-token", timeout=30) as response:  # noqa: S310
+        cookie = response.headers["Set-Cookie"].split(";", 1)[0]
+        return json.load(response)["csrf_token"], cookie
+
+
+def _count(base: str) -> int:
+    # The query string keeps the instance's few-second page replay out of it: a fresh count.
+    with urllib.request.urlopen(f"{base}/api/letters/scale?fresh=1", timeout=30) as response:  # noqa: S310
+        return int(json.load(response)["verified_signatures"])
+
+
+def test_two_instances_share_limits_and_counts_and_two_workers_send_each_email_once(
+    environment: dict[str, str], smtp_server: SMTPServer
+) -> None:
+    with app_instance(environment) as first, app_instance(environment) as second:
+        token, cookie = _token(first)
+
+        # Rate limits are global: three signatures per minute from this address, wherever
+        # they land. Counted per process, each instance would allow three.
+        statuses = []
+        for number, base in enumerate([first, second, first, second, first]):
+            answers = signing_answers(email=f"scale{number}@example.org")
+            status, _ = _request(
+                f"{base}/letters/scale/sign", {"csrf_token": token, **answers}, cookie
+            )
+            statuses.append(status)
+        assert statuses == [303, 303, 303, 429, 429]
+
+        # Counts agree: confirm on either instance, read on either.
+        with psycopg.connect(environment["DATABASE_URL"]) as connection:
+            ids = [row[0] for row in connection.execute("SELECT id FROM signatures ORDER BY id")]
+        assert len(ids) == 3
+        for signature_id, base in zip(ids, [first, second, second], strict=True):
+            link = make_token(SECRET, TokenPurpose.CONFIRM, signature_id)
+            status, _ = _request(
+                f"{base}/letters/scale/confirm/{link}", {"csrf_token": token}, cookie
+            )
+            assert status == 303
+        with psycopg.connect(environment["DATABASE_URL"]) as connection:
+            counted, held = connection.execute(
+                "SELECT count(*) FILTER (WHERE NOT quarantined), count(*) FILTER (WHERE "
+                "quarantined) FROM signatures WHERE state = 'verified'"
+            ).fetchone()
+        # Three quick signatures from one address: the later two are held for review (the soft
+        # rate defence), confirmed but not counted. Both instances say exactly that.
+        assert (counted, held) == (1, 2)
+        assert _count(first) == _count(second) == counted
+
+    # Two mail workers on one outbox: every queued email leaves exactly once.
+    mail_env = {
+        **environment,
+        "MAIL_SERVER": smtp_server.host,
+        "MAIL_PORT": str(smtp_server.port),
+    }
+    workers = [
+        subprocess.Popen(
+            [str(BIN / "flask"), "--app", "wsgi", "mail", "work"],
+            cwd=PROJECT_ROOT,
+            env=mail_env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        time.sleep(3)  # both started and polling, so both take a share
+        with psycopg.connect(environment["DATABASE_URL"], autocommit=True) as connection:
+            connection.execute(
+                "INSERT INTO outbound_emails (kind, to_address, subject, body_text, body_html, "
+                "message_id, status, attempts, next_attempt_at, created_at) "
+                "SELECT 'confirm', 'bulk' || n || '@example.org', 'Please confirm', 'Text', "
+                "'<p>Text</p>', '<bulk' || n || '@scale.test>', 'queued', 0, now(), now() "
+                "FROM generate_series(1, 400) AS n"
+            )
+            queued = connection.execute("SELECT count(*) FROM outbound_emails").fetchone()
+        assert queued is not None
+        expected = int(queued[0])
+        deadline = time.monotonic() + 60
+        while len(smtp_server.recorder.messages) < expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)  # anything sent twice would arrive now
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        reports = [worker.communicate(timeout=30)[0] for worker in workers]
+
+    message_ids = [message["Message-ID"] for message in smtp_server.recorder.messages]
+    assert len(message_ids) == expected
+    assert len(set(message_ids)) == expected
+    # Both workers took a share (so this shows two workers, not one doing everything).
+    assert all(
+        "sent" in report and not report.startswith("Mail worker done: 0 sent") for report in reports
+    ), reports
+    with psycopg.connect(environment["DATABASE_URL"]) as connection:
+        left = connection.execute(
+            "SELECT count(*) FROM outbound_emails WHERE status <> 'sent'"
+        ).fetchone()
+    assert left == (0,)
