@@ -108,16 +108,16 @@ def export_signatures(
     letter = letters.find_letter(db.session, slug)
     if letter is None:
         raise click.ClickException(f"No letter with the slug {slug!r}.")
-    rows = exports.signature_rows(db.session, letter, include_all=include_all)
-    write = exports.WRITERS[output_format]
+
+    export = exports.EXPORTERS[output_format]
     if output is None:
-        write(rows, sys.stdout)
+        export(db.session, letter, sys.stdout.buffer, include_all=include_all)
         return
     # Written beside the target and moved into place, so a failed export leaves no half file.
     partial = output.with_name(output.name + ".partial")
     try:
-        with partial.open("w", encoding="utf-8", newline="") as handle:
-            count = write(rows, handle)
+        with partial.open("wb") as handle:
+            count = export(db.session, letter, handle, include_all=include_all)
         partial.replace(output)
     except OSError as error:
         raise click.ClickException(f"Could not write {output}: {error.strerror}") from None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from typing import IO, Any, TextIO
+from contextlib import contextmanager
+from typing import IO, Any, BinaryIO, TextIO
 
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from app.db import DbSession
@@ -167,6 +168,9 @@ def write_json(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
 
 def xlsx_file(rows: Iterable[dict[str, Any]], columns: Sequence[str] = EXPORT_COLUMNS) -> IO[bytes]:
     """An Excel workbook in a temporary file (the format cannot be streamed as it is written)."""
+    # Imported here: openpyxl costs every process (each CLI run, each worker) 0.2 s to load.
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Signatures")
     sheet.append(list(columns))
@@ -182,4 +186,73 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-WRITERS = {"csv": write_csv, "json": write_json}
+def _defused(column: str) -> str:
+    # spreadsheet_safe in SQL, by the first character's code: tab, CR, "+", "-", "=", "@" (a NUL
+    # cannot occur in PostgreSQL text). ascii() costs far less than left() on a million rows.
+    quote = "''''"
+    return (
+        f"CASE WHEN ascii({column}) IN (9, 13, 43, 45, 61, 64) "
+        f"THEN {quote} || {column} ELSE {column} END"
+    )
+
+
+def _iso(column: str) -> str:
+    # datetime.isoformat() of a UTC time, which leaves out microseconds when there are none.
+    pattern = 'YYYY-MM-DD"T"HH24:MI:SS.US+00:00'
+    return f"replace(to_char({column} AT TIME ZONE 'UTC', '{pattern}'), '.000000+', '+')"
+
+
+#: The CSV export as one query for COPY: the same columns and text as signature_rows gives.
+# Built from constants only; the letter id and the flag are bound values.
+_COPY_QUERY = f"""
+    COPY (
+        SELECT {_defused("s.name")} AS name, {_defused("s.email")} AS email,
+            {_defused("a.name")} AS affiliation, {_defused("s.title")} AS title,
+            s.country AS country, {_defused("coalesce(s.comment, '')")} AS comment,
+            CASE WHEN s.is_public THEN 'yes' ELSE 'no' END AS public, s.state AS status,
+            {_iso("s.signed_at")} AS signed_at,
+            coalesce({_iso("s.verified_at")}, '') AS verified_at
+        FROM signatures s JOIN affiliations a ON a.id = s.affiliation_id
+        WHERE s.letter_id = %s AND (%s OR (s.state = 'verified' AND NOT s.quarantined))
+        ORDER BY s.id
+    ) TO STDOUT WITH (FORMAT csv, HEADER)
+"""  # noqa: S608
+
+
+def export_csv(session: DbSession, letter: Letter, out: BinaryIO, *, include_all: bool) -> int:
+    """A letter's signatures as UTF-8 CSV into `out`; the number of rows.
+
+    On PostgreSQL the database writes the CSV itself (COPY, passed on in chunks as they come):
+    a million rows in about twice the time `psql \\copy` takes, in constant memory. Elsewhere,
+    row by row in Python.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        with _as_text(out) as text:
+            return write_csv(signature_rows(session, letter, include_all=include_all), text)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None  # a live connection, by construction of session.connection()
+    with raw.cursor() as cursor:
+        with cursor.copy(_COPY_QUERY, (letter.id, include_all)) as copy:
+            for chunk in copy:
+                out.write(chunk)
+        return max(cursor.rowcount, 0)
+
+
+def export_json(session: DbSession, letter: Letter, out: BinaryIO, *, include_all: bool) -> int:
+    """A letter's signatures as a UTF-8 JSON array into `out`; the number of rows."""
+    with _as_text(out) as text:
+        return write_json(signature_rows(session, letter, include_all=include_all), text)
+
+
+EXPORTERS = {"csv": export_csv, "json": export_json}
+
+
+@contextmanager
+def _as_text(out: BinaryIO) -> Iterator[TextIO]:
+    """Text written to a binary stream, which stays open afterwards."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    try:
+        yield text
+    finally:
+        text.flush()
+        text.detach()
