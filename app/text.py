@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Format characters (Unicode category Cf) are invisible: bidirectional overrides make a name
 # display as something other than what it is, zero-width spaces make a blank name look filled.
@@ -25,6 +26,12 @@ def normalise(value: str | None, *, multiline: bool = False) -> str:
 
 
 def has_control_characters(value: str, *, multiline: bool = False) -> bool:
+    if value.isascii():
+        # The common case, decided in C: ASCII has no format characters, and its control
+        # characters are exactly what isprintable() refuses.
+        if multiline:
+            value = value.replace("\n", "").replace("\t", "")
+        return not value.isprintable()
     allowed = {"\n", "\t"} if multiline else set()
     for char in value:
         category = unicodedata.category(char)
@@ -35,8 +42,12 @@ def has_control_characters(value: str, *, multiline: bool = False) -> bool:
     return False
 
 
+@lru_cache(maxsize=65536)
 def matching_key(value: str) -> str:
-    """Fold case, accents and punctuation: "M.I.T." -> "mit", "Max-Planck " -> "max planck"."""
+    """Fold case, accents and punctuation: "M.I.T." -> "mit", "Max-Planck " -> "max planck".
+
+    Remembered: an import or a wave of signers repeats the same organisations and countries.
+    """
     decomposed = unicodedata.normalize("NFKD", value)
     without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
     folded = _KEY_DROPPED.sub("", without_marks.casefold())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+import unicodedata
 
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.models import OutboundEmail, Signature
+from app.text import has_control_characters
 from tests.factories import make_letter, make_signature
 
 PUBLIC_GETS = [
@@ -76,3 +78,25 @@ def test_random_sign_forms_never_get_a_server_error(
     if response.status_code == 422:
         assert session.scalar(select(func.count()).select_from(OutboundEmail)) == before
     assert "hidden.address@example.org" not in response.get_data(as_text=True)
+
+
+def _control_by_category(value: str, multiline: bool) -> bool:
+    allowed = {"\n", "\t"} if multiline else set()
+    return any(
+        (unicodedata.category(char) == "Cc" and char not in allowed)
+        or (unicodedata.category(char) == "Cf" and char not in "\u200c\u200d")
+        for char in value
+    )
+
+
+@given(value=st.text(), multiline=st.booleans())
+def test_the_fast_control_character_check_agrees_with_unicode_categories(
+    value: str, multiline: bool
+) -> None:
+    assert has_control_characters(value, multiline=multiline) == _control_by_category(
+        value, multiline
+    )
+    ascii_only = value.encode("ascii", "ignore").decode()
+    assert has_control_characters(ascii_only, multiline=multiline) == _control_by_category(
+        ascii_only, multiline
+    )
