@@ -22,11 +22,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, text, update
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from app.db import DbSession, utcnow
@@ -60,7 +64,7 @@ class TransportUnavailable(TemporaryFailure):
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Message) -> None: ...
 
     def close(self) -> None: ...
 
@@ -115,7 +119,7 @@ class SMTPTransport:
                 raise TransportUnavailable(_describe(error)) from None
         return self._connection
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         reused = self._connection is not None
         try:
             self._connected().send_message(message)
@@ -172,9 +176,15 @@ class ConsoleTransport:
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self.logger = logger or logging.getLogger("undersigned.mail.console")
 
-    def send(self, message: EmailMessage) -> None:
-        text_part = message.get_body(preferencelist=("plain",))
-        body = text_part.get_content() if text_part is not None else ""
+    def send(self, message: Message) -> None:
+        body = next(
+            (
+                bytes(part.get_payload(decode=True)).decode("utf-8")
+                for part in message.walk()
+                if part.get_content_type() == "text/plain"
+            ),
+            "",
+        )
         self.logger.warning(
             "Email (console, not sent)\nTo: %s\nSubject: %s\n\n%s",
             message["To"],
@@ -186,18 +196,31 @@ class ConsoleTransport:
         return None
 
 
-def build_message(row: OutboundEmail, sender: str) -> EmailMessage:
-    message = EmailMessage()
+#: Bodies as quoted-printable UTF-8: readable in the raw message, and what filters expect.
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
+
+def build_message(row: OutboundEmail, sender: str) -> Message:
+    """The MIME message (text and HTML alternatives) for an outbox row.
+
+    Built with the email package's compat32 classes, about four times faster than
+    EmailMessage's header registry: at hundreds of messages a second that was the worker's
+    main cost. Every address here is ASCII (forms and imports refuse non-ASCII mailboxes and
+    keep domains in their IDNA form); names and subjects may not be, hence the encodings.
+    """
+    message = MIMEMultipart("alternative")
     name, address = parseaddr(sender)
-    message["From"] = formataddr((name, address))
+    message["From"] = formataddr((name, address), charset="utf-8")
     message["To"] = row.to_address
-    message["Subject"] = row.subject
+    # A Header encodes non-ASCII text (RFC 2047); the Message stubs only admit str here.
+    message["Subject"] = row.subject if row.subject.isascii() else Header(row.subject, "utf-8")  # type: ignore[assignment]
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = row.message_id
     # Tells auto-responders (vacation replies) not to answer.
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(row.body_text)
-    message.add_alternative(row.body_html, subtype="html")
+    message.attach(MIMEText(row.body_text, "plain", _UTF8))  # type: ignore[arg-type]
+    message.attach(MIMEText(row.body_html, "html", _UTF8))  # type: ignore[arg-type]
     return message
 
 
@@ -269,7 +292,10 @@ def _ours(email_id: int, claim_token: str) -> ColumnElement[bool]:
 
 
 def _update_if_ours(
-    session: DbSession, email_id: int, claim_token: str, values: dict[str, object]
+    session: DbSession,
+    email_id: int,
+    claim_token: str,
+    values: dict[str, object],
 ) -> bool:
     changed = session.execute(
         update(OutboundEmail)
@@ -281,35 +307,81 @@ def _update_if_ours(
     return bool(getattr(changed, "rowcount", 0))
 
 
-def deliver(
+@dataclass(frozen=True)
+class _Claimed:
+    """A message this worker claimed, read and built before any network call."""
+
+    id: int
+    kind: str
+    attempts: int
+    claimed_at: datetime | None
+    message: Message
+
+
+def _load_claimed(
+    session: DbSession, ids: list[int], claim_token: str, sender: str
+) -> list[_Claimed]:
+    """The claimed messages still ours, in one query; the read ends before anything is sent."""
+    rows = session.scalars(
+        select(OutboundEmail)
+        .where(
+            OutboundEmail.id.in_(ids),
+            OutboundEmail.status == EmailStatus.SENDING,
+            OutboundEmail.claim_token == claim_token,
+        )
+        .order_by(OutboundEmail.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    claimed = [
+        _Claimed(row.id, row.kind, row.attempts, row.claimed_at, build_message(row, sender))
+        for row in rows
+    ]
+    # Rows are not touched after this: reloading one would start a read that SQLite could
+    # not then turn into a write.
+    session.rollback()
+    return claimed
+
+
+def _record_sent(session: DbSession, ids: list[int], claim_token: str, moment: datetime) -> None:
+    """Mark sent messages in one statement. Not waited onto disk (asynchronous commit on
+    PostgreSQL): if the database crashed first, they would be sent again after their lease,
+    never lost. Waiting for the disk per message was most of what limited the outbox."""
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    session.execute(
+        update(OutboundEmail)
+        .where(
+            OutboundEmail.id.in_(ids),
+            OutboundEmail.status == EmailStatus.SENDING,
+            OutboundEmail.claim_token == claim_token,
+        )
+        .values(status=EmailStatus.SENT, sent_at=moment, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def _send(
     session: DbSession,
-    email_id: int,
+    claimed: _Claimed,
     transport: Transport,
     *,
-    sender: str,
     claim_token: str,
-    now: Callable[[], datetime] = utcnow,
+    now: Callable[[], datetime],
 ) -> Delivery:
-    """Send one message this worker claimed and record what happened.
+    """Send one claimed message. Failures are recorded at once; SENT is left to the caller,
+    which records a batch of them together (_record_sent).
 
     Raises TransportUnavailable after putting the message back, so the caller can stop.
     """
-    row = session.scalars(
-        select(OutboundEmail)
-        .where(_ours(email_id, claim_token))
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if row is None:
-        session.rollback()
-        return Delivery.SKIPPED
-    message = build_message(row, sender)
-    kind, attempts = row.kind, row.attempts
-    # End the read transaction before the slow network call; `row` is not touched after this,
-    # since reloading it would start a read that SQLite cannot then turn into a write.
-    session.rollback()
-    # Renew the claim just before sending: if the lease lapsed and another worker took the
-    # message over meanwhile, this fails and we leave it to them.
-    if not _update_if_ours(session, email_id, claim_token, {"claimed_at": now()}):
+    email_id = claimed.id
+    # Nobody may take a claim over before its lease runs out. A young claim (the usual case:
+    # a batch takes well under a second) outlasts this send, SMTP timeouts included; an old one
+    # is renewed first, and if another worker took the message over meanwhile, it is theirs.
+    young = claimed.claimed_at is not None and now() - claimed.claimed_at < LEASE / 2
+    if not young and not _update_if_ours(session, email_id, claim_token, {"claimed_at": now()}):
         return Delivery.SKIPPED
 
     def requeue(retry_in: timedelta, error: Exception, **extra: object) -> None:
@@ -332,13 +404,14 @@ def deliver(
         _update_if_ours(session, email_id, claim_token, values)
         return Delivery.FAILED
 
+    attempts = claimed.attempts
     try:
-        transport.send(message)
+        transport.send(claimed.message)
     except TransportUnavailable as unavailable:
         requeue(TRANSPORT_RETRY, unavailable, attempts=attempts - 1)
         raise
     except PermanentFailure as failure:
-        log.warning("email %s (%s) failed permanently: %s", email_id, kind, failure)
+        log.warning("email %s (%s) failed permanently: %s", email_id, claimed.kind, failure)
         return fail(failure)
     except TemporaryFailure as failure:
         if attempts >= MAX_ATTEMPTS:
@@ -347,14 +420,30 @@ def deliver(
         log.info("email %s deferred (attempt %s): %s", email_id, attempts, failure)
         requeue(backoff(attempts), failure)
         return Delivery.DEFERRED
-    _update_if_ours(
-        session,
-        email_id,
-        claim_token,
-        {"status": EmailStatus.SENT, "sent_at": now(), "last_error": None},
-    )
-    log.info("email %s (%s) sent", email_id, kind)
+    log.info("email %s (%s) sent", email_id, claimed.kind)
     return Delivery.SENT
+
+
+def deliver(
+    session: DbSession,
+    email_id: int,
+    transport: Transport,
+    *,
+    sender: str,
+    claim_token: str,
+    now: Callable[[], datetime] = utcnow,
+) -> Delivery:
+    """Send one message this worker claimed and record what happened.
+
+    Raises TransportUnavailable after putting the message back, so the caller can stop.
+    """
+    found = _load_claimed(session, [email_id], claim_token, sender)
+    if not found:
+        return Delivery.SKIPPED
+    result = _send(session, found[0], transport, claim_token=claim_token, now=now)
+    if result is Delivery.SENT:
+        _record_sent(session, [email_id], claim_token, now())
+    return result
 
 
 @dataclass
@@ -387,33 +476,38 @@ def run_worker(
                 transport.close()  # servers drop idle connections anyway
                 stop.wait(poll_interval)
                 continue
-            for position, email_id in enumerate(ids):
-                if stop.is_set():
-                    _release(session, ids[position:], claim_token)
-                    break
-                try:
-                    result = deliver(
-                        session,
-                        email_id,
-                        transport,
-                        sender=sender,
-                        claim_token=claim_token,
-                        now=now,
-                    )
-                except TransportUnavailable as unavailable:
-                    log.error("mail server unavailable, will retry: %s", unavailable)
-                    stats.deferred += len(ids) - position
-                    _release(session, ids[position + 1 :], claim_token)
-                    if once:
-                        return stats
-                    stop.wait(max(poll_interval, TRANSPORT_RETRY.total_seconds()))
-                    break
-                if result is Delivery.SENT:
-                    stats.sent += 1
-                elif result is Delivery.DEFERRED:
-                    stats.deferred += 1
-                elif result is Delivery.FAILED:
-                    stats.failed += 1
+            batch = _load_claimed(session, ids, claim_token, sender)
+            sent: list[int] = []
+            server_down = False
+            try:
+                for position, claimed in enumerate(batch):
+                    if stop.is_set():
+                        _release(session, [c.id for c in batch[position:]], claim_token)
+                        break
+                    try:
+                        result = _send(
+                            session, claimed, transport, claim_token=claim_token, now=now
+                        )
+                    except TransportUnavailable as unavailable:
+                        log.error("mail server unavailable, will retry: %s", unavailable)
+                        stats.deferred += len(batch) - position
+                        _release(session, [c.id for c in batch[position + 1 :]], claim_token)
+                        server_down = True
+                        break
+                    if result is Delivery.SENT:
+                        stats.sent += 1
+                        sent.append(claimed.id)
+                    elif result is Delivery.DEFERRED:
+                        stats.deferred += 1
+                    elif result is Delivery.FAILED:
+                        stats.failed += 1
+            finally:
+                # Also when stopping or when the server went away: what left is recorded.
+                _record_sent(session, sent, claim_token, now())
+            if server_down:
+                if once:
+                    return stats
+                stop.wait(max(poll_interval, TRANSPORT_RETRY.total_seconds()))
     finally:
         transport.close()
     return stats

@@ -240,3 +240,30 @@ def test_several_workers_at_once_send_every_message_exactly_once(
     assert len(set(subjects)) == 120
     statuses = db.session.scalars(select(OutboundEmail.status)).all()
     assert set(statuses) == {EmailStatus.SENT}
+
+
+def test_non_ascii_names_subjects_and_bodies_arrive_intact(
+    app: Flask, session, mail_to_smtp: SMTPServer, monkeypatch
+) -> None:
+    monkeypatch.setitem(
+        app.config, "MAIL_DEFAULT_SENDER", "Offener Brief Zürich <brief@signing.test>"
+    )
+    message = ComposedEmail(
+        kind="confirm",
+        subject="Bitte bestätigen: Gegen Deepfakes \u2013 北京",
+        body_text="Grüße, Zoé!\nhttp://signing.test/letters/x/confirm/tok\n" + "lang " * 40,
+        body_html="<p>Grüße, <b>Zoé</b>!</p>",
+    )
+    queue_email(session, message, to_address="zoe@example.org", sender_domain="signing.test")
+    session.commit()
+    assert _worker(app).sent == 1
+    [received] = mail_to_smtp.recorder.messages
+    assert received["Subject"] == "Bitte bestätigen: Gegen Deepfakes \u2013 北京"
+    assert received["From"].addresses[0].display_name == "Offener Brief Zürich"
+    assert received["Auto-Submitted"] == "auto-generated"
+    plain = received.get_body(preferencelist=("plain",))
+    html = received.get_body(preferencelist=("html",))
+    assert plain is not None and html is not None
+    # Line ends travel as CRLF, as SMTP wants; the text is otherwise exactly what was queued.
+    assert plain.get_content().replace("\r\n", "\n") == message.body_text
+    assert html.get_content().strip() == message.body_html
