@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -177,6 +178,14 @@ class Signature(db.Model):  # type: ignore[name-defined]
         Index("ix_signatures_letter_client_signed", "letter_id", "client_hash", "signed_at"),
         Index("ix_signatures_letter_block", "letter_id", "client_block_hash"),
         Index("ix_signatures_letter_canonical", "letter_id", "email_canonical"),
+        # Featured signatories, on every letter page and list: a handful among a million.
+        Index(
+            "ix_signatures_letter_notable",
+            "letter_id",
+            "notable_rank",
+            postgresql_where=text("is_notable"),
+            sqlite_where=text("is_notable"),
+        ),
         # The moderation table's text search ("%hinton%") on PostgreSQL: trigram indexes.
         *(
             Index(
