@@ -183,8 +183,8 @@ class Signature(db.Model):  # type: ignore[name-defined]
             "ix_signatures_letter_notable",
             "letter_id",
             "notable_rank",
-            postgresql_where=text("is_notable"),
-            sqlite_where=text("is_notable"),
+            postgresql_where=text("is_notable IS true"),
+            sqlite_where=text("is_notable IS 1"),
         ),
         # The moderation table's text search ("%hinton%") on PostgreSQL: trigram indexes.
         *(

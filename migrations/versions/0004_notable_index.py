@@ -1,4 +1,5 @@
-"""An index for featured (notable) signatories, shown on every letter page and public list:
+"""An index for featured (notable) signatories, shown on every letter page and public list
+(its condition spelt as the queries spell it, `is_notable IS true`, or the planner ignores it):
 without it, finding the handful among a million signatures read the whole letter (135 ms).
 
 Revision ID: 0004
@@ -22,8 +23,8 @@ def upgrade():
         'signatures',
         ['letter_id', 'notable_rank'],
         unique=False,
-        postgresql_where=sa.text('is_notable'),
-        sqlite_where=sa.text('is_notable'),
+        postgresql_where=sa.text('is_notable IS true'),
+        sqlite_where=sa.text('is_notable IS 1'),
     )
 
 
