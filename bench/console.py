@@ -15,7 +15,6 @@ Uses (and drops) the database `undersigned_bench` on BENCH_PG (default the local
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import statistics
 import sys
@@ -26,25 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from generate import ENV, FLASK, URL, prepare, run_measured  # noqa: E402
-
-
-def write_import_file(path: Path, rows: int) -> None:
-    countries = ["GB", "Germany", "FR", "United States", "in", "Brazil"]
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["name", "email", "affiliation", "title", "country", "comment"])
-        for n in range(rows):
-            writer.writerow(
-                [
-                    f"Imported Person {n}",
-                    f"imported{n}@example.org",
-                    f"Institute {n % 500}",
-                    "Researcher",
-                    countries[n % len(countries)],
-                    "",
-                ]
-            )
+from generate import ENV, FLASK, URL, prepare, run_measured, write_import_file  # noqa: E402
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ made inside PostgreSQL (generate_series), a million in well under a minute. Used
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import subprocess
 import sys
@@ -161,6 +162,25 @@ def run_measured(args: list[str], env: dict[str, str] | None = None) -> tuple[fl
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(args)} failed")
     return time.perf_counter() - started, usage.ru_maxrss
+
+
+def write_import_file(path: Path, rows: int) -> None:
+    """A CSV file as organisers bring them: country names and codes mixed, 500 institutes."""
+    countries = ["GB", "Germany", "FR", "United States", "in", "Brazil"]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["name", "email", "affiliation", "title", "country", "comment"])
+        for n in range(rows):
+            writer.writerow(
+                [
+                    f"Imported Person {n}",
+                    f"imported{n}@example.org",
+                    f"Institute {n % 500}",
+                    "Researcher",
+                    countries[n % len(countries)],
+                    "",
+                ]
+            )
 
 
 def prepare(rows: int, pending: int = 0) -> None:

@@ -37,7 +37,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generate import FLASK, ROOT, SLUG, URL, prepare, run_measured
+from generate import FLASK, ROOT, SLUG, URL, prepare, run_measured, write_import_file
 
 WRK_DIR = ROOT / "bench" / "wrk"
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
@@ -378,21 +378,7 @@ def export_environment() -> dict[str, str]:
 
 def scenario_import(sizes: Sizes, work: Path, smoke: bool) -> Row:
     source = work / "import.csv"
-    countries = ["GB", "Germany", "FR", "United States", "in", "Brazil"]
-    with source.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["name", "email", "affiliation", "title", "country", "comment"])
-        for n in range(sizes.import_rows):
-            writer.writerow(
-                [
-                    f"Imported Person {n}",
-                    f"imported{n}@example.org",
-                    f"Institute {n % 500}",
-                    "Researcher",
-                    countries[n % len(countries)],
-                    "",
-                ]
-            )
+    write_import_file(source, sizes.import_rows)
     seconds, _ = run_measured(
         [*FLASK, "signatures", "import", SLUG, str(source), "--verified"],
         env=export_environment(),

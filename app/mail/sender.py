@@ -285,6 +285,14 @@ def claim_batch(
     return ids
 
 
+def _all_ours(ids: list[int], claim_token: str) -> ColumnElement[bool]:
+    return and_(
+        OutboundEmail.id.in_(ids),
+        OutboundEmail.status == EmailStatus.SENDING,
+        OutboundEmail.claim_token == claim_token,
+    )
+
+
 def _ours(email_id: int, claim_token: str) -> ColumnElement[bool]:
     return and_(
         OutboundEmail.id == email_id,
@@ -326,11 +334,7 @@ def _load_claimed(
     """The claimed messages still ours, in one query; the read ends before anything is sent."""
     rows = session.scalars(
         select(OutboundEmail)
-        .where(
-            OutboundEmail.id.in_(ids),
-            OutboundEmail.status == EmailStatus.SENDING,
-            OutboundEmail.claim_token == claim_token,
-        )
+        .where(_all_ours(ids, claim_token))
         .order_by(OutboundEmail.id)
         .execution_options(populate_existing=True)
     ).all()
@@ -354,11 +358,7 @@ def _record_sent(session: DbSession, ids: list[int], claim_token: str, moment: d
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     session.execute(
         update(OutboundEmail)
-        .where(
-            OutboundEmail.id.in_(ids),
-            OutboundEmail.status == EmailStatus.SENDING,
-            OutboundEmail.claim_token == claim_token,
-        )
+        .where(_all_ours(ids, claim_token))
         .values(status=EmailStatus.SENT, sent_at=moment, last_error=None)
         .execution_options(synchronize_session=False)
     )
@@ -521,11 +521,7 @@ def _release(session: DbSession, ids: list[int], claim_token: str) -> None:
         return
     session.execute(
         update(OutboundEmail)
-        .where(
-            OutboundEmail.id.in_(ids),
-            OutboundEmail.status == EmailStatus.SENDING,
-            OutboundEmail.claim_token == claim_token,
-        )
+        .where(_all_ours(ids, claim_token))
         .values(
             status=EmailStatus.QUEUED,
             claimed_at=None,
