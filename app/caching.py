@@ -65,7 +65,10 @@ class SharedResponseCache:
         with self._lock:
             stored = self._responses.get(path)
         if stored is None:
-            return self._store(path, environ, start_response)
+            rendered = self._render(path, environ, start_response)
+            if not isinstance(rendered, StoredResponse):
+                return rendered
+            stored = rendered
         age = ("Age", str(int(time.monotonic() - stored.stored_at)))
         if environ.get("HTTP_IF_NONE_MATCH") == stored.etag:
             kept = [(k, v) for k, v in stored.headers if k.lower() != "content-length"]
@@ -74,30 +77,43 @@ class SharedResponseCache:
         start_response(stored.status, [*stored.headers, age])
         return [stored.body]
 
-    def _store(
+    def _render(
         self, path: str, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> Iterable[bytes]:
+    ) -> StoredResponse | Iterable[bytes]:
+        """Run the app. A public 200 is read whole and kept, and returned to be answered like a
+        hit. Anything else (a 304, a private page, a streamed export) goes to the client as the
+        app gave it: its iterable is returned untouched, so it still streams and is closed."""
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            captured.update(status=status, headers=headers)
-            return start_response(status, headers, exc_info)
+            captured.update(status=status, headers=headers, exc_info=exc_info)
+            return lambda data: None  # WSGI's legacy write(); Flask never calls it
 
-        body = b"".join(self.app(environ, capture))
-        headers = dict((k.lower(), v) for k, v in captured["headers"])
-        if (
+        result = self.app(environ, capture)
+        # Flask calls start_response before it returns the body's iterable.
+        headers = {k.lower(): v for k, v in captured["headers"]}
+        if not (
             captured["status"].startswith("200")
             and "public" in headers.get("cache-control", "")
             and "etag" in headers
             and "set-cookie" not in headers
+            and "vary" not in headers
         ):
-            replayed = [(k, v) for k, v in captured["headers"] if k.lower() != "date"]
-            entry = StoredResponse(
-                captured["status"], replayed, body, headers["etag"], time.monotonic()
-            )
-            with self._lock:
-                self._responses[path] = entry
-        return [body]
+            start_response(captured["status"], captured["headers"], captured["exc_info"])
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        replayed = [(k, v) for k, v in captured["headers"] if k.lower() != "date"]
+        entry = StoredResponse(
+            captured["status"], replayed, body, headers["etag"], time.monotonic()
+        )
+        with self._lock:
+            self._responses[path] = entry
+        return entry
 
 
 class SessionCookiesOffSharedPages(SecureCookieSessionInterface):

@@ -215,7 +215,7 @@ _COPY_QUERY = f"""
         FROM signatures s JOIN affiliations a ON a.id = s.affiliation_id
         WHERE s.letter_id = %s AND (%s OR (s.state = 'verified' AND NOT s.quarantined))
         ORDER BY s.id
-    ) TO STDOUT WITH (FORMAT csv, HEADER)
+    ) TO STDOUT WITH (FORMAT csv, HEADER, ENCODING 'UTF8')
 """  # noqa: S608
 
 

@@ -20,6 +20,8 @@ from app.text import has_control_characters, normalise
 SEARCH_MAX = 100
 #: Signature ids are 32-bit integers in the database.
 _ID_MAX = 2**31 - 1
+#: Advisory lock key that serialises `signatures recount` runs ("UNDR" in ASCII).
+RECOUNT_LOCK = 0x554E4452
 _BAD_CURSOR = "This page link is not valid; start again from the first page."
 
 
@@ -75,6 +77,9 @@ def reconcile_counts(session: DbSession) -> dict[int, int]:
     meanwhile changes both or neither, and is never mistaken for drift. The repair adds the
     drift instead of overwriting, so confirmations after that snapshot are kept too.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        # Two recounts at once (cron on two nodes) would both add the same drift.
+        session.execute(select(func.pg_advisory_xact_lock(RECOUNT_LOCK)))
     true_count = (
         select(func.count())
         .select_from(Signature)

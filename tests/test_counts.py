@@ -162,3 +162,13 @@ def test_the_letter_page_and_api_show_the_kept_count(client, session) -> None:
     assert client.get(f"/api/letters/{letter.slug}").json["verified_signatures"] == 3
     page = client.get(f"/letters/{letter.slug}").get_data(as_text=True)
     assert 'data-testid="verified-count">3<' in page
+
+
+def test_moving_a_signature_to_another_letter_moves_it_between_counts(session) -> None:
+    first, second = make_letter(session), make_letter(session)
+    moved = make_signature(session, letter=first)
+    make_signature(session, letter=first)
+    session.execute(update(Signature).where(Signature.id == moved.id).values(letter_id=second.id))
+    session.commit()
+    assert_counts_agree(session, first, 1)
+    assert_counts_agree(session, second, 1)

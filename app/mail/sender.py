@@ -365,6 +365,10 @@ def _record_sent(session: DbSession, ids: list[int], claim_token: str, moment: d
     session.commit()
 
 
+def _young(claimed: _Claimed, moment: datetime) -> bool:
+    return claimed.claimed_at is not None and moment - claimed.claimed_at < LEASE / 2
+
+
 def _send(
     session: DbSession,
     claimed: _Claimed,
@@ -382,8 +386,9 @@ def _send(
     # Nobody may take a claim over before its lease runs out. A young claim (the usual case:
     # a batch takes well under a second) outlasts this send, SMTP timeouts included; an old one
     # is renewed first, and if another worker took the message over meanwhile, it is theirs.
-    young = claimed.claimed_at is not None and now() - claimed.claimed_at < LEASE / 2
-    if not young and not _update_if_ours(session, email_id, claim_token, {"claimed_at": now()}):
+    if not _young(claimed, now()) and not _update_if_ours(
+        session, email_id, claim_token, {"claimed_at": now()}
+    ):
         return Delivery.SKIPPED
 
     def requeue(retry_in: timedelta, error: Exception, **extra: object) -> None:
@@ -486,6 +491,11 @@ def run_worker(
                     if stop.is_set():
                         _release(session, [c.id for c in batch[position:]], claim_token)
                         break
+                    if sent and not _young(claimed, now()):
+                        # A slow batch: record what went out while its claims still hold, or
+                        # another worker could take those over once the lease ran out.
+                        _record_sent(session, sent, claim_token, now())
+                        sent = []
                     try:
                         result = _send(
                             session, claimed, transport, claim_token=claim_token, now=now

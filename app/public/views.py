@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 from flask import (
     Response,
     abort,
@@ -116,9 +118,14 @@ def sign(slug: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
     if not letter.is_open(utcnow()):
         raise LetterClosed("This letter is closed and no longer takes signatures.")
-    # A browser that says the form came from our own page needs no token to prove it; the
-    # token covers browsers that send neither Sec-Fetch-Site nor Origin.
-    form = SignForm(meta={"csrf": not _posted_from_our_own_page()})
+    # A browser that says the form came from our own page needs no token to prove it; one that
+    # says it came from elsewhere is refused outright (echoing the posted answers back with a
+    # fresh token would let a forged post become a real one at the victim's next click); the
+    # token is for clients that send neither Sec-Fetch-Site nor Origin.
+    came_from = _where_posted_from()
+    if came_from is PostOrigin.ELSEWHERE:
+        abort(403, "This form was sent from another site. To sign, use the form on this page.")
+    form = SignForm(meta={"csrf": came_from is PostOrigin.UNKNOWN})
     valid = form.validate_on_submit()
     if form.meta.csrf and form.csrf_token.errors:
         form.csrf_token.errors = []
@@ -142,11 +149,25 @@ def sign(slug: str) -> BaseResponse:
     return redirect(url_for("public.check_email", slug=slug), code=303)
 
 
-def _posted_from_our_own_page() -> bool:
-    if request.headers.get("Sec-Fetch-Site") == "same-origin":
-        return True
+class PostOrigin(enum.Enum):
+    OURS = "ours"
+    ELSEWHERE = "elsewhere"
+    UNKNOWN = "unknown"
+
+
+def _where_posted_from() -> PostOrigin:
+    """What the browser says about the page a form was posted from. Browsers set these
+    headers themselves; a page on another site cannot forge them (an `Origin: null`, which a
+    sandboxed frame sends, counts as elsewhere)."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site == "same-origin":
+        return PostOrigin.OURS
+    if fetch_site in ("same-site", "cross-site"):
+        return PostOrigin.ELSEWHERE
     origin = request.headers.get("Origin")
-    return origin is not None and origin == request.host_url.rstrip("/")
+    if origin is None:
+        return PostOrigin.UNKNOWN
+    return PostOrigin.OURS if origin == request.host_url.rstrip("/") else PostOrigin.ELSEWHERE
 
 
 def _captcha() -> captcha.Provider | None:

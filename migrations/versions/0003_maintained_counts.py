@@ -5,8 +5,9 @@ A signature counts publicly when it is verified and not held for review. Trigger
 counter rows. On PostgreSQL they are statement-level with transition tables, so a bulk import or
 a bulk moderation action costs one aggregate, not one trigger call per row; a transaction
 always adds to the same row (chosen by its id), so concurrent confirmations spread over 16 rows
-instead of queueing on one, and no two transactions can deadlock over them. SQLite has only
-row-level triggers, which is fine for the embedded default.
+instead of queueing on one; rows are taken in letter order, so transactions that touch several
+letters take their locks in one order. SQLite has only row-level triggers, which is fine for the
+embedded default.
 
 Revision ID: 0003
 Revises: 0002
@@ -37,14 +38,14 @@ BEGIN
         SELECT n.letter_id, chosen_shard, count(*)
         FROM new_rows n JOIN letters l ON l.id = n.letter_id
         WHERE n.state = 'verified' AND NOT n.quarantined
-        GROUP BY n.letter_id
+        GROUP BY n.letter_id ORDER BY n.letter_id
         ON CONFLICT (letter_id, shard) DO UPDATE SET verified = c.verified + excluded.verified;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO signature_counts AS c (letter_id, shard, verified)
         SELECT o.letter_id, chosen_shard, -count(*)
         FROM old_rows o JOIN letters l ON l.id = o.letter_id
         WHERE o.state = 'verified' AND NOT o.quarantined
-        GROUP BY o.letter_id
+        GROUP BY o.letter_id ORDER BY o.letter_id
         ON CONFLICT (letter_id, shard) DO UPDATE SET verified = c.verified + excluded.verified;
     ELSE
         INSERT INTO signature_counts AS c (letter_id, shard, verified)
@@ -58,6 +59,7 @@ BEGIN
         ) changes JOIN letters l ON l.id = changes.letter_id
         GROUP BY changes.letter_id
         HAVING sum(changes.delta) <> 0
+        ORDER BY changes.letter_id
         ON CONFLICT (letter_id, shard) DO UPDATE SET verified = c.verified + excluded.verified;
     END IF;
     RETURN NULL;
@@ -78,11 +80,12 @@ POSTGRES_TRIGGERS = [
 ]
 
 
-def _sqlite_add(letter: str, delta: str) -> str:
+def _sqlite_add(letter: str, delta: str, condition: str = "1") -> str:
     # The WHERE is also what SQLite's grammar needs before an upsert in INSERT ... SELECT.
     return f"""
         INSERT INTO signature_counts (letter_id, shard, verified)
-        SELECT {letter}, 0, {delta} WHERE EXISTS (SELECT 1 FROM letters WHERE id = {letter})
+        SELECT {letter}, 0, {delta}
+        WHERE ({condition}) AND EXISTS (SELECT 1 FROM letters WHERE id = {letter})
         ON CONFLICT (letter_id, shard) DO UPDATE SET verified = verified + excluded.verified;
     """
 
@@ -91,9 +94,14 @@ SQLITE_TRIGGERS = [
     f"""CREATE TRIGGER signature_counts_insert AFTER INSERT ON signatures
         WHEN {COUNTED_NEW}
         BEGIN {_sqlite_add("NEW.letter_id", "1")} END""",
-    f"""CREATE TRIGGER signature_counts_update AFTER UPDATE OF state, quarantined ON signatures
-        WHEN ({COUNTED_OLD}) IS NOT ({COUNTED_NEW})
-        BEGIN {_sqlite_add("NEW.letter_id", f"CASE WHEN {COUNTED_NEW} THEN 1 ELSE -1 END")} END""",
+    # Out of the old letter's count and into the new one's (the same letter, usually).
+    f"""CREATE TRIGGER signature_counts_update
+        AFTER UPDATE OF state, quarantined, letter_id ON signatures
+        WHEN ({COUNTED_OLD}) IS NOT ({COUNTED_NEW}) OR OLD.letter_id IS NOT NEW.letter_id
+        BEGIN
+            {_sqlite_add("OLD.letter_id", "-1", COUNTED_OLD)}
+            {_sqlite_add("NEW.letter_id", "1", COUNTED_NEW)}
+        END""",
     f"""CREATE TRIGGER signature_counts_delete AFTER DELETE ON signatures
         WHEN {COUNTED_OLD}
         BEGIN {_sqlite_add("OLD.letter_id", "-1")} END""",

@@ -267,3 +267,35 @@ def test_non_ascii_names_subjects_and_bodies_arrive_intact(
     # Line ends travel as CRLF, as SMTP wants; the text is otherwise exactly what was queued.
     assert plain.get_content().replace("\r\n", "\n") == message.body_text
     assert html.get_content().strip() == message.body_html
+
+
+def test_a_slow_batch_records_what_it_sent_before_its_claims_could_be_taken_over(
+    app: Flask, session, mail_to_smtp: SMTPServer
+) -> None:
+    """Each send takes six minutes of a (simulated) clock against a ten-minute lease: messages
+    sent early in the batch must be marked sent before another worker may take them over."""
+    ids = _queue(session, 3)
+    clock = [utcnow()]
+    taken_by_another: list[list[int]] = []
+
+    class SlowTransport(SMTPTransport):
+        def send(self, message) -> None:
+            super().send(message)
+            clock[0] += timedelta(minutes=6)
+            if len(mail_to_smtp.recorder.messages) == 2:
+                # Another worker looks for abandoned claims just past the first lease.
+                taken_by_another.append(claim_batch(session, now=clock[0], claim_token="another"))
+
+    stats = run_worker(
+        db.session,
+        SlowTransport(smtp_settings(app.config)),
+        sender=app.config["MAIL_DEFAULT_SENDER"],
+        once=True,
+        now=lambda: clock[0],
+    )
+    assert ids[0] not in taken_by_another[0]
+    sent_twice = len(mail_to_smtp.recorder.messages) - len(
+        {m["Message-ID"] for m in mail_to_smtp.recorder.messages}
+    )
+    assert sent_twice == 0
+    assert stats.sent + len(taken_by_another[0]) == 3

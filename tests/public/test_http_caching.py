@@ -119,3 +119,42 @@ def test_only_public_successes_are_replayed(session) -> None:
     assert client.get("/letters/not-yet").status_code == 200
     # A visitor's own token is never kept for the next one.
     assert client.get("/csrf-token").json != cached.test_client().get("/csrf-token").json
+
+
+def test_responses_that_are_not_kept_stream_through_untouched(session) -> None:
+    """A private or streamed response (an export, say) is neither buffered nor left unclosed."""
+    from flask import Response, stream_with_context
+
+    cached = create_app(TestingConfig, PAGE_CACHE_SECONDS=60)
+    produced: list[str] = []
+    closed: list[bool] = []
+
+    def chunks():
+        for part in ("one,", "two,", "three"):
+            produced.append(part)
+            yield part
+
+    def probe() -> Response:
+        response = Response(stream_with_context(chunks()), mimetype="text/csv")
+        response.call_on_close(lambda: closed.append(True))
+        return response
+
+    cached.add_url_rule("/stream-probe", "stream_probe", probe)
+    with cached.test_client() as client:
+        response = client.get("/stream-probe", buffered=False)
+        stream = response.response
+        assert next(iter(stream)) == b"one,"
+        assert produced == ["one,"]  # not read ahead into memory
+        response.close()
+    assert closed == [True]
+
+
+def test_a_revalidation_of_a_page_not_yet_kept_is_answered_304(session) -> None:
+    cached = create_app(TestingConfig, PAGE_CACHE_SECONDS=60)
+    make_letter(session, slug="revalidated")
+    first = cached.test_client().get("/letters/revalidated")
+    fresh_app = create_app(TestingConfig, PAGE_CACHE_SECONDS=60)
+    again = fresh_app.test_client().get(
+        "/letters/revalidated", headers={"If-None-Match": first.headers["ETag"]}
+    )
+    assert again.status_code == 304
