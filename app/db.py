@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import operator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -119,13 +120,15 @@ def bulk_insert(session: DbSession, table: Table, rows: list[dict[str, Any]]) ->
     assert driver is not None
     columns = list(rows[0])
     names = ", ".join(columns)
+    values_of = operator.itemgetter(*columns)
+    # Enums are written as their stored strings; which columns hold them is seen once.
+    enum_positions = [i for i, c in enumerate(columns) if isinstance(rows[0][c], enum.Enum)]
     with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([_copy_value(row[column]) for column in columns])
-
-
-def _copy_value(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
+            values = list(values_of(row)) if len(columns) > 1 else [row[columns[0]]]
+            for position in enum_positions:
+                values[position] = values[position].value
+            copy.write_row(values)
 
 
 def migration_filter(dialect_name: str) -> Any:

@@ -198,7 +198,7 @@ def test_two_instances_share_limits_and_counts_and_two_workers_send_each_email_o
                 "message_id, status, attempts, next_attempt_at, created_at) "
                 "SELECT 'confirm', 'bulk' || n || '@example.org', 'Please confirm', 'Text', "
                 "'<p>Text</p>', '<bulk' || n || '@scale.test>', 'queued', 0, now(), now() "
-                "FROM generate_series(1, 400) AS n"
+                "FROM generate_series(1, 1500) AS n"
             )
             queued = connection.execute("SELECT count(*) FROM outbound_emails").fetchone()
         assert queued is not None
