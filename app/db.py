@@ -102,9 +102,13 @@ def begin_writing(session: DbSession) -> None:
 
 def upsert(model: Any, session: DbSession) -> Any:
     """INSERT ... ON CONFLICT for the session's database (both dialects spell it the same)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
+    return upsert_statement(model, session.get_bind().dialect.name)
+
+
+def upsert_statement(target: Any, dialect_name: str) -> Any:
+    if dialect_name == "postgresql":
+        return postgresql.insert(target)
+    return sqlite.insert(target)
 
 
 def bulk_insert(session: DbSession, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.db import DbSession
@@ -194,7 +194,11 @@ def versions_of(session: DbSession, letter: Letter) -> Sequence[LetterVersion]:
 
 
 def find_letter(session: DbSession, slug: str) -> Letter | None:
-    return session.scalars(select(Letter).where(Letter.slug == slug)).one_or_none()
+    return session.scalars(_LETTER_BY_SLUG, {"slug": slug}).one_or_none()
+
+
+#: Built once: every public request looks its letter up.
+_LETTER_BY_SLUG = select(Letter).where(Letter.slug == bindparam("slug"))
 
 
 def public_letter(session: DbSession, slug: str) -> Letter:

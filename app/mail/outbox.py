@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from email.utils import make_msgid
 
+from sqlalchemy import insert
+
 from app.db import DbSession, bulk_insert, utcnow
 from app.mail.messages import ComposedEmail
 from app.models import EmailStatus, OutboundEmail
@@ -17,20 +19,32 @@ def queue_email(
     to_address: str,
     sender_domain: str,
     signature_id: int | None = None,
-) -> OutboundEmail:
-    row = OutboundEmail(
-        kind=message.kind,
-        to_address=to_address,
-        subject=message.subject,
-        body_text=message.body_text,
-        body_html=message.body_html,
-        message_id=make_msgid(domain=sender_domain),
-        signature_id=signature_id,
-        next_attempt_at=utcnow(),
+) -> int:
+    """Queue one message in the current transaction; its id.
+
+    A Core INSERT built once: the ORM's unit of work cost several times more, once per
+    signature."""
+    connection = session.connection()
+    return int(
+        connection.execute(
+            _INSERT_EMAIL,
+            {
+                "kind": message.kind,
+                "to_address": to_address,
+                "subject": message.subject,
+                "body_text": message.body_text,
+                "body_html": message.body_html,
+                "message_id": make_msgid(domain=sender_domain),
+                "signature_id": signature_id,
+                "status": EmailStatus.QUEUED,
+                "attempts": 0,
+                "next_attempt_at": utcnow(),
+            },
+        ).scalar_one()
     )
-    session.add(row)
-    session.flush()
-    return row
+
+
+_INSERT_EMAIL = insert(OutboundEmail.__table__).returning(OutboundEmail.__table__.c.id)
 
 
 def queue_many(

@@ -38,7 +38,7 @@ def _queue(session, count: int = 1, to: str = "reader@example.org") -> list[int]
             body_text=f"Plain {number} http://signing.test/letters/x/confirm/tok{number}",
             body_html=f"<p>HTML {number}</p>",
         )
-        ids.append(queue_email(session, message, to_address=to, sender_domain="signing.test").id)
+        ids.append(queue_email(session, message, to_address=to, sender_domain="signing.test"))
     session.commit()
     return ids
 

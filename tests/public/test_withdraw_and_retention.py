@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.db import utcnow
 from app.models import OutboundEmail, Signature, SignatureState
@@ -111,8 +111,14 @@ def test_purge_deletes_old_unconfirmed_signatures_and_old_emails(
     message = ComposedEmail(kind="confirm", subject="s", body_text="t", body_html="h")
     queue_email(session, message, to_address=stale.email, sender_domain="x", signature_id=stale.id)
     sent = queue_email(session, message, to_address="someone@example.org", sender_domain="x")
-    sent.status = EmailStatus.SENT
-    sent.created_at = utcnow() - timedelta(days=app.config["EMAIL_RETENTION_DAYS"] + 1)
+    session.execute(
+        update(OutboundEmail)
+        .where(OutboundEmail.id == sent)
+        .values(
+            status=EmailStatus.SENT,
+            created_at=utcnow() - timedelta(days=app.config["EMAIL_RETENTION_DAYS"] + 1),
+        )
+    )
     session.commit()
 
     result = runner.invoke(args=["signatures", "purge"])
