@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.db import DbSession
@@ -23,9 +23,7 @@ def affiliation_for(session: DbSession, letter_id: int, name: str) -> Affiliatio
     """The letter's affiliation whose key matches `name` (or its canonical one), created on
     first sight."""
     key = affiliation_key(name)
-    found = session.scalars(
-        select(Affiliation).where(Affiliation.letter_id == letter_id, Affiliation.key == key)
-    ).one_or_none()
+    found = session.scalars(_BY_KEY, {"letter_id": letter_id, "key": key}).one_or_none()
     if found is not None:
         # A merged variant ("M.I.T.") is only an alias now: sign under the canonical name.
         canonical = session.get(Affiliation, found.canonical_id) if found.canonical_id else None
@@ -36,10 +34,14 @@ def affiliation_for(session: DbSession, letter_id: int, name: str) -> Affiliatio
             session.add(affiliation)
     except IntegrityError:
         # Another signer from the same organisation got there first.
-        return session.scalars(
-            select(Affiliation).where(Affiliation.letter_id == letter_id, Affiliation.key == key)
-        ).one()
+        return session.scalars(_BY_KEY, {"letter_id": letter_id, "key": key}).one()
     return affiliation
+
+
+#: Built once: every signature looks its affiliation up.
+_BY_KEY = select(Affiliation).where(
+    Affiliation.letter_id == bindparam("letter_id"), Affiliation.key == bindparam("key")
+)
 
 
 @dataclass(frozen=True)
