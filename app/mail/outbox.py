@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from email.utils import make_msgid
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -24,24 +26,8 @@ def queue_email(
 
     A Core INSERT built once: the ORM's unit of work cost several times more, once per
     signature."""
-    connection = session.connection()
-    return int(
-        connection.execute(
-            _INSERT_EMAIL,
-            {
-                "kind": message.kind,
-                "to_address": to_address,
-                "subject": message.subject,
-                "body_text": message.body_text,
-                "body_html": message.body_html,
-                "message_id": make_msgid(domain=sender_domain),
-                "signature_id": signature_id,
-                "status": EmailStatus.QUEUED,
-                "attempts": 0,
-                "next_attempt_at": utcnow(),
-            },
-        ).scalar_one()
-    )
+    row = _row(message, to_address, signature_id, sender_domain=sender_domain, now=utcnow())
+    return int(session.connection().execute(_INSERT_EMAIL, row).scalar_one())
 
 
 _INSERT_EMAIL = insert(OutboundEmail.__table__).returning(OutboundEmail.__table__.c.id)
@@ -57,24 +43,32 @@ def queue_many(
     if not messages:
         return 0
     now = utcnow()
-    bulk_insert(
-        session,
-        OutboundEmail.__table__,
-        [
-            {
-                "kind": message.kind,
-                "to_address": to_address,
-                "subject": message.subject,
-                "body_text": message.body_text,
-                "body_html": message.body_html,
-                "message_id": make_msgid(domain=sender_domain),
-                "status": EmailStatus.QUEUED,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "signature_id": signature_id,
-            }
-            for message, to_address, signature_id in messages
-        ],
-    )
+    rows = [
+        _row(message, to_address, signature_id, sender_domain=sender_domain, now=now)
+        for message, to_address, signature_id in messages
+    ]
+    bulk_insert(session, OutboundEmail.__table__, rows)
     return len(messages)
+
+
+def _row(
+    message: ComposedEmail,
+    to_address: str,
+    signature_id: int | None,
+    *,
+    sender_domain: str,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "kind": message.kind,
+        "to_address": to_address,
+        "subject": message.subject,
+        "body_text": message.body_text,
+        "body_html": message.body_html,
+        "message_id": make_msgid(domain=sender_domain),
+        "status": EmailStatus.QUEUED,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "signature_id": signature_id,
+    }
