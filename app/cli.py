@@ -86,8 +86,10 @@ def create_letter(
 @letters_cli.command("list")
 def list_letters() -> None:
     """Every letter with its status and verified signature count."""
-    for letter in letters.all_letters(db.session):
-        count = signatories.count_verified(db.session, letter)
+    every = letters.all_letters(db.session)
+    counts = signatories.verified_counts(db.session, [letter.id for letter in every])
+    for letter in every:
+        count = counts.get(letter.id, 0)
         closes = f" closes {letter.closes_at.isoformat()}" if letter.closes_at else ""
         click.echo(
             f"{letter.slug}\t{letter.status.value}\t{count} verified\t{letter.title}{closes}"

@@ -100,12 +100,8 @@ def begin_writing(session: DbSession) -> None:
         current.connection(execution_options={SQLITE_BEGIN_IMMEDIATE: True})
 
 
-def upsert(model: Any, session: DbSession) -> Any:
-    """INSERT ... ON CONFLICT for the session's database (both dialects spell it the same)."""
-    return upsert_statement(model, session.get_bind().dialect.name)
-
-
-def upsert_statement(target: Any, dialect_name: str) -> Any:
+def upsert(target: Any, dialect_name: str) -> Any:
+    """INSERT ... ON CONFLICT for this database (both dialects spell it the same)."""
     if dialect_name == "postgresql":
         return postgresql.insert(target)
     return sqlite.insert(target)

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.affiliations import affiliation_for
 from app.countries import country_name
-from app.db import DbSession, upsert_statement
+from app.db import DbSession, upsert
 from app.defences import NO_CLUES, Clues, canonical_email, review_flags
 from app.errors import LetterClosed, NotFound
 from app.mail.messages import ComposedEmail, compose
@@ -185,7 +185,7 @@ def _insert_signature(dialect_name: str) -> Insert:
     driver, the largest single cost of a signature."""
     table = Signature.__table__
     return (
-        upsert_statement(table, dialect_name)
+        upsert(table, dialect_name)
         .on_conflict_do_nothing(index_elements=[table.c.letter_id, table.c.email_normalized])
         .returning(table.c.id)
     )

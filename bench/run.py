@@ -29,7 +29,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
@@ -514,7 +514,7 @@ def scenario_mail(base: str, sizes: Sizes, smoke: bool) -> list[Row]:
         token, cookie = token_and_cookie(base)
         run = f"m{int(time.time())}"
         connections = 50
-        surge = Sizes(**{**sizes.__dict__, "seconds": sizes.surge_seconds, "connections": 50})
+        surge = replace(sizes, seconds=sizes.surge_seconds, connections=connections)
         with mail_workers(port, 2):
             figures = wrk(
                 base,

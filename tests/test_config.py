@@ -68,3 +68,18 @@ def test_database_urls_use_psycopg_3_and_default_to_sqlite() -> None:
     assert database_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
     assert database_url(None).endswith("/instance/undersigned.db")
     assert database_url(None).startswith("sqlite:///")
+
+
+def test_rate_limits_for_signing_and_links_can_be_raised_from_the_environment() -> None:
+    """A campus behind one NAT address may need more during a launch."""
+    env = {
+        **os.environ,
+        "SIGN_RATE_LIMIT": "500 per minute",
+        "LINK_PAGE_RATE_LIMIT": "900 per minute",
+    }
+    shown = subprocess.run(
+        [sys.executable, "-c", "from config import Config as C; "
+         "print(C.SIGN_RATE_LIMIT, '|', C.LINK_PAGE_RATE_LIMIT)"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert shown.stdout.strip() == "500 per minute | 900 per minute"

@@ -172,3 +172,28 @@ def test_moving_a_signature_to_another_letter_moves_it_between_counts(session) -
     session.commit()
     assert_counts_agree(session, first, 1)
     assert_counts_agree(session, second, 1)
+
+
+def test_counts_for_several_letters_come_from_one_query(app, session) -> None:
+    from sqlalchemy import event
+
+    busy, quiet, other = make_letter(session), make_letter(session), make_letter(session)
+    for _ in range(3):
+        make_signature(session, letter=busy)
+    make_signature(session, letter=other)
+    ids = [busy.id, quiet.id, other.id]
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        counts = signatories.verified_counts(session, ids)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert counts == {ids[0]: 3, ids[2]: 1}  # a letter nobody signed is left out
+    assert [s for s in statements if "signature_counts" in s] == statements
+    assert len(statements) == 1
+    assert signatories.count_verified(session, quiet) == 0

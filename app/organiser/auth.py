@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -75,16 +77,32 @@ def _start_session(organiser: Organiser, next_url: str | None) -> BaseResponse:
     return redirect(_safe_next(next_url), code=303)
 
 
+#: A view function, kept as it is by the decorator.
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _sign_in_limits(account_key: Callable[[], str]) -> Callable[[F], F]:
+    """Failed attempts counted per client address and per account, on both sign-in steps."""
+
+    def decorate(view: F) -> F:
+        per_account = limiter.limit(
+            lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+            methods=["POST"],
+            key_func=account_key,
+            deduct_when=_failed,
+        )
+        per_address = limiter.limit(
+            lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+            methods=["POST"],
+            deduct_when=_failed,
+        )
+        return cast(F, per_address(per_account(view)))
+
+    return decorate
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    methods=["POST"],
-    key_func=_login_account_key,
-    deduct_when=_failed,
-)
+@_sign_in_limits(_login_account_key)
 def login() -> BaseResponse | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
@@ -115,15 +133,7 @@ def _pending_account_key() -> str:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    methods=["POST"],
-    key_func=_pending_account_key,
-    deduct_when=_failed,
-)
+@_sign_in_limits(_pending_account_key)
 def login_code() -> BaseResponse | tuple[str, int]:
     organiser = _pending_organiser()
     if organiser is None or not organiser.totp_secret:

@@ -34,7 +34,7 @@ def render_letter_page(template: str, letter: Letter, role: OrganiserRole, **con
 @bp.get("/")
 def home() -> str:
     mine = organisers.letters_of(db.session, current_user)
-    counts = {letter.id: signatories.count_verified(db.session, letter) for letter, _ in mine}
+    counts = signatories.verified_counts(db.session, [letter.id for letter, _ in mine])
     return render_template("organiser/home.html", letters=mine, counts=counts)
 
 
