@@ -143,27 +143,19 @@ def import_signatures(slug: str, csv_file: Path, verified: bool, source: str | N
     if letter is None:
         raise click.ClickException(f"No letter with the slug {slug!r}.")
     try:
-        rows = imports.parse(csv_file.read_bytes())
-        result = imports.import_rows(
+        result = imports.import_file(
             db.session,
             letter,
-            rows,
-            verified=verified,
+            csv_file.read_bytes(),
+            file_name=csv_file.name,
             source=source or f"import: {csv_file.name}",
+            verified=verified,
             settings=signing_settings(current_app.config),
             now=utcnow(),
+            organiser=None,
         )
     except DomainError as error:
         raise click.ClickException(str(error)) from None
-    audit.record(
-        db.session,
-        None,
-        "import",
-        letter=letter,
-        file=csv_file.name,
-        **result.audit_details(),
-        verified=verified,
-    )
     db.session.commit()
     how = "verified" if verified else f"pending, {result.emails_queued} confirmation emails queued"
     click.echo(

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, String, any_, insert, literal, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
+from app import audit
 from app.affiliations import affiliation_key
 from app.db import DbSession, bulk_insert
 from app.errors import DomainError, InvalidInput
@@ -33,6 +34,7 @@ from app.models import (
     TITLE_MAX,
     Affiliation,
     Letter,
+    Organiser,
     Signature,
     SignatureState,
 )
@@ -353,3 +355,32 @@ def _queue_confirmations(
             messages.append((message, row.email, signature.id))
         queued += queue_many(session, messages, sender_domain=settings.sender_domain)
     return queued
+
+
+def import_file(
+    session: DbSession,
+    letter: Letter,
+    data: bytes,
+    *,
+    file_name: str,
+    source: str,
+    verified: bool,
+    settings: SigningSettings,
+    now: datetime,
+    organiser: Organiser | None,
+) -> ImportResult:
+    """Check a CSV file, import its rows and log it: what the command line and the console
+    both do (organiser None: the command line). ImportRejected if any row is wrong."""
+    result = import_rows(
+        session, letter, parse(data), verified=verified, source=source, settings=settings, now=now
+    )
+    audit.record(
+        session,
+        organiser,
+        "import",
+        letter=letter,
+        file=file_name,
+        **result.audit_details(),
+        verified=verified,
+    )
+    return result

@@ -119,29 +119,21 @@ def import_signatures(slug: str) -> BaseResponse | tuple[str, int]:
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            rows = imports.parse(upload.read())
-            result = imports.import_rows(
+            result = imports.import_file(
                 db.session,
                 letter,
-                rows,
-                verified=form.verified.data,
+                upload.read(),
+                file_name=upload.filename or "upload.csv",
                 source=f"import: {secure_filename(upload.filename or 'upload.csv')}",
+                verified=form.verified.data,
                 settings=signing_settings(current_app.config),
                 now=utcnow(),
+                organiser=current_user,
             )
         except imports.ImportRejected as rejected:
             problems = rejected.problems[: imports.MAX_ERRORS_REPORTED]
             status = 422
         else:
-            audit.record(
-                db.session,
-                current_user,
-                "import",
-                letter=letter,
-                file=upload.filename,
-                **result.audit_details(),
-                verified=form.verified.data,
-            )
             db.session.commit()
             flash(
                 f"Imported {result.imported} signatures; skipped {result.skipped_already_signed} "
