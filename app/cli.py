@@ -307,17 +307,10 @@ def grant_role(email: str, slug: str, role: str) -> None:
     letter = letters.find_letter(db.session, slug)
     if letter is None:
         raise click.ClickException(f"No letter with the slug {slug!r}.")
-    before = organisers.role_on(db.session, organiser, letter)
-    organisers.grant(db.session, letter, organiser, OrganiserRole(role))
-    audit.record(
-        db.session,
-        None,
-        "team.grant",
-        letter=letter,
-        member=organiser.email,
-        before=before.value if before else None,
-        after=role,
-    )
+    try:
+        organisers.change_role(db.session, letter, organiser, OrganiserRole(role), by=None)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"{organiser.email} is now {role} of {letter.slug}")
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app import audit
 from app.db import DbSession
 from app.errors import InvalidInput, NotFound
 from app.letters import SLUG_PATTERN, find_letter
@@ -233,6 +234,28 @@ def grant(session: DbSession, letter: Letter, organiser: Organiser, role: Organi
             raise InvalidInput(_LAST_OWNER)
         existing.role = role
     session.flush()
+
+
+def change_role(
+    session: DbSession,
+    letter: Letter,
+    member: Organiser,
+    role: OrganiserRole,
+    *,
+    by: Organiser | None,
+) -> None:
+    """Give a member a role on a letter and log who did (by None: the command line)."""
+    before = role_on(session, member, letter)
+    grant(session, letter, member, role)
+    audit.record(
+        session,
+        by,
+        "team.grant",
+        letter=letter,
+        member=member.email,
+        before=before.value if before else None,
+        after=role.value,
+    )
 
 
 def team_of(session: DbSession, letter: Letter) -> Sequence[LetterOrganiser]:

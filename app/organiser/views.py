@@ -184,21 +184,13 @@ def _grant_from(form: TeamForm, letter: Letter) -> bool:
     if member is None:
         form.email.errors = ["There is no organiser account with that email address."]
         return False
-    before = organisers.role_on(db.session, member, letter)
     try:
-        organisers.grant(db.session, letter, member, OrganiserRole(form.role.data))
+        organisers.change_role(
+            db.session, letter, member, OrganiserRole(form.role.data), by=current_user
+        )
     except InvalidInput as error:
         form.role.errors = [str(error)]
         return False
-    audit.record(
-        db.session,
-        current_user,
-        "team.grant",
-        letter=letter,
-        member=member.email,
-        before=before.value if before else None,
-        after=form.role.data,
-    )
     return True
 
 

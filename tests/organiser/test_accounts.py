@@ -87,6 +87,17 @@ def test_organisers_list_set_password_and_grant(runner, session) -> None:
     assert missing.exit_code == 1
 
 
+def test_the_command_line_cannot_demote_a_letters_last_owner(runner, session) -> None:
+    letter = make_letter(session, slug="owned")
+    make_organiser(session, email="only@campaign.example", letters={letter: OrganiserRole.OWNER})
+    demoted = runner.invoke(
+        args=["organisers", "grant", "only@campaign.example", "owned", "--role", "viewer"]
+    )
+    assert demoted.exit_code == 1
+    assert "needs at least one owner" in demoted.output
+    assert session.scalars(select(LetterOrganiser)).one().role is OrganiserRole.OWNER
+
+
 def test_an_organiser_signs_in_sees_their_letters_and_signs_out(
     client: FlaskClient, session
 ) -> None:
