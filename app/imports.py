@@ -1,18 +1,20 @@
 """Importing signatories collected elsewhere (paper, a form tool, a previous site).
 
-All or nothing: the whole file is checked first, every bad row reported by its line number, and
-only a clean file is written, in bulk, so 100,000 rows take seconds.
+All or nothing: every bad row is reported by its line number, and nothing of a file with one is
+kept. Rows are written in bulk, chunk by chunk, while the next chunk is being checked, all in one
+savepoint that a bad line anywhere rolls back: so 100,000 rows take seconds.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import pycountry
@@ -47,6 +49,10 @@ MAX_ERRORS_REPORTED = 100
 MAX_ROWS = 500_000
 #: Addresses looked up per query when matching a file against the letter.
 LOOKUP_CHUNK = 5000
+#: Rows checked, then written, at a time: big enough for COPY to pay, small enough to overlap.
+CHUNK_ROWS = 10_000
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,12 @@ def _text(value: str, label: str, limit: int, *, required: bool, multiline: bool
 
 def parse(data: bytes) -> list[ImportRow]:
     """Check every row; ImportRejected listing each bad line, or the clean rows."""
+    return [row for chunk in _checked_chunks(data) for row in chunk]
+
+
+def _checked_chunks(data: bytes) -> Iterator[list[ImportRow]]:
+    """The file's clean rows, CHUNK_ROWS at a time; once the whole file is read,
+    ImportRejected listing every bad line (after a first bad line no more chunks come)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -152,6 +164,7 @@ def parse(data: bytes) -> list[ImportRow]:
     reader.fieldnames = headers
     problems: list[RowProblem] = []
     rows: list[ImportRow] = []
+    seen = 0
     records = iter(reader)
     while True:
         try:
@@ -162,9 +175,10 @@ def parse(data: bytes) -> list[ImportRow]:
             problems.append(RowProblem(reader.line_num, f"not readable as CSV ({error})"))
             break
         line = reader.line_num
-        if len(rows) + len(problems) >= MAX_ROWS:
+        if seen >= MAX_ROWS:
             problems.append(RowProblem(line, f"more than {MAX_ROWS:,} rows; split the file"))
             break
+        seen += 1
         if None in record:
             problems.append(RowProblem(line, "more cells than there are columns"))
             continue
@@ -172,11 +186,14 @@ def parse(data: bytes) -> list[ImportRow]:
             rows.append(_row(line, record))
         except ValueError as error:
             problems.append(RowProblem(line, str(error)))
+        if len(rows) == CHUNK_ROWS and not problems:
+            yield rows
+            rows = []
     if problems:
         raise ImportRejected(problems)
-    if not rows:
+    if not seen:
         raise ImportRejected([RowProblem(1, "the file has no rows")])
-    return rows
+    yield rows
 
 
 def _row(line: int, record: dict[str, str | None]) -> ImportRow:
@@ -267,23 +284,96 @@ def import_rows(
 ) -> ImportResult:
     """Write checked rows in bulk. Addresses that already signed are skipped and counted;
     unverified rows get a confirmation email each, like any other pending signature."""
+    return _import_chunks(
+        session, letter, [rows], verified=verified, source=source, settings=settings, now=now
+    )
+
+
+def _read_ahead(executor: Executor, items: Iterator[T]) -> Iterator[T]:
+    """`items`, each next one computed on `executor` while the caller handles this one."""
+    upcoming = executor.submit(next, items, None)
+    while (item := upcoming.result()) is not None:
+        upcoming = executor.submit(next, items, None)
+        yield item
+
+
+def _import_chunks(
+    session: DbSession,
+    letter: Letter,
+    chunks: Iterable[Sequence[ImportRow]],
+    *,
+    verified: bool,
+    source: str,
+    settings: SigningSettings,
+    now: datetime,
+) -> ImportResult:
+    """import_rows, chunk by chunk, in one savepoint: an exception from `chunks` (a bad line
+    further down the file) or from the database undoes every chunk written before it."""
     result = ImportResult()
-    already = _signed_already(session, letter, [row.email_key for row in rows])
     in_file: set[str] = set()
+    pending: list[ImportRow] = []
+    try:
+        with session.begin_nested():
+            for chunk in chunks:
+                fresh = _fresh(session, letter, chunk, in_file, result)
+                if not fresh:
+                    continue
+                bulk_insert(
+                    session,
+                    Signature.__table__,
+                    _signature_values(session, letter, fresh, verified, source, now),
+                )
+                result.imported += len(fresh)
+                if not verified:
+                    pending.extend(fresh)
+    except (IntegrityError, psycopg.errors.UniqueViolation):
+        raise InvalidInput(
+            "Someone signed with one of these addresses while the file was being imported. "
+            "Nothing was imported; please run the import again."
+        ) from None
+    if pending:
+        ids = _ids_of(session, letter, [row.email_key for row in pending])
+        result.emails_queued = _queue_confirmations(session, letter, pending, ids, settings)
+    session.flush()
+    return result
+
+
+def _fresh(
+    session: DbSession,
+    letter: Letter,
+    rows: Sequence[ImportRow],
+    in_file: set[str],
+    result: ImportResult,
+) -> list[ImportRow]:
+    """The rows to write: not signed already, and not repeating an earlier row of the file
+    (`in_file`, kept across chunks); the others are counted in `result`."""
+    already = _signed_already(session, letter, [row.email_key for row in rows])
     fresh: list[ImportRow] = []
     for row in rows:
-        if row.email_key in already:
-            result.skipped_already_signed += 1
-        elif row.email_key in in_file:
+        # The file first: an earlier chunk's rows are in the database by now.
+        if row.email_key in in_file:
             result.skipped_repeated_in_file += 1
+        elif row.email_key in already:
+            result.skipped_already_signed += 1
         else:
             in_file.add(row.email_key)
             fresh.append(row)
             continue
         result.skipped_lines.append(row.line)
-    affiliation_ids = _affiliation_ids(session, letter, (row.affiliation for row in fresh))
+    return fresh
+
+
+def _signature_values(
+    session: DbSession,
+    letter: Letter,
+    rows: Sequence[ImportRow],
+    verified: bool,
+    source: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    affiliation_ids = _affiliation_ids(session, letter, (row.affiliation for row in rows))
     state = SignatureState.VERIFIED if verified else SignatureState.PENDING
-    values = [
+    return [
         {
             "letter_id": letter.id,
             "state": state,
@@ -301,34 +391,21 @@ def import_rows(
             "letter_version": letter.version,
             "source": source[:200],
         }
-        for row in fresh
+        for row in rows
     ]
-    if values:
-        try:
-            with session.begin_nested():
-                bulk_insert(session, Signature.__table__, values)
-        except (IntegrityError, psycopg.errors.UniqueViolation):
-            raise InvalidInput(
-                "Someone signed with one of these addresses while the file was being imported. "
-                "Nothing was imported; please run the import again."
-            ) from None
-        result.imported = len(values)
-        if not verified:
-            keys = [row.email_key for row in fresh]
-            ids: dict[str, int] = {}
-            for start in range(0, len(keys), LOOKUP_CHUNK):
-                found = session.execute(
-                    select(Signature.email_normalized, Signature.id).where(
-                        Signature.letter_id == letter.id,
-                        _one_of(
-                            session, Signature.email_normalized, keys[start : start + LOOKUP_CHUNK]
-                        ),
-                    )
-                )
-                ids.update((email_key, ident) for email_key, ident in found)
-            result.emails_queued = _queue_confirmations(session, letter, fresh, ids, settings)
-    session.flush()
-    return result
+
+
+def _ids_of(session: DbSession, letter: Letter, keys: Sequence[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        found = session.execute(
+            select(Signature.email_normalized, Signature.id).where(
+                Signature.letter_id == letter.id,
+                _one_of(session, Signature.email_normalized, keys[start : start + LOOKUP_CHUNK]),
+            )
+        )
+        ids.update((email_key, ident) for email_key, ident in found)
+    return ids
 
 
 def _queue_confirmations(
@@ -371,9 +448,18 @@ def import_file(
 ) -> ImportResult:
     """Check a CSV file, import its rows and log it: what the command line and the console
     both do (organiser None: the command line). ImportRejected if any row is wrong."""
-    result = import_rows(
-        session, letter, parse(data), verified=verified, source=source, settings=settings, now=now
-    )
+    # The next chunk of the file is checked in a thread while this one is written: the
+    # database's index work and Python's checking overlap instead of taking turns.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-check") as checker:
+        result = _import_chunks(
+            session,
+            letter,
+            _read_ahead(checker, _checked_chunks(data)),
+            verified=verified,
+            source=source,
+            settings=settings,
+            now=now,
+        )
     audit.record(
         session,
         organiser,

@@ -9,8 +9,16 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from app import imports
 from app.extensions import limiter
-from app.models import AuditEvent, OrganiserRole, OutboundEmail, Signature, SignatureState
+from app.models import (
+    Affiliation,
+    AuditEvent,
+    OrganiserRole,
+    OutboundEmail,
+    Signature,
+    SignatureState,
+)
 from tests.factories import make_letter, make_organiser, make_signature
 from tests.helpers import csrf_token, log_in, sign
 
@@ -159,6 +167,45 @@ def test_an_unverified_import_emails_each_person_a_confirmation_link(
     assert signature.state is SignatureState.PENDING
     [email] = session.scalars(select(OutboundEmail)).all()
     assert "/letters/campaign/confirm/" in email.body_text
+
+
+def test_a_bad_line_after_chunks_already_written_undoes_them(
+    client: FlaskClient, session, campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rows are written chunk by chunk while later ones are still being checked.
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    good = "".join(f"Person {n},p{n}@example.org,Lab {n},Fellow,GB,\n" for n in range(5))
+    response = _upload(
+        client, HEADER + good + "Bad,bad@,Lab,Fellow,GB,\nLast,l@example.org,X,Y,GB,\n"
+    )
+    assert response.status_code == 422
+    assert "Line 7: email &#39;bad@&#39;" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Signature)) == 0
+    assert session.scalar(select(func.count()).select_from(Affiliation)) == 0
+
+
+def test_repeats_and_earlier_signers_are_found_across_chunks(
+    client: FlaskClient, session, campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    make_signature(session, letter=campaign, email="early@example.org")
+    content = HEADER + (
+        "Ada,ada@example.org,Lab,Fellow,GB,\n"
+        "Bob,bob@example.org,Lab,Fellow,GB,\n"
+        "Early,EARLY@example.org,Lab,Fellow,GB,\n"
+        "Ada Again,Ada@Example.org,Lab,Fellow,GB,\n"
+        "Cy,cy@example.org,Lab,Fellow,GB,\n"
+    )
+    assert _upload(client, content).status_code == 303
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "import")).one()
+    assert (
+        event.details["imported"],
+        event.details["skipped_already_signed"],
+        event.details["skipped_repeated_in_file"],
+        event.details["emails_queued"],
+    ) == (3, 1, 1, 3)
+    queued = session.scalars(select(OutboundEmail.to_address)).all()
+    assert sorted(queued) == ["ada@example.org", "bob@example.org", "cy@example.org"]
 
 
 @pytest.mark.parametrize(
