@@ -337,6 +337,31 @@ def scenario_confirming(base: str, hello: float, sizes: Sizes, smoke: bool, work
     return row
 
 
+def scenario_floor(floor: str, hello: float, sizes: Sizes, smoke: bool, work: Path) -> list[Row]:
+    """The floor app (bench/floor.py): what signing and confirming could reach at best."""
+    unused = {"BENCH_CSRF_TOKEN": "", "BENCH_COOKIE": ""}  # the floor checks neither
+    run = f"floor{int(time.time())}"
+    signing = wrk(floor, "sign.lua", sizes, BENCH_RUN=run, BENCH_SLUG=SLUG, **unused)
+    check(not unexpected_statuses(signing, "303"), f"floor signing: {signing['statuses']}")
+    ids = work / "floor-ids.txt"
+    with psycopg.connect(URL) as connection:
+        # From the other end of the pending signatures than the ones the app confirmed.
+        pending = connection.execute(
+            "SELECT id FROM signatures WHERE state = 'pending' ORDER BY id DESC LIMIT %s",
+            (sizes.pending // 2,),
+        ).fetchall()
+    ids.write_text("".join(f"{row[0]}\n" for row in pending))
+    confirming = wrk(floor, "confirm.lua", sizes, BENCH_SLUG=SLUG, BENCH_TOKENS=str(ids), **unused)
+    check(not unexpected_statuses(confirming, "303"), f"floor confirming: {confirming['statuses']}")
+    rows = []
+    for name, figures in (("signing", signing), ("confirming", confirming)):
+        row = rate_row(f"  floor: bare {name}, no checks", figures, hello, 0.3, smoke)
+        row.target = f"the best {name} can do"
+        row.met = None
+        rows.append(row)
+    return rows
+
+
 def scenario_export(sizes: Sizes, work: Path, smoke: bool) -> Row:
     output = work / "export.csv"
     seconds, rss = run_measured(
@@ -607,6 +632,11 @@ def main() -> None:
                 rows += scenario_signing(base, hello["rate"], sizes, options.smoke)
                 rows.append(scenario_confirming(base, hello["rate"], sizes, options.smoke, work))
                 rows += scenario_mail(base, sizes, options.smoke)
+            with gunicorn("bench.floor:app", app_environment(free_port())) as floor:
+                floor_rows = scenario_floor(floor, hello["rate"], sizes, options.smoke, work)
+        # Under the rows they bound: signing's and confirming's.
+        at = next(i for i, row in enumerate(rows) if row.scenario == "confirming") + 1
+        rows[at:at] = floor_rows
         rows.append(scenario_export(sizes, work, options.smoke))
         rows.append(scenario_import(sizes, work, options.smoke))
     print()
