@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import Insert, bindparam, delete, select, update
+from sqlalchemy import Insert, bindparam, delete, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.affiliations import affiliation_for
@@ -23,8 +23,8 @@ from app.defences import NO_CLUES, Clues, canonical_email, review_flags
 from app.errors import LetterClosed, NotFound
 from app.mail.messages import ComposedEmail, compose
 from app.mail.outbox import queue_email
-from app.models import Letter, OutboundEmail, Signature, SignatureState
-from app.tokens import TokenPurpose, make_token, read_token
+from app.models import Letter, LetterStatus, OutboundEmail, Signature, SignatureState
+from app.tokens import TokenExpired, TokenInvalid, TokenPurpose, make_token, read_token
 
 
 @dataclass(frozen=True)
@@ -323,6 +323,42 @@ _CONFIRM = (
         _signatures.state == SignatureState.PENDING,
     )
     .values(state=SignatureState.VERIFIED, verified_at=bindparam("now"))
+)
+
+
+def confirm_from_link(
+    session: DbSession, slug: str, token: str, *, settings: SigningSettings, now: datetime
+) -> bool:
+    """The usual confirmation, pending -> verified, straight from the link: one UPDATE that
+    checks what the full path (signature_from_token, then confirm) would: the token, that the
+    signature belongs to this letter, that it is pending and that the letter is open.
+
+    False when anything else is the case (an expired or bad link, a second click, a closed
+    letter): nothing changed, and the full path finds out what to say."""
+    try:
+        signature_id = read_token(
+            settings.secret_key, TokenPurpose.CONFIRM, token, max_age=settings.confirm_max_age
+        )
+    except (TokenExpired, TokenInvalid):
+        return False
+    confirmed = session.connection().execute(
+        _CONFIRM_FROM_LINK, {"signature_id": signature_id, "slug": slug, "now": now}
+    )
+    return confirmed.rowcount == 1
+
+
+_letters = Letter.__table__.c
+#: _CONFIRM, for a signature of the open letter at `slug`: the letter and the signature are
+#: not loaded (each cost more CPU than the UPDATE).
+_CONFIRM_FROM_LINK = _CONFIRM.where(
+    _signatures.letter_id
+    == select(_letters.id)
+    .where(
+        _letters.slug == bindparam("slug"),
+        _letters.status == LetterStatus.OPEN,
+        or_(_letters.closes_at.is_(None), _letters.closes_at > bindparam("now")),
+    )
+    .scalar_subquery()
 )
 
 

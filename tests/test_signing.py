@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from app import signing
 from app.db import utcnow
-from app.models import SignatureState
+from app.models import Signature, SignatureState
 from tests.factories import make_letter, make_signature
 
 
@@ -38,3 +40,40 @@ def test_repeat_signers_get_one_email_each_time_until_the_cap(session, app) -> N
         settings.max_emails_per_signature - 1
     )
     assert outcomes[-1] is signing.SignOutcome.NOTHING_SENT
+
+
+def test_confirming_from_the_link_checks_what_the_full_path_checks(session, app) -> None:
+    from app.models import LetterStatus
+    from app.settings import signing_settings
+    from app.tokens import TokenPurpose, make_token
+
+    settings = signing_settings(app.config)
+    now = utcnow()
+    letter = make_letter(session, slug="open")
+    make_letter(session, slug="other")
+    lapsed = make_letter(session, slug="lapsed", closes_at=now - timedelta(minutes=1))
+    closed = make_letter(session, slug="closed", status=LetterStatus.CLOSED)
+
+    def attempt(slug: str, signature_id: int, purpose: TokenPurpose = TokenPurpose.CONFIRM):
+        token = make_token(settings.secret_key, purpose, signature_id)
+        return signing.confirm_from_link(session, slug, token, settings=settings, now=now)
+
+    def pending(at) -> int:
+        return make_signature(session, letter=at, state=SignatureState.PENDING).id
+
+    mine = pending(letter)
+    assert attempt("other", mine) is False  # another letter's link
+    assert attempt("open", mine, TokenPurpose.WITHDRAW) is False  # a withdraw token
+    assert signing.confirm_from_link(session, "open", "x.y.z", settings=settings, now=now) is False
+    assert attempt("lapsed", pending(lapsed)) is False
+    assert attempt("closed", pending(closed)) is False
+    withdrawn = make_signature(session, letter=letter, state=SignatureState.WITHDRAWN).id
+    assert attempt("open", withdrawn) is False
+    session.commit()
+    assert session.scalars(select(Signature.state)).all().count(SignatureState.VERIFIED) == 0
+    assert attempt("open", mine) is True
+    assert attempt("open", mine) is False  # the second click changes nothing
+    session.commit()
+    confirmed = session.get(Signature, mine)
+    session.refresh(confirmed)
+    assert (confirmed.state, confirmed.verified_at) == (SignatureState.VERIFIED, now)

@@ -208,8 +208,15 @@ def check_email(slug: str) -> str:
 @bp.route("/letters/<slug>/confirm/<token>", methods=["GET", "POST"])
 @limiter.shared_limit(_link_page_limit, scope="link-pages")
 def confirm(slug: str, token: str) -> BaseResponse:
-    letter = letters.public_letter(db.session, slug)
     settings = signing_settings(current_app.config)
+    # Most clicks confirm a pending signature of an open letter: one statement does it. (A POST
+    # has passed CSRFProtect, which checks its form's token, before it gets here.)
+    if request.method == "POST" and signing.confirm_from_link(
+        db.session, slug, token, settings=settings, now=utcnow()
+    ):
+        db.session.commit()
+        return _confirmed(slug, token)
+    letter = letters.public_letter(db.session, slug)
     try:
         signature = signing.signature_from_token(db.session, letter, token, settings=settings)
     except TokenExpired:
@@ -219,12 +226,9 @@ def confirm(slug: str, token: str) -> BaseResponse:
         return _private(make_response(page, 410))
     form = ConfirmForm()
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
         signing.confirm(db.session, signature, now=utcnow())
         db.session.commit()
-        # Back to this address, which now thanks them and offers the withdraw link.
-        return _private(redirect(url_for("public.confirm", slug=slug, token=token), code=303))
+        return _confirmed(slug, token)
     verified = signature.state is SignatureState.VERIFIED
     page = render_template(
         "public/confirm.html",
@@ -239,6 +243,11 @@ def confirm(slug: str, token: str) -> BaseResponse:
     return _private(make_response(page))
 
 
+def _confirmed(slug: str, token: str) -> BaseResponse:
+    # Back to the link's address, which now thanks them and offers the withdraw link.
+    return _private(redirect(url_for("public.confirm", slug=slug, token=token), code=303))
+
+
 @bp.post("/letters/<slug>/confirm/<token>/resend")
 def resend(slug: str, token: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
@@ -249,8 +258,6 @@ def resend(slug: str, token: str) -> BaseResponse:
         return _private(redirect(url_for("public.confirm", slug=slug, token=token), code=303))
     except TokenExpired as expired:
         signature_id = expired.subject_id
-    if not ResendForm().validate_on_submit():
-        abort(400)
     signing.resend_confirmation(db.session, letter, signature_id, settings=settings, now=utcnow())
     db.session.commit()
     return _private(redirect(url_for("public.check_email", slug=slug), code=303))
@@ -262,15 +269,12 @@ def withdraw(slug: str, token: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
     settings = signing_settings(current_app.config)
     signature = signing.signature_for_withdrawal(db.session, letter, token, settings=settings)
-    form = WithdrawForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
+    if request.method == "POST":  # past CSRFProtect, like confirm's
         signing.withdraw(db.session, letter, signature, settings=settings)
         db.session.commit()
         return _private(redirect(url_for("public.withdrawn", slug=slug), code=303))
     page = render_template(
-        "public/withdraw.html", letter=letter, signature=signature, form=form, token=token
+        "public/withdraw.html", letter=letter, signature=signature, form=WithdrawForm(), token=token
     )
     return _private(make_response(page))
 
