@@ -183,9 +183,12 @@ def _checked_chunks(data: bytes) -> Iterator[list[ImportRow]]:
             problems.append(RowProblem(line, "more cells than there are columns"))
             continue
         try:
-            rows.append(_row(line, record))
+            row = _row(line, record)
         except ValueError as error:
             problems.append(RowProblem(line, str(error)))
+            continue
+        if not problems:  # a refused file's clean rows are never written: not kept either
+            rows.append(row)
         if len(rows) == CHUNK_ROWS and not problems:
             yield rows
             rows = []
@@ -328,8 +331,8 @@ def _import_chunks(
                     pending.extend(fresh)
     except (IntegrityError, psycopg.errors.UniqueViolation):
         raise InvalidInput(
-            "Someone signed with one of these addresses while the file was being imported. "
-            "Nothing was imported; please run the import again."
+            "Someone signed the letter with one of these addresses or organisations while the "
+            "file was being imported. Nothing was imported; please run the import again."
         ) from None
     if pending:
         ids = _ids_of(session, letter, [row.email_key for row in pending])

@@ -21,6 +21,7 @@ from app.countries import country_name
 from app.db import DbSession, upsert
 from app.defences import NO_CLUES, Clues, canonical_email, review_flags
 from app.errors import LetterClosed, NotFound
+from app.letters import SLUG_PATTERN
 from app.mail.messages import ComposedEmail, compose
 from app.mail.outbox import queue_email
 from app.models import Letter, LetterStatus, OutboundEmail, Signature, SignatureState
@@ -335,6 +336,8 @@ def confirm_from_link(
 
     False when anything else is the case (an expired or bad link, a second click, a closed
     letter): nothing changed, and the full path finds out what to say."""
+    if not SLUG_PATTERN.match(slug):  # a NUL byte, say: PostgreSQL refuses such a parameter
+        return False
     try:
         signature_id = read_token(
             settings.secret_key, TokenPurpose.CONFIRM, token, max_age=settings.confirm_max_age

@@ -52,6 +52,7 @@ def test_confirming_from_the_link_checks_what_the_full_path_checks(session, app)
     letter = make_letter(session, slug="open")
     make_letter(session, slug="other")
     lapsed = make_letter(session, slug="lapsed", closes_at=now - timedelta(minutes=1))
+    closing = make_letter(session, slug="closing", closes_at=now + timedelta(minutes=1))
     closed = make_letter(session, slug="closed", status=LetterStatus.CLOSED)
 
     def attempt(slug: str, signature_id: int, purpose: TokenPurpose = TokenPurpose.CONFIRM):
@@ -71,6 +72,7 @@ def test_confirming_from_the_link_checks_what_the_full_path_checks(session, app)
     assert attempt("open", withdrawn) is False
     session.commit()
     assert session.scalars(select(Signature.state)).all().count(SignatureState.VERIFIED) == 0
+    assert attempt("closing", pending(closing)) is True  # closes later: still open
     assert attempt("open", mine) is True
     assert attempt("open", mine) is False  # the second click changes nothing
     session.commit()

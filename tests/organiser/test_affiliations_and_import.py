@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app import imports
+from app.db import utcnow
 from app.extensions import limiter
 from app.models import (
     Affiliation,
@@ -19,6 +20,7 @@ from app.models import (
     Signature,
     SignatureState,
 )
+from app.settings import signing_settings
 from tests.factories import make_letter, make_organiser, make_signature
 from tests.helpers import csrf_token, log_in, sign
 
@@ -170,16 +172,29 @@ def test_an_unverified_import_emails_each_person_a_confirmation_link(
 
 
 def test_a_bad_line_after_chunks_already_written_undoes_them(
-    client: FlaskClient, session, campaign, monkeypatch: pytest.MonkeyPatch
+    app, session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Rows are written chunk by chunk while later ones are still being checked.
+    # Rows are written chunk by chunk while later ones are still being checked; the import's
+    # savepoint must undo them within the caller's transaction (nothing rolled back here).
     monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    letter = make_letter(session, slug="chunked")
     good = "".join(f"Person {n},p{n}@example.org,Lab {n},Fellow,GB,\n" for n in range(5))
-    response = _upload(
-        client, HEADER + good + "Bad,bad@,Lab,Fellow,GB,\nLast,l@example.org,X,Y,GB,\n"
-    )
-    assert response.status_code == 422
-    assert "Line 7: email &#39;bad@&#39;" in response.get_data(as_text=True)
+    content = HEADER + good + "Bad,bad@,Lab,Fellow,GB,\nLast,l@example.org,X,Y,GB,\n"
+    with pytest.raises(imports.ImportRejected) as rejected:
+        imports.import_file(
+            session,
+            letter,
+            content.encode(),
+            file_name="chunked.csv",
+            source="test",
+            verified=True,
+            settings=signing_settings(app.config),
+            now=utcnow(),
+            organiser=None,
+        )
+    assert [str(problem) for problem in rejected.value.problems] == [
+        "line 7: email 'bad@': There must be something after the @-sign."
+    ]
     assert session.scalar(select(func.count()).select_from(Signature)) == 0
     assert session.scalar(select(func.count()).select_from(Affiliation)) == 0
 

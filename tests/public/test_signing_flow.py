@@ -205,6 +205,11 @@ def test_tampered_and_foreign_links_get_a_clear_404(
         client.post(f"/letters/other/confirm/{token}", data={"csrf_token": form_token}).status_code
         == 404
     )
+    # A slug PostgreSQL would refuse as a parameter never reaches it.
+    assert (
+        client.post(f"/letters/%00/confirm/{token}", data={"csrf_token": form_token}).status_code
+        == 404
+    )
     assert session.scalars(select(Signature)).one().state is SignatureState.PENDING
 
 
@@ -218,6 +223,7 @@ def test_confirming_without_the_form_token_is_refused(
     refused = client.post(path, data={})
     assert refused.status_code == 400
     assert "reload the page" in refused.get_data(as_text=True)
+    assert client.post(path + "/resend", data={}).status_code == 400
     assert session.scalars(select(Signature)).one().state is SignatureState.PENDING
 
 
