@@ -198,5 +198,7 @@ def _register_error_pages(app: Flask) -> None:
         }
         if status >= 500:
             database.db.session.rollback()
-        message = messages.get(status) or error.description or ""
+        # A description given to abort() is meant for the reader; werkzeug's own are not.
+        custom = error.description != type(error).description
+        message = (error.description if custom else messages.get(status)) or error.description or ""
         return _error_response(status, message)

@@ -116,9 +116,20 @@ def _conditions(
 
 def filtered(session: DbSession, letter: Letter, wanted: SignatureFilter) -> Select[Signature]:
     """Signatures matching the filter, in the filter's order (for the table and exports)."""
+    return select(Signature).where(*_conditions(session, letter, wanted)).order_by(*_order(wanted))
+
+
+def numbered(session: DbSession, letter: Letter, wanted: SignatureFilter) -> Select[Any]:
+    """The ids of the signatures matching the filter, each with its place in the filter's
+    order (from 1): for exports the database writes itself."""
+    return select(func.row_number().over(order_by=_order(wanted)), Signature.id).where(
+        *_conditions(session, letter, wanted)
+    )
+
+
+def _order(wanted: SignatureFilter) -> tuple[Any, Any]:
     column, descending = SORTS[wanted.sort]
-    order = (column.desc(), Signature.id.desc()) if descending else (column, Signature.id)
-    return select(Signature).where(*_conditions(session, letter, wanted)).order_by(*order)
+    return (column.desc(), Signature.id.desc()) if descending else (column, Signature.id)
 
 
 def _encode_cursor(sort: str, value: Any, ident: int) -> str:

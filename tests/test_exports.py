@@ -43,3 +43,47 @@ def test_the_database_writes_the_same_csv_as_python(session, is_postgres) -> Non
         written = database.getvalue().decode("utf-8")
         assert list(csv.reader(io.StringIO(written))) == expected
         assert count == len(expected) - 1 == (5 if include_all else 3)
+
+
+def test_the_consoles_filtered_csv_is_what_python_writes_in_the_filters_order(
+    session, is_postgres
+) -> None:
+    from app.moderation import SignatureFilter
+
+    letter = make_letter(session)
+    other = make_letter(session)
+    make_signature(session, letter=other, name="Another letter's")
+    make_signature(
+        session,
+        letter=letter,
+        name='=HYPERLINK("http://evil")',
+        affiliation='+Plus, Comma & "Quotes"',
+        country="FR",
+        comment='Two lines,\nwith "quotes"',
+        signed_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    )
+    for n in range(5):
+        make_signature(session, letter=letter, name=f"Ada {n}", country="GB")
+    make_signature(session, letter=letter, name="Pending Ada", state=SignatureState.PENDING)
+    held = make_signature(session, letter=letter, name="Held")
+    held.quarantined = True
+    session.commit()
+
+    filters = [
+        SignatureFilter(),
+        SignatureFilter(sort="oldest"),
+        SignatureFilter(state=SignatureState.VERIFIED, sort="name"),
+        SignatureFilter(text="ada"),
+        SignatureFilter(country="FR"),
+        SignatureFilter(held_only=True),
+        SignatureFilter(country="DE"),  # nothing: the header alone
+    ]
+    for wanted in filters:
+        python = "".join(exports.csv_lines(exports.moderation_rows(session, letter, wanted)))
+        written = b"".join(exports.filtered_csv(session, letter, wanted)).decode("utf-8")
+        expected = list(csv.reader(io.StringIO(python)))
+        assert list(csv.reader(io.StringIO(written))) == expected, wanted
+        assert "Another letter's" not in written
+    everyone = list(csv.reader(io.StringIO(python)))
+    assert everyone == [list(exports.EXPORT_COLUMNS)]
+    session.rollback()  # the database's way leaves a temporary table until the transaction ends

@@ -36,7 +36,7 @@ _TYPES = {
 }
 
 
-def _download(body: Iterable[str], filename: str, kind: str) -> Response:
+def _download(body: Iterable[str] | Iterable[bytes], filename: str, kind: str) -> Response:
     response = Response(body, mimetype=_TYPES[kind])
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
@@ -52,6 +52,13 @@ def export_signatures(slug: str) -> Response:
         abort(400, "format must be csv, json or xlsx.")
     wanted = filter_from(request.args)
     rows = exports.count_filtered(db.session, letter, wanted)
+    if kind != "csv" and rows > exports.ROW_BY_ROW_MAX:
+        abort(
+            413,
+            f"This filter selects {rows:,} signatures: more than a {kind.upper()} file built in "
+            f"the browser can hold ({exports.ROW_BY_ROW_MAX:,}). Download CSV, which has no "
+            "limit, or narrow the filter.",
+        )
     audit.record(
         db.session,
         current_user,
@@ -65,6 +72,9 @@ def export_signatures(slug: str) -> Response:
     )
     db.session.commit()
     filename = f"{letter.slug}-signatures.{kind}"
+    if kind == "csv":
+        chunks = exports.filtered_csv(db.session, letter, wanted)
+        return _download(stream_with_context(chunks), filename, kind)
     signatures = exports.moderation_rows(db.session, letter, wanted)
     if kind == "xlsx":
         workbook = send_file(
@@ -75,8 +85,7 @@ def export_signatures(slug: str) -> Response:
         )
         workbook.headers["Cache-Control"] = "no-store"
         return workbook
-    lines = exports.csv_lines(signatures) if kind == "csv" else exports.json_lines(signatures)
-    return _download(stream_with_context(lines), filename, kind)
+    return _download(stream_with_context(exports.json_lines(signatures)), filename, kind)
 
 
 @bp.get("/letters/<slug>/audit")

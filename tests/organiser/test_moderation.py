@@ -312,3 +312,22 @@ def test_the_audit_log_is_visible_and_exportable(client: FlaskClient, session, c
     assert [row["action"] for row in rows] == ["signatures.hide"]
     assert rows[0]["signature_ids"] == str(signature.id)
     assert client.get("/admin/letters/campaign/audit?before=abc").status_code == 400
+
+
+def test_json_and_excel_exports_too_big_for_the_browser_are_refused_before_anything_is_sent(
+    client: FlaskClient, session, campaign, monkeypatch
+) -> None:
+    from app import exports
+
+    monkeypatch.setattr(exports, "ROW_BY_ROW_MAX", 1)
+    letter, _ = campaign
+    make_signature(session, letter=letter)
+    make_signature(session, letter=letter)
+    for kind in ("json", "xlsx"):
+        refused = client.get(f"/admin/letters/campaign/signatures/export?format={kind}")
+        assert refused.status_code == 413
+        assert "Download CSV" in refused.get_data(as_text=True)
+    assert session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).all() == []
+    csv_export = client.get("/admin/letters/campaign/signatures/export?format=csv")
+    assert csv_export.status_code == 200
+    assert len(list(csv.DictReader(io.StringIO(csv_export.get_data(as_text=True))))) == 2
