@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -198,7 +199,12 @@ def _register_error_pages(app: Flask) -> None:
         }
         if status >= 500:
             database.db.session.rollback()
-        # A description given to abort() is meant for the reader; werkzeug's own are not.
-        custom = error.description != type(error).description
-        message = (error.description if custom else messages.get(status)) or error.description or ""
+        # A description given to abort() is written for the reader; werkzeug's own and
+        # Flask-Limiter's (the limit, "20 per 1 minute") are not.
+        for_the_reader = error.description != type(error).description and not isinstance(
+            error, RateLimitExceeded
+        )
+        message = (error.description if for_the_reader else messages.get(status)) or (
+            error.description or ""
+        )
         return _error_response(status, message)
