@@ -607,16 +607,11 @@ def scenario_mail(base: str, sizes: Sizes, smoke: bool) -> list[Row]:
                 BENCH_DELAY_MS=str(connections * 1000 // 500),
             )
             wait_for_outbox(600)
-        with psycopg.connect(URL) as connection:
-            delays = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT extract(epoch FROM o.sent_at - s.signed_at) FROM outbound_emails o "
-                    "JOIN signatures s ON s.id = o.signature_id "
-                    "WHERE s.email_normalized LIKE %s",
-                    (f"bench-{run}-%",),
-                )
-            ]
+        delays = seconds_each(
+            "SELECT extract(epoch FROM o.sent_at - s.signed_at) FROM outbound_emails o "
+            "JOIN signatures s ON s.id = o.signature_id WHERE s.email_normalized LIKE %s",
+            f"bench-{run}-%",
+        )
         check(len(delays) > 0, "no confirmation email was sent during the surge")
         p95 = percentile_95(delays)
         rows.append(
@@ -634,15 +629,11 @@ def scenario_mail(base: str, sizes: Sizes, smoke: bool) -> list[Row]:
         with mail_workers(port, 2):
             fed, feed_rate = feed_outbox(run, 500, sizes.surge_seconds)
             wait_for_outbox(600)
-        with psycopg.connect(URL) as connection:
-            delays = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT extract(epoch FROM sent_at - created_at) FROM outbound_emails "
-                    "WHERE message_id LIKE %s AND status = 'sent'",
-                    (f"<surge-{run}-%",),
-                )
-            ]
+        delays = seconds_each(
+            "SELECT extract(epoch FROM sent_at - created_at) FROM outbound_emails "
+            "WHERE message_id LIKE %s AND status = 'sent'",
+            f"<surge-{run}-%",
+        )
         check(len(delays) == fed, f"{len(delays)} of {fed} surge emails sent")
         p95 = percentile_95(delays)
         rows.append(
@@ -656,6 +647,12 @@ def scenario_mail(base: str, sizes: Sizes, smoke: bool) -> list[Row]:
             )
         )
     return rows
+
+
+def seconds_each(query: str, pattern: str) -> list[float]:
+    """The one column `query` selects (a time in seconds), for rows matching `pattern`."""
+    with psycopg.connect(URL) as connection:
+        return [float(row[0]) for row in connection.execute(query, (pattern,))]
 
 
 def percentile_95(values: list[float]) -> float:
