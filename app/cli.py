@@ -110,7 +110,6 @@ def export_signatures(
     letter = letters.find_letter(db.session, slug)
     if letter is None:
         raise click.ClickException(f"No letter with the slug {slug!r}.")
-
     export = exports.EXPORTERS[output_format]
     if output is None:
         export(db.session, letter, sys.stdout.buffer, include_all=include_all)

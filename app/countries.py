@@ -8,7 +8,6 @@ import pycountry
 
 
 @cache
-@cache
 def country_choices() -> tuple[tuple[str, str], ...]:
     """(code, name) pairs sorted by name, for the sign form (built once: every form uses it)."""
     pairs = [

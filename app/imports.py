@@ -187,9 +187,10 @@ def _checked_chunks(data: bytes) -> Iterator[list[ImportRow]]:
         except ValueError as error:
             problems.append(RowProblem(line, str(error)))
             continue
-        if not problems:  # a refused file's clean rows are never written: not kept either
-            rows.append(row)
-        if len(rows) == CHUNK_ROWS and not problems:
+        if problems:  # a refused file's clean rows are never written: not kept either
+            continue
+        rows.append(row)
+        if len(rows) == CHUNK_ROWS:
             yield rows
             rows = []
     if problems:

@@ -104,8 +104,6 @@ def sign(
     if not letter.is_open(now):
         raise LetterClosed("This letter is closed and no longer takes signatures.")
     email_key = normalise_email(answers.email)
-    # Most signers are new: try the insert first, and look for an earlier signature only when
-    # the address turns out to have one (the unique constraint says so, race-free).
     flags = review_flags(
         session,
         letter,
@@ -115,6 +113,8 @@ def sign(
         now=now,
         check_rate=settings.rate_checks,
     )
+    # Most signers are new: try the insert first, and look for an earlier signature only when
+    # the address turns out to have one (the unique constraint says so, race-free).
     created = _create(session, letter, answers, email_key, now, clues, flags)
     if created is not None:
         _queue_confirmation(session, letter, created, settings)

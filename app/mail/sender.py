@@ -293,23 +293,12 @@ def _all_ours(ids: list[int], claim_token: str) -> ColumnElement[bool]:
     )
 
 
-def _ours(email_id: int, claim_token: str) -> ColumnElement[bool]:
-    return and_(
-        OutboundEmail.id == email_id,
-        OutboundEmail.status == EmailStatus.SENDING,
-        OutboundEmail.claim_token == claim_token,
-    )
-
-
 def _update_if_ours(
-    session: DbSession,
-    email_id: int,
-    claim_token: str,
-    values: dict[str, object],
+    session: DbSession, email_id: int, claim_token: str, values: dict[str, object]
 ) -> bool:
     changed = session.execute(
         update(OutboundEmail)
-        .where(_ours(email_id, claim_token))
+        .where(_all_ours([email_id], claim_token))
         .values(values)
         .execution_options(synchronize_session=False)
     )
