@@ -27,6 +27,8 @@ from app.db import UTCDateTime, db, utcnow
 
 # Field bounds shared by the models and the forms, so a valid form always fits its column.
 NAME_MAX = 200
+#: A name key may be longer than the name: a skeleton spells some letters with two ("m": "rn").
+NAME_KEY_MAX = 3 * NAME_MAX
 EMAIL_MAX = 320
 AFFILIATION_MAX = 200
 TITLE_MAX = 200
@@ -175,6 +177,8 @@ class Signature(db.Model):  # type: ignore[name-defined]
         # The moderation table's orders: by time signed, and by name.
         Index("ix_signatures_letter_signed", "letter_id", "signed_at", "id"),
         Index("ix_signatures_letter_name", "letter_id", "name", "id"),
+        # Look-alike names: the console's hints and notable review find them by key.
+        Index("ix_signatures_letter_name_key", "letter_id", "name_key"),
         Index("ix_signatures_letter_client_signed", "letter_id", "client_hash", "signed_at"),
         Index("ix_signatures_letter_block", "letter_id", "client_block_hash"),
         Index("ix_signatures_letter_canonical", "letter_id", "email_canonical"),
@@ -204,6 +208,9 @@ class Signature(db.Model):  # type: ignore[name-defined]
         _enum(SignatureState, "signature_state"), default=SignatureState.PENDING
     )
     name: Mapped[str] = mapped_column(String(NAME_MAX))
+    #: The name's look-alike key (text.lookalike_key): "Bаrаck Obаmа" with Cyrillic а shares
+    #: "Barack Obama"'s. NULL once withdrawn or erased.
+    name_key: Mapped[str | None] = mapped_column(String(NAME_KEY_MAX))
     #: The address as the signer typed it (domain lower-cased by email-validator).
     email: Mapped[str] = mapped_column(String(EMAIL_MAX))
     #: Lower-cased address; one signature per address per letter.

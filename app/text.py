@@ -52,3 +52,92 @@ def matching_key(value: str) -> str:
     without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
     folded = _KEY_DROPPED.sub("", without_marks.casefold())
     return " ".join(_KEY_SEPARATORS.sub(" ", folded).split())
+
+
+# --- look-alike names (Unicode TS #39) ---------------------------------------------------------
+
+#: Letters from different scripts that TS #39 lets share one word (its "highly restrictive"
+#: level): Japanese, Chinese with Bopomofo, Korean, each with Latin. Common and Inherited
+#: characters (digits, punctuation, combining marks) belong to every script.
+_ALLOWED_SCRIPT_MIXES = (
+    frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "HAN", "BOPOMOFO"}),
+    frozenset({"LATIN", "HAN", "HANGUL"}),
+)
+_SCRIPTLESS = frozenset({"COMMON", "INHERITED"})
+#: Combining marks one letter may carry: Vietnamese needs two, Tibetan stacks reach four.
+#: More is "zalgo" text, which smears over the lines around it.
+MAX_MARKS_PER_LETTER = 4
+
+
+@lru_cache(maxsize=1)
+def _prototypes() -> dict[str, str]:
+    """Each confusable character's prototype, read from confusable-homoglyphs' copy of
+    Unicode's confusables.txt. The package lists, for a prototype, every character confusable
+    with it and, for any other character, its one prototype; a prototype with a single
+    look-alike is listed like a pair of look-alikes, so such a pair shares its smaller member."""
+    from confusable_homoglyphs.confusables import confusables_data
+
+    def target(entry: dict[str, str]) -> str:
+        return entry["c"].replace("\u200e", "")  # the package wraps right-to-left glyphs in LRMs
+
+    mapping: dict[str, str] = {}
+    for char, look_alikes in confusables_data.items():
+        if len(look_alikes) != 1:
+            continue  # a prototype: it stays itself
+        prototype = target(look_alikes[0])
+        back = confusables_data.get(prototype, [])
+        if len(back) == 1 and target(back[0]) == char:
+            prototype = min(char, prototype)
+        if prototype != char:
+            mapping[char] = prototype
+    return mapping
+
+
+def skeleton(value: str) -> str:
+    """TS #39's skeleton: every character replaced by the prototype it may be mistaken for."""
+    prototypes = _prototypes()
+    decomposed = unicodedata.normalize("NFD", value)
+    return unicodedata.normalize("NFD", "".join(prototypes.get(c, c) for c in decomposed))
+
+
+@lru_cache(maxsize=65536)
+def lookalike_key(value: str) -> str:
+    """The key names are compared by: two names that look alike share it.
+
+    Folded as matching_key folds (case, accents, width, mathematical letters, punctuation),
+    then by skeleton twice: once in capitals, where Greek and Cyrillic capitals (and through
+    them their small letters: "а", "о", "ѕ") meet Latin ones, and once in small letters, where
+    "rn" meets "m". Over-matching only costs an organiser a look; under-matching lets a fake
+    famous name through.
+    """
+    folded = matching_key(value)
+    through_capitals = matching_key(skeleton(folded.upper()))
+    return matching_key(skeleton(through_capitals))
+
+
+def mixes_scripts(value: str) -> bool:
+    """True when a word mixes scripts as no real name does ("Bаrаck", Cyrillic а inside
+    Latin): the classic way to slip a fake past a reader. Names wholly in one script, or in a
+    mix TS #39 allows (Han with kana), are fine."""
+    if value.isascii():
+        return False
+    from confusable_homoglyphs.categories import alias
+
+    for word in value.split():
+        scripts = {alias(char) for char in word} - _SCRIPTLESS
+        if len(scripts) > 1 and not any(scripts <= mix for mix in _ALLOWED_SCRIPT_MIXES):
+            return True
+    return False
+
+
+def has_stacked_marks(value: str) -> bool:
+    """True when some letter carries more than MAX_MARKS_PER_LETTER combining marks."""
+    if value.isascii():
+        return False
+    run = 0
+    for char in unicodedata.normalize("NFD", value):
+        run = run + 1 if unicodedata.combining(char) or unicodedata.category(char) == "Me" else 0
+        if run > MAX_MARKS_PER_LETTER:
+            return True
+    return False
