@@ -17,7 +17,7 @@ from sqlalchemy import Executable, bindparam, exists, func, select
 from app.db import DbSession
 from app.errors import InvalidInput
 from app.models import Letter, Signature
-from app.text import matching_key
+from app.text import lookalike_key, mixes_scripts
 
 HONEYPOT = "honeypot"
 RATE = "rate"
@@ -25,6 +25,7 @@ DISPOSABLE = "disposable-domain"
 DUPLICATE_MAILBOX = "duplicate-mailbox"
 URL_IN_NAME = "url-in-name"
 WATCHED_NAME = "watch-list"
+MIXED_SCRIPTS = "mixed-scripts"
 BLOCKED_DOMAIN = "blocked-domain"
 BLOCKED_RANGE = "blocked-range"
 
@@ -85,8 +86,10 @@ def review_flags(
         flags.append(HONEYPOT)
     if _URL.search(name):
         flags.append(URL_IN_NAME)
-    if matching_key(name) in {matching_key(watched) for watched in letter.watch_names or []}:
+    if watched_name(letter, name):
         flags.append(WATCHED_NAME)
+    if mixes_scripts(name):
+        flags.append(MIXED_SCRIPTS)
     domain = email_domain(email)
     if domain in DISPOSABLE_DOMAINS:
         flags.append(DISPOSABLE)
@@ -150,6 +153,12 @@ def _look_ups(with_rate: bool) -> Executable:
         for i in range(len(RATE_WINDOWS))
     )
     return select(twin, *counts).select_from(newest)
+
+
+def watched_name(letter: Letter, name: str) -> bool:
+    """Whether the name is, or looks like, one on the letter's watch-list."""
+    watched = letter.watch_names or []
+    return bool(watched) and lookalike_key(name) in {lookalike_key(w) for w in watched}
 
 
 def email_domain(email: str) -> str:

@@ -10,7 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from wtforms import Field
 from wtforms.validators import ValidationError
 
-from app.text import has_control_characters, normalise
+from app.text import STACKED_MARKS_MESSAGE, has_control_characters, has_stacked_marks, normalise
 
 
 def single_line(value: Any) -> Any:
@@ -27,6 +27,12 @@ def printable(*, multiline: bool = False) -> Callable[[Any, Field], None]:
             raise ValidationError("Please remove the invisible control characters from this field.")
 
     return check
+
+
+def no_stacked_marks(_form: Any, field: Field) -> None:
+    """Refuse "zalgo" text: marks stacked on a letter smear over the lines of the list."""
+    if isinstance(field.data, str) and has_stacked_marks(field.data):
+        raise ValidationError(STACKED_MARKS_MESSAGE)
 
 
 def moment_from(text: str, *, naive_means_utc: bool) -> datetime:

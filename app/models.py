@@ -24,11 +24,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, db, utcnow
+from app.text import LOOKALIKE_KEY_MAX
 
 # Field bounds shared by the models and the forms, so a valid form always fits its column.
 NAME_MAX = 200
-#: A name key may be longer than the name: a skeleton spells some letters with two ("m": "rn").
-NAME_KEY_MAX = 3 * NAME_MAX
 EMAIL_MAX = 320
 AFFILIATION_MAX = 200
 TITLE_MAX = 200
@@ -208,9 +207,9 @@ class Signature(db.Model):  # type: ignore[name-defined]
         _enum(SignatureState, "signature_state"), default=SignatureState.PENDING
     )
     name: Mapped[str] = mapped_column(String(NAME_MAX))
-    #: The name's look-alike key (text.lookalike_key): "Bаrаck Obаmа" with Cyrillic а shares
-    #: "Barack Obama"'s. NULL once withdrawn or erased.
-    name_key: Mapped[str | None] = mapped_column(String(NAME_KEY_MAX))
+    #: The name's look-alike key (text.lookalike_key): "Barack Obama" typed with Cyrillic a (U+0430)
+    #: shares the Latin spelling's. NULL once withdrawn or erased.
+    name_key: Mapped[str | None] = mapped_column(String(LOOKALIKE_KEY_MAX))
     #: The address as the signer typed it (domain lower-cased by email-validator).
     email: Mapped[str] = mapped_column(String(EMAIL_MAX))
     #: Lower-cased address; one signature per address per letter.

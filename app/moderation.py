@@ -29,7 +29,13 @@ from app.models import (
     SignatureState,
 )
 from app.signing import SigningSettings, queue_confirmation_if_allowed
-from app.text import has_control_characters, normalise
+from app.text import (
+    STACKED_MARKS_MESSAGE,
+    has_control_characters,
+    has_stacked_marks,
+    lookalike_key,
+    normalise,
+)
 
 #: Sort orders the table offers: name -> (column, descending).
 SORTS: dict[str, tuple[Any, bool]] = {
@@ -215,6 +221,23 @@ def signatures_of(session: DbSession, letter: Letter, ids: Sequence[int]) -> Seq
         select(Signature)
         .where(Signature.letter_id == letter.id, Signature.id.in_(ids))
         .order_by(Signature.id)
+    ).all()
+
+
+def lookalikes(session: DbSession, signature: Signature, *, limit: int = 20) -> Sequence[Signature]:
+    """Other signatures of the letter whose names look like this one ("Barack Obama" with
+    Cyrillic a, U+0430, beside the Latin one): duplicates and impostors, for whoever reviews it."""
+    if not signature.name_key:
+        return []
+    return session.scalars(
+        select(Signature)
+        .where(
+            Signature.letter_id == signature.letter_id,
+            Signature.name_key == signature.name_key,
+            Signature.id != signature.id,
+        )
+        .order_by(Signature.id)
+        .limit(limit)
     ).all()
 
 
@@ -406,10 +429,13 @@ def correct(session: DbSession, signature: Signature, fix: Correction) -> Action
     ):
         if not value or len(value) > limit or has_control_characters(value):
             raise InvalidInput(f"The {label} must be 1 to {limit} printable characters.")
+        if has_stacked_marks(value):
+            raise InvalidInput(f"{STACKED_MARKS_MESSAGE} ({label})")
     if not is_country_code(fix.country):
         raise InvalidInput("Choose a country from the list.")
     before = _display(signature)
     signature.name, signature.title, signature.country = name, title, fix.country
+    signature.name_key = lookalike_key(name)
     if affiliation_key(affiliation) == signature.affiliation.key:
         # The same organisation spelt better ("mit" -> "MIT"): fix it for the whole letter.
         rename(session, signature.affiliation, affiliation)

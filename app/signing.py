@@ -25,6 +25,7 @@ from app.letters import SLUG_PATTERN
 from app.mail.messages import ComposedEmail, compose
 from app.mail.outbox import queue_email
 from app.models import Letter, LetterStatus, OutboundEmail, Signature, SignatureState
+from app.text import lookalike_key
 from app.tokens import TokenExpired, TokenInvalid, TokenPurpose, make_token, read_token
 
 
@@ -152,6 +153,7 @@ def _create(
         "letter_id": letter.id,
         "state": SignatureState.PENDING,
         "name": answers.name,
+        "name_key": lookalike_key(answers.name),
         "email": answers.email,
         "email_normalized": email_key,
         "affiliation_id": affiliation.id,
@@ -419,6 +421,7 @@ def withdraw(
     )
     signature.state = SignatureState.WITHDRAWN
     signature.name = WITHDRAWN_NAME
+    signature.name_key = None
     signature.email = ""
     # Frees the address: the same person may sign again later.
     signature.email_normalized = f"withdrawn:{signature.id}"

@@ -68,6 +68,9 @@ _SCRIPTLESS = frozenset({"COMMON", "INHERITED"})
 #: Combining marks one letter may carry: Vietnamese needs two, Tibetan stacks reach four.
 #: More is "zalgo" text, which smears over the lines around it.
 MAX_MARKS_PER_LETTER = 4
+#: Keys are cut here: folding can lengthen a name many times ("ﷺ" is a whole phrase), and an
+#: index entry must stay small. Names that agree this far are worth a look anyway.
+LOOKALIKE_KEY_MAX = 600
 
 
 @lru_cache(maxsize=1)
@@ -107,19 +110,19 @@ def lookalike_key(value: str) -> str:
 
     Folded as matching_key folds (case, accents, width, mathematical letters, punctuation),
     then by skeleton twice: once in capitals, where Greek and Cyrillic capitals (and through
-    them their small letters: "а", "о", "ѕ") meet Latin ones, and once in small letters, where
+    them their small letters: Cyrillic a, o, dze) meet Latin ones, and once in small letters, where
     "rn" meets "m". Over-matching only costs an organiser a look; under-matching lets a fake
     famous name through.
     """
     folded = matching_key(value)
     through_capitals = matching_key(skeleton(folded.upper()))
-    return matching_key(skeleton(through_capitals))
+    return matching_key(skeleton(through_capitals))[:LOOKALIKE_KEY_MAX]
 
 
 def mixes_scripts(value: str) -> bool:
-    """True when a word mixes scripts as no real name does ("Bаrаck", Cyrillic а inside
-    Latin): the classic way to slip a fake past a reader. Names wholly in one script, or in a
-    mix TS #39 allows (Han with kana), are fine."""
+    """True when a word mixes scripts as no real name does ("Barack" with a Cyrillic a,
+    U+0430, among Latin letters): the classic way to slip a fake past a reader. Names wholly
+    in one script, or in a mix TS #39 allows (Han with kana), are fine."""
     if value.isascii():
         return False
     from confusable_homoglyphs.categories import alias
@@ -129,6 +132,12 @@ def mixes_scripts(value: str) -> bool:
         if len(scripts) > 1 and not any(scripts <= mix for mix in _ALLOWED_SCRIPT_MIXES):
             return True
     return False
+
+
+#: What a person is told when has_stacked_marks refuses what they typed.
+STACKED_MARKS_MESSAGE = (
+    f"Please remove the extra accents: a letter may carry at most {MAX_MARKS_PER_LETTER} marks."
+)
 
 
 def has_stacked_marks(value: str) -> bool:

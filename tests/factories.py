@@ -9,6 +9,7 @@ from typing import Any
 from app.affiliations import affiliation_for
 from app.db import utcnow
 from app.models import Letter, LetterStatus, Signature, SignatureState
+from app.text import lookalike_key
 
 _sequence = itertools.count(1)
 
@@ -54,9 +55,11 @@ def make_signature(
     signed_at = signed_at or utcnow() - timedelta(minutes=5)
     if state is SignatureState.VERIFIED and verified_at is None:
         verified_at = signed_at + timedelta(minutes=1)
+    name = name or f"Signer {number}"
     signature = Signature(
         letter_id=letter.id,
-        name=name or f"Signer {number}",
+        name=name,
+        name_key=lookalike_key(name),
         email=email,
         email_normalized=email.lower(),
         affiliation=affiliation_for(session, letter.id, affiliation),

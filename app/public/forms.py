@@ -9,7 +9,13 @@ from wtforms import BooleanField, EmailField, SelectField, StringField, TextArea
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.countries import country_choices, is_country_code
-from app.forms import deliverable_looking_email, multi_line, printable, single_line
+from app.forms import (
+    deliverable_looking_email,
+    multi_line,
+    no_stacked_marks,
+    printable,
+    single_line,
+)
 from app.models import AFFILIATION_MAX, COMMENT_MAX, EMAIL_MAX, NAME_MAX, TITLE_MAX
 from app.signing import SignatureInput
 
@@ -34,6 +40,7 @@ class SignForm(FlaskForm):
             DataRequired("Please enter your full name."),
             Length(max=NAME_MAX, message=f"Please keep your name under {NAME_MAX} characters."),
             printable(),
+            no_stacked_marks,
         ],
     )
     email = EmailField(
@@ -55,6 +62,7 @@ class SignForm(FlaskForm):
                 max=AFFILIATION_MAX, message=f"Please keep this under {AFFILIATION_MAX} characters."
             ),
             printable(),
+            no_stacked_marks,
         ],
     )
     title = StringField(
@@ -64,6 +72,7 @@ class SignForm(FlaskForm):
             DataRequired("Please enter your title or role."),
             Length(max=TITLE_MAX, message=f"Please keep this under {TITLE_MAX} characters."),
             printable(),
+            no_stacked_marks,
         ],
     )
     country = CountryField("Country", validators=[DataRequired("Please choose your country.")])
@@ -76,6 +85,7 @@ class SignForm(FlaskForm):
                 max=COMMENT_MAX, message=f"Please keep your comment under {COMMENT_MAX} characters."
             ),
             printable(multiline=True),
+            no_stacked_marks,
         ],
     )
     is_public = BooleanField("Show my name on the public list of signatories", default=True)

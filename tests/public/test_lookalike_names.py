@@ -1,0 +1,147 @@
+"""Look-alike names: letters of another script that look the same must not walk past the
+watch-list, names mixing scripts within a word are held for review, and "zalgo" is refused."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app import moderation
+from app.defences import MIXED_SCRIPTS, WATCHED_NAME
+from app.extensions import limiter
+from app.models import OrganiserRole, Signature
+from app.text import lookalike_key, mixes_scripts
+from tests.factories import make_letter, make_organiser, make_signature
+from tests.helpers import csrf_token, log_in, sign
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits() -> None:
+    limiter.reset()
+
+
+def _signature(session, email: str) -> Signature:
+    return session.scalars(select(Signature).where(Signature.email == email)).one()
+
+
+@pytest.mark.parametrize(
+    "impostor",
+    [
+        "B\u0430r\u0430ck Ob\u0430m\u0430",  # Cyrillic a (U+0430)
+        "\u0392ARACK \u039fBAMA",  # Greek capital Beta and Omicron
+        "BAR\u0410CK OB\u0410M\u0410",  # Cyrillic capital A (U+0410)
+        "Barack Obarna",  # rn for m
+        "\U0001d401\U0001d41a\U0001d42b\U0001d41a\U0001d41c\U0001d424 Obama",  # mathematical bold
+        "BARACK  obama.",
+    ],
+)
+def test_a_lookalike_of_a_watched_name_is_held_for_review(
+    client: FlaskClient, session, impostor: str
+) -> None:
+    letter = make_letter(session, slug="lookalike")
+    letter.watch_names = ["Barack Obama"]
+    session.commit()
+    assert sign(client, "lookalike", name=impostor, email="fake@example.org").status_code == 303
+    held = _signature(session, "fake@example.org")
+    assert held.quarantined
+    assert WATCHED_NAME in held.review_flags
+
+
+@pytest.mark.parametrize(
+    "capital", ["\u0392", "\u039f", "\u0405", "\u041d", "\u0410", "\u0415", "\u041a"]
+)
+def test_greek_and_cyrillic_capitals_share_the_key_of_their_latin_twins(capital: str) -> None:
+    latin = {"\u0392": "B", "\u039f": "O", "\u0405": "S", "\u041d": "H", "\u0410": "A"}
+    latin |= {"\u0415": "E", "\u041a": "K"}
+    assert lookalike_key(f"{capital}ob") == lookalike_key(f"{latin[capital]}ob")
+
+
+def test_names_that_differ_are_not_matched() -> None:
+    assert lookalike_key("Anna Smith") != lookalike_key("Ana Smith")
+    assert lookalike_key("Barack Obama") != lookalike_key("Barack Obamo")
+
+
+def test_a_word_mixing_latin_with_cyrillic_is_held_even_without_a_watch_list(
+    client: FlaskClient, session
+) -> None:
+    make_letter(session, slug="mixed")
+    sign(client, "mixed", name="Ge\u043effrey Hinton", email="mixed@example.org")
+    held = _signature(session, "mixed@example.org")
+    assert held.quarantined
+    assert held.review_flags == [MIXED_SCRIPTS]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Владимир Набоков",  # wholly Cyrillic
+        "Αλέξης Παπαδόπουλος",  # wholly Greek
+        "山田たろう",  # Han with Hiragana: an allowed mix
+        "ヤマダ 太郎",  # Katakana and Han
+        "김민준",
+        "Nguyễn Thị Minh Khai",
+        "Jean-Luc Picard",
+        "Zoë O'Brien",
+        "Marie Curie (Skłodowska)",
+    ],
+)
+def test_names_in_one_script_or_an_allowed_mix_are_not_held(
+    client: FlaskClient, session, name: str
+) -> None:
+    make_letter(session, slug="scripts")
+    sign(client, "scripts", name=name, email="one@example.org")
+    signature = _signature(session, "one@example.org")
+    assert not signature.quarantined, signature.review_flags
+    assert not mixes_scripts(name)
+
+
+def test_a_name_with_stacked_marks_is_refused_at_the_form_and_nothing_is_stored(
+    client: FlaskClient, session
+) -> None:
+    make_letter(session, slug="zalgo")
+    zalgo = "Z\u0334\u0327\u031b\u0316\u0317a\u0338\u0322l\u0337g\u0336o"
+    response = sign(client, "zalgo", name=zalgo, email="zalgo@example.org")
+    assert response.status_code == 422
+    assert "remove the extra accents" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Signature)) == 0
+    # Vietnamese and Tibetan carry several marks on a letter and are fine.
+    for number, name in enumerate(["Nguyễn Ngọc Ánh", "བསྒྲུབས་པ"]):
+        assert sign(client, "zalgo", name=name, email=f"ok{number}@example.org").status_code == 303
+
+
+def test_a_correction_to_a_stacked_name_is_refused(session) -> None:
+    letter = make_letter(session, slug="correct-zalgo")
+    signature = make_signature(session, letter=letter, name="Ada Lovelace")
+    fix = moderation.Correction(
+        name="A\u0301\u0302\u0303\u0304\u0305da", title="Professor", affiliation="Example",
+        country="GB",
+    )  # fmt: skip
+    with pytest.raises(moderation.InvalidInput, match="extra accents"):
+        moderation.correct(session, signature, fix)
+
+
+def test_the_console_shows_names_that_look_alike_and_the_watch_list(
+    client: FlaskClient, session
+) -> None:
+    letter = make_letter(session, slug="hints")
+    letter.watch_names = ["Geoffrey Hinton"]
+    session.commit()
+    real = make_signature(session, letter=letter, name="Geoffrey Hinton")
+    fake = make_signature(session, letter=letter, name="Ge\u043effrey H\u0456nton")
+    make_signature(session, letter=letter, name="Geoffrey Everest Hinton")
+    organiser = make_organiser(session, letters={letter: OrganiserRole.VIEWER})
+    log_in(client, organiser.email)
+    page = client.get(f"/admin/letters/hints/signatures/{real.id}").get_data(as_text=True)
+    assert 'data-testid="watched"' in page
+    assert f"/admin/letters/hints/signatures/{fake.id}" in page
+    assert "Geoffrey Everest Hinton" not in page
+    # A correction keeps the key current.
+    moderation.correct(
+        session, fake, moderation.Correction(name="Someone Else", title="T", affiliation="A",
+                                             country="GB"),
+    )  # fmt: skip
+    session.commit()
+    page = client.get(f"/admin/letters/hints/signatures/{real.id}").get_data(as_text=True)
+    assert f"/admin/letters/hints/signatures/{fake.id}" not in page
+    assert csrf_token(client, f"/admin/letters/hints/signatures/{real.id}")
