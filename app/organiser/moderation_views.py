@@ -232,6 +232,8 @@ def signature(slug: str, signature_id: int) -> BaseResponse | tuple[str, int]:
         signature=found,
         form=form,
         emails=moderation.emails_about(db.session, found),
+        lookalikes=moderation.lookalikes(db.session, found),
+        watched=defences.watched_name(letter, found.name),
     )
     return page, status
 
