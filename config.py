@@ -138,11 +138,22 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
     SITE_NAME = "Undersigned"
+    #: The least serious log records written to stderr (DEBUG, INFO, WARNING, ERROR).
+    LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").strip().upper()
 
     @classmethod
     def check(cls) -> None:
         """Fail fast on settings this environment cannot run without."""
+        cls.check_common()
+
+    @classmethod
+    def check_common(cls) -> None:
         cls.check_captcha()
+        if cls.LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            refuse_to_start(
+                "Undersigned: LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, "
+                f"got {cls.LOG_LEVEL!r}."
+            )
 
     @classmethod
     def check_captcha(cls) -> None:
@@ -185,7 +196,7 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls) -> None:
-        cls.check_captcha()
+        cls.check_common()
         missing = [name for name in ("SECRET_KEY", "BASE_URL") if not getattr(cls, name)]
         if missing:
             refuse_to_start(

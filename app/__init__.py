@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
@@ -25,6 +26,7 @@ from config import PROJECT_ROOT, Config, config_from_environment
 def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     config = config or config_from_environment()
     config.check()
+    log_filters.configure(config.LOG_LEVEL)
     log_filters.install()
     app = Flask(
         __name__,
@@ -94,8 +96,16 @@ def _larger_body_for_imports() -> None:
 
 
 def _writes_begin_immediately() -> None:
-    if request.method not in {"GET", "HEAD", "OPTIONS"}:
-        database.begin_writing(database.db.session)
+    """A request that may write takes SQLite's write lock at the start of its transaction
+    (see db.begin_writing), but only once its whole body is here: a client that sends a few
+    bytes a minute must not hold every other signer (and the mail worker) waiting."""
+    if request.method in {"GET", "HEAD", "OPTIONS"}:
+        return
+    if request.mimetype in {"multipart/form-data", "application/x-www-form-urlencoded"}:
+        request.form  # noqa: B018  (reads and parses the whole body, once, for the view too)
+    else:
+        request.get_data(cache=True)
+    database.begin_writing(database.db.session)
 
 
 @functools.cache
@@ -185,7 +195,7 @@ def _register_error_pages(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Any, int]:
+    def http_error(error: HTTPException) -> Any:
         if isinstance(error, SecurityError):
             # An untrusted Host header: no links can be built for it, so plain text.
             return Response("Unknown host.\n", mimetype="text/plain"), 400
@@ -207,4 +217,18 @@ def _register_error_pages(app: Flask) -> None:
         message = (error.description if for_the_reader else messages.get(status)) or (
             error.description or ""
         )
-        return _error_response(status, message)
+        response = _error_response(status, message)
+        return _with_retry_after(response, error) if status == 429 else response
+
+
+def _with_retry_after(response: tuple[Any, int], error: HTTPException) -> Response:
+    """A 429 says when to come back: when the window of the limit that was hit ends."""
+    made = current_app.make_response(response)
+    limit = limiter.current_limit if isinstance(error, RateLimitExceeded) else None
+    if limit is not None:
+        wait = max(1, int(limit.reset_at - time.time()))
+    else:
+        given = getattr(error, "retry_after", None)
+        wait = given if isinstance(given, int) and given > 0 else 60
+    made.headers["Retry-After"] = str(wait)
+    return made

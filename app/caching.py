@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from cachetools import TTLCache
 from flask import Flask, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.wsgi import get_host
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -46,12 +47,19 @@ class SharedResponseCache:
 
     Pages with a query string (later pages of a list, searches) always go to the app: their
     variety is endless, and a proxy still caches them by their headers.
+
+    A kept page is replayed only to a request the app would have answered the same way: the
+    key holds everything the rules before a view look at (the host, checked against
+    TRUSTED_HOSTS; the scheme, as a proxy reports it), so a request for a foreign host finds
+    nothing kept and gets the app's own 400, warm cache or cold.
     """
 
     def __init__(self, app: WSGIApplication, seconds: float) -> None:
         self.app = app
         self.seconds = seconds
-        self._responses: TTLCache[str, StoredResponse] = TTLCache(maxsize=_MAX_PAGES, ttl=seconds)
+        self._responses: TTLCache[tuple[str, ...], StoredResponse] = TTLCache(
+            maxsize=_MAX_PAGES, ttl=seconds
+        )
         self._lock = threading.Lock()  # gthread workers serve requests on several threads
 
     def clear(self) -> None:
@@ -61,11 +69,11 @@ class SharedResponseCache:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ["REQUEST_METHOD"] != "GET" or environ.get("QUERY_STRING"):
             return self.app(environ, start_response)
-        path = environ.get("PATH_INFO", "")
+        key = _cache_key(environ)
         with self._lock:
-            stored = self._responses.get(path)
+            stored = self._responses.get(key)
         if stored is None:
-            rendered = self._render(path, environ, start_response)
+            rendered = self._render(key, environ, start_response)
             if not isinstance(rendered, StoredResponse):
                 return rendered
             stored = rendered
@@ -78,7 +86,7 @@ class SharedResponseCache:
         return [stored.body]
 
     def _render(
-        self, path: str, environ: WSGIEnvironment, start_response: StartResponse
+        self, key: tuple[str, ...], environ: WSGIEnvironment, start_response: StartResponse
     ) -> StoredResponse | Iterable[bytes]:
         """Run the app. A public 200 is read whole and kept, and returned to be answered like a
         hit. Anything else (a 304, a private page, a streamed export) goes to the client as the
@@ -112,8 +120,19 @@ class SharedResponseCache:
             captured["status"], replayed, body, headers["etag"], time.monotonic()
         )
         with self._lock:
-            self._responses[path] = entry
+            self._responses[key] = entry
         return entry
+
+
+def _cache_key(environ: WSGIEnvironment) -> tuple[str, ...]:
+    """What a public page may depend on besides the data: its path, the host it was asked for
+    and the scheme (a proxy's X-Forwarded-Proto included: ProxyFix runs inside this cache)."""
+    return (
+        environ.get("PATH_INFO", ""),
+        get_host(environ),
+        environ.get("wsgi.url_scheme", ""),
+        environ.get("HTTP_X_FORWARDED_PROTO", ""),
+    )
 
 
 class SessionCookiesOffSharedPages(SecureCookieSessionInterface):

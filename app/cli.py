@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
@@ -206,7 +205,6 @@ def _transport(app: Flask) -> Transport:
 @click.option("--once", is_flag=True, help="Deliver everything due, then exit.")
 def mail_work(once: bool) -> None:
     """Deliver queued email over SMTP (or to the console without MAIL_SERVER)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     stop = threading.Event()
 

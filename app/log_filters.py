@@ -1,4 +1,5 @@
-"""Keeping secrets out of logs: the links we email carry tokens, and access logs print paths."""
+"""Logging: one line per record on stderr in every process, and nothing secret in it (the
+links we email carry tokens, and access logs print paths)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,28 @@ class RedactLinkTokens(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
+
+
+#: One line per record: when, how bad, who said it, what.
+LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _OurHandler(logging.StreamHandler):
+    """Marks the handler configure() added, so a second app in one process adds none."""
+
+
+def configure(level: str) -> None:
+    """Send the app's and its libraries' records at `level` and above to stderr.
+
+    Under gunicorn and in `flask` commands nothing else configures the root logger, and
+    without a handler there, warnings such as Flask-Limiter's "storage unreachable" vanish.
+    """
+    root = logging.getLogger()
+    root.setLevel(level)
+    if not any(isinstance(handler, _OurHandler) for handler in root.handlers):
+        handler = _OurHandler()  # stderr
+        handler.setFormatter(logging.Formatter(LINE_FORMAT))
+        root.addHandler(handler)
 
 
 def install() -> None:

@@ -158,3 +158,29 @@ def test_a_revalidation_of_a_page_not_yet_kept_is_answered_304(session) -> None:
         "/letters/revalidated", headers={"If-None-Match": first.headers["ETag"]}
     )
     assert again.status_code == 304
+
+
+@pytest.mark.parametrize("first_host", ["signing.test", "evil.example"])
+def test_a_foreign_host_gets_400_whether_the_page_is_kept_or_not(session, first_host) -> None:
+    """The replay applies the host rule as the app does: no answer depends on a warm cache."""
+    cached = create_app(TestingConfig, PAGE_CACHE_SECONDS=60, TRUSTED_HOSTS=["signing.test"])
+    make_letter(session, slug="hosted")
+    client = cached.test_client()
+    client.get("/letters/hosted", base_url=f"http://{first_host}")
+    for _ in range(2):
+        assert client.get("/letters/hosted", base_url="http://signing.test").status_code == 200
+        foreign = client.get("/letters/hosted", base_url="http://evil.example")
+        assert foreign.status_code == 400
+        assert foreign.get_data() == b"Unknown host.\n"
+
+
+def test_a_page_kept_for_one_scheme_is_not_replayed_for_another(session) -> None:
+    cached = create_app(TestingConfig, PAGE_CACHE_SECONDS=60)
+    make_letter(session, slug="schemes")
+    client = cached.test_client()
+    plain = client.get("/letters/schemes", base_url="http://signing.test")
+    secure = client.get("/letters/schemes", base_url="https://signing.test")
+    cache = shared_response_cache(cached)
+    assert cache is not None
+    assert len(cache._responses) == 2
+    assert plain.status_code == secure.status_code == 200

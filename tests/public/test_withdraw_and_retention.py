@@ -148,6 +148,8 @@ def test_guessing_links_is_rate_limited(
     try:
         statuses = [client.get(f"/letters/guessed/confirm/guess{n}").status_code for n in range(4)]
         assert statuses == [404, 404, 404, 429]
-        assert client.get("/letters/guessed/withdraw/guess").status_code == 429
+        refused = client.get("/letters/guessed/withdraw/guess")
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
     finally:
         limiter.reset()
