@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, tuple_
 
+from app import audit
 from app.affiliations import affiliation_for, affiliation_key, rename
 from app.countries import is_country_code
 from app.db import DbSession, UTCDateTime
@@ -345,6 +346,11 @@ def unhide(session: DbSession, signatures: Sequence[Signature]) -> ActionResult:
 def erase(session: DbSession, signatures: Sequence[Signature]) -> ActionResult:
     """Delete for good (personal-data erasure): the signature and every email about it."""
     ids = [signature.id for signature in signatures]
+    by_letter: dict[int, dict[int, list[str]]] = {}
+    for signature in signatures:
+        by_letter.setdefault(signature.letter_id, {})[signature.id] = audit.traces_of(signature)
+    for letter_id, people in by_letter.items():
+        audit.forget(session, letter_id, people)
     if ids:
         session.execute(
             delete(OutboundEmail)
@@ -354,7 +360,8 @@ def erase(session: DbSession, signatures: Sequence[Signature]) -> ActionResult:
         for signature in signatures:
             session.delete(signature)
         session.flush()
-    # The audit log keeps ids only: a log of erasures must not keep what it erased.
+    # The audit log keeps ids only: a log of erasures must not keep what it erased, and
+    # earlier entries lose what they said about these people (audit.forget, above).
     return ActionResult(changed=ids)
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
+from app import audit
 from app.db import DbSession
 from app.models import EmailStatus, OutboundEmail, Signature, SignatureState
 
@@ -22,11 +23,19 @@ class Purged:
 def purge(session: DbSession, *, now: datetime, pending_days: int, email_days: int) -> Purged:
     """Delete pending signatures never confirmed within `pending_days` (and their emails), and
     delivered or failed emails older than `email_days` (they hold addresses)."""
-    stale = select(Signature.id).where(
+    traced = [getattr(Signature, column) for column in audit.TRACED]
+    stale = select(Signature.id, Signature.letter_id, *traced).where(
         Signature.state == SignatureState.PENDING,
         Signature.signed_at < now - timedelta(days=pending_days),
     )
-    stale_ids = list(session.scalars(stale))
+    stale_ids = []
+    by_letter: dict[int, dict[int, list[str]]] = {}
+    for row in session.execute(stale):
+        stale_ids.append(row.id)
+        by_letter.setdefault(row.letter_id, {})[row.id] = audit.traces(row[2:])
+    # What the log said about them goes with them.
+    for letter_id, people in by_letter.items():
+        audit.forget(session, letter_id, people)
     emails = 0
     for start in range(0, len(stale_ids), 5000):
         chunk = stale_ids[start : start + 5000]

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 from sqlalchemy import Insert, bindparam, delete, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import audit
 from app.affiliations import affiliation_for
 from app.countries import country_name
 from app.db import DbSession, upsert
@@ -414,6 +415,7 @@ def withdraw(
         "withdrawn", letter=letter, name=signature.name, letter_url=letter_url(settings, letter)
     )
     address = signature.email
+    audit.forget(session, letter.id, {signature.id: audit.traces_of(signature)})
     session.execute(
         delete(OutboundEmail)
         .where(OutboundEmail.signature_id == signature.id)

@@ -153,8 +153,6 @@ def act(slug: str) -> BaseResponse | str:
             form=ConfirmActionForm(),
         )
     result = _perform(action, letter, chosen, reason, form.context.data)
-    if action == "delete":
-        audit.scrub(db.session, letter, result.changed)
     audit.record(
         db.session,
         current_user,
