@@ -41,7 +41,14 @@ from app.models import (
     SignatureState,
 )
 from app.signing import SigningSettings, confirmation_message, normalise_email
-from app.text import has_control_characters, matching_key, normalise
+from app.text import (
+    MAX_MARKS_PER_LETTER,
+    has_control_characters,
+    has_stacked_marks,
+    lookalike_key,
+    matching_key,
+    normalise,
+)
 
 REQUIRED_COLUMNS = ("name", "email", "affiliation", "title", "country")
 OPTIONAL_COLUMNS = ("comment",)
@@ -133,6 +140,8 @@ def _text(value: str, label: str, limit: int, *, required: bool, multiline: bool
         raise ValueError(f"{label} is longer than {limit} characters")
     if has_control_characters(value, multiline=multiline):
         raise ValueError(f"{label} contains invisible control characters")
+    if has_stacked_marks(value):
+        raise ValueError(f"{label} has letters with more than {MAX_MARKS_PER_LETTER} accents")
     return value
 
 
@@ -382,6 +391,7 @@ def _signature_values(
             "letter_id": letter.id,
             "state": state,
             "name": row.name,
+            "name_key": lookalike_key(row.name),
             "email": row.email,
             "email_normalized": row.email_key,
             "affiliation_id": affiliation_ids[affiliation_key(row.affiliation)],

@@ -145,3 +145,25 @@ def test_the_console_shows_names_that_look_alike_and_the_watch_list(
     page = client.get(f"/admin/letters/hints/signatures/{real.id}").get_data(as_text=True)
     assert f"/admin/letters/hints/signatures/{fake.id}" not in page
     assert csrf_token(client, f"/admin/letters/hints/signatures/{real.id}")
+
+
+def test_imported_names_get_their_key_and_stacked_marks_are_refused(app, session) -> None:
+    from app import imports
+    from app.db import utcnow
+    from app.settings import signing_settings
+
+    letter = make_letter(session, slug="imported-lookalikes")
+    real = make_signature(session, letter=letter, name="Barack Obama")
+    header = "name,email,affiliation,title,country\n"
+    zalgo = "Z\u0334\u0327\u031b\u0316\u0317a"
+    with pytest.raises(imports.ImportRejected, match="more than 4 accents"):
+        imports.parse(f"{header}{zalgo},z@example.org,X,Y,GB\n".encode())
+    rows = imports.parse(
+        f"{header}B\u0430r\u0430ck Ob\u0430m\u0430,b@example.org,X,Y,GB\n".encode()
+    )
+    imports.import_rows(
+        session, letter, rows, verified=True, source="import: test",
+        settings=signing_settings(app.config), now=utcnow(),
+    )  # fmt: skip
+    session.commit()
+    assert [s.email for s in moderation.lookalikes(session, real)] == ["b@example.org"]
