@@ -113,6 +113,8 @@ def _conditions(
         conditions.append(
             or_(
                 Signature.name.icontains(wanted.text, autoescape=True),
+                # The whole name, look-alikes included: "Barack Obama" finds its Cyrillic twin.
+                Signature.name_key == lookalike_key(wanted.text),
                 Signature.email_normalized.icontains(wanted.text.lower(), autoescape=True),
                 Signature.title.icontains(wanted.text, autoescape=True),
                 Signature.affiliation_id.in_(_affiliations_matching(session, letter, wanted.text)),

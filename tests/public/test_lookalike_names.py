@@ -167,3 +167,14 @@ def test_imported_names_get_their_key_and_stacked_marks_are_refused(app, session
     )  # fmt: skip
     session.commit()
     assert [s.email for s in moderation.lookalikes(session, real)] == ["b@example.org"]
+
+
+def test_searching_the_console_for_a_name_finds_its_lookalikes(session) -> None:
+    letter = make_letter(session, slug="search-lookalikes")
+    make_signature(session, letter=letter, name="Barack Obama", email="real@example.org")
+    make_signature(session, letter=letter, name="\u0392ARACK \u039fBAMA", email="fake@example.org")
+    make_signature(session, letter=letter, name="Someone Else", email="else@example.org")
+    found = moderation.signature_page(
+        session, letter, moderation.SignatureFilter(text="Barack Obama"), cursor=None
+    )
+    assert sorted(s.email for s in found.items) == ["fake@example.org", "real@example.org"]
