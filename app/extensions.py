@@ -1,14 +1,29 @@
 """Flask extensions, created unbound and attached to the app in create_app()."""
 
+from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
+from app.defences import client_hash
+
+
+def limit_key(value: str) -> str:
+    """What a rate limit counts under: the keyed hash the database keeps of addresses, so the
+    limiter's storage (Redis) never holds a signer's address or an organiser's email."""
+    return client_hash(current_app.config["SECRET_KEY"], value) or "-"
+
+
+def client_key() -> str:
+    """The client address, hashed: the key of every limit that counts per address."""
+    return limit_key(get_remote_address())
+
+
 csrf = CSRFProtect()
 migrate = Migrate()
-limiter = Limiter(key_func=get_remote_address)
+limiter = Limiter(key_func=client_key)
 login_manager = LoginManager()
 login_manager.login_view = "organiser.login"
 login_manager.login_message = "Please sign in to continue."

@@ -63,3 +63,59 @@ def test_production_trusts_only_the_base_url_host_and_secures_cookies() -> None:
         text=True, timeout=60,
     )  # fmt: skip
     assert result.stdout.split() == ["400", "200", "True"], result.stderr
+
+
+def test_rate_limit_keys_in_redis_hold_no_client_address_or_email(tmp_path) -> None:
+    """Limited requests of every kind, counted in Redis: the keys hold the keyed hash the
+    database keeps (app.defences.client_hash), never the address or a typed email. Run in its
+    own process, since the limiter's storage is process-wide."""
+    redis_url = "redis://127.0.0.1:6379/11"
+    script = f"""
+import redis
+from flask_migrate import upgrade
+from app import create_app
+from app.db import db
+from app.defences import client_hash
+from app.letters import create_letter
+from config import DevelopmentConfig
+store = redis.Redis.from_url("{redis_url}")
+store.flushdb()
+app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI="sqlite:///{tmp_path}/k.db",
+                 RATELIMIT_STORAGE_URI="{redis_url}", LINK_PAGE_RATE_LIMIT="3 per minute",
+                 LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS="2 per minute")
+with app.app_context():
+    upgrade()
+    create_letter(db.session, slug="keys", title="T", body="B")
+    db.session.commit()
+client = app.test_client()
+client.environ_base["REMOTE_ADDR"] = "203.0.113.77"
+token = client.get("/csrf-token").json["csrf_token"]
+form = dict(csrf_token=token, name="Ada", email="ada@example.org", affiliation="X", title="Y",
+            country="GB", is_public="y")
+statuses = [client.post("/letters/keys/sign", data=form).status_code]
+statuses += [client.get("/letters/keys/confirm/guess").status_code]
+resend = client.post("/letters/keys/confirm/guess/resend", data=dict(csrf_token=token))
+statuses += [resend.status_code]
+statuses += [client.get("/letters/keys/withdraw/guess").status_code]
+statuses += [client.get("/letters/keys/withdraw/guess").status_code]
+login = dict(csrf_token=token, email="Someone.Typed@Example.org", password="wrong guess!!")
+statuses += [client.post("/admin/login", data=login).status_code for _ in range(3)]
+print(*statuses)
+keys = [key.decode() for key in store.keys("*")]
+print(len(keys))
+print(any("203.0.113.77" in key or "203-0-113-77" in key for key in keys))
+print(any("example.org" in key.lower() for key in keys))
+print(any(client_hash(app.config["SECRET_KEY"], "203.0.113.77") in key for key in keys))
+store.flushdb()
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "APP_ENV": "development"},
+    )  # fmt: skip
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5, result.stderr[-3000:]
+    # Signed; three link pages within the budget, the fourth refused; two failed sign-ins, the
+    # third refused.
+    assert lines[0] == "303 404 404 404 429 200 200 429"
+    assert int(lines[1]) >= 5
+    assert lines[2:] == ["False", "False", "True"]

@@ -15,7 +15,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -25,7 +24,7 @@ from app.countries import country_choices
 from app.db import db, utcnow
 from app.defences import Clues, block_hash, client_hash
 from app.errors import LetterClosed
-from app.extensions import csrf, limiter
+from app.extensions import client_key, csrf, limiter
 from app.models import Letter, SignatureState
 from app.public import bp
 from app.public.forms import ConfirmForm, ResendForm, SignForm, WithdrawForm
@@ -108,7 +107,7 @@ def letter(slug: str) -> Response:
 
 def _address_and_letter() -> str:
     # Per letter: one address signing two letters is two campaigns' business.
-    return f"{get_remote_address()}:{(request.view_args or {}).get('slug', '')}"
+    return f"{client_key()}:{(request.view_args or {}).get('slug', '')}"
 
 
 @bp.post("/letters/<slug>/sign")
@@ -249,6 +248,7 @@ def _confirmed(slug: str, token: str) -> BaseResponse:
 
 
 @bp.post("/letters/<slug>/confirm/<token>/resend")
+@limiter.shared_limit(_link_page_limit, scope="link-pages")
 def resend(slug: str, token: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
     settings = signing_settings(current_app.config)
