@@ -134,9 +134,15 @@ class Config:
 
     #: Console sessions end after this long without a request.
     ORGANISER_IDLE_TIMEOUT = _int("ORGANISER_IDLE_TIMEOUT", 30 * 60)
-    #: Failed sign-ins allowed per account and per client address.
-    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    #: Failed attempts at a password or a second-factor code (signing in, turning the second
+    #: factor on or off), counted together. Tight per account from one client address: that
+    #: address is stopped, and only that one, so a stranger cannot lock the owner out.
+    LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS = "5 per 15 minutes"
+    #: Per client address, whichever accounts it tries.
     LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
+    #: Per account from all addresses together: a ceiling that slows a guesser spread over many
+    #: addresses. The owner's own browser, known from an earlier sign-in, is exempt from it.
+    LOGIN_LIMIT_PER_ACCOUNT = "100 per hour"
     SITE_NAME = "Undersigned"
     #: The least serious log records written to stderr (DEBUG, INFO, WARNING, ERROR).
     LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").strip().upper()

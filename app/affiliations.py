@@ -90,7 +90,17 @@ def merge(
 ) -> Merge:
     """Fold variants into `target`: their signatures move to it (on every letter, so counts
     agree everywhere) and their keys stay as aliases, so future signers typing a variant land
-    on the target too."""
+    on the target too.
+
+    The target must be canonical itself: kept merged names are one hop from their canonical
+    one, so merging into an alias (an organisation into one of its own aliases, or A into B
+    once B has been merged into A) would make a name its own canonical, or a chain."""
+    if target.canonical_id is not None:
+        canonical = session.get(Affiliation, target.canonical_id)
+        raise InvalidInput(
+            f"“{target.name}” is already merged into “{canonical.name if canonical else '?'}”: "
+            "merge into that one instead."
+        )
     variants = [v for v in variants if v.id != target.id]
     if not variants and not new_name:
         raise InvalidInput("Choose at least one other affiliation to merge into this one.")

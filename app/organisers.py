@@ -124,18 +124,31 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def totp_code_is_valid(secret: str, code: str, *, now: datetime) -> bool:
-    return _matching_step(secret, code, now) is not None
+class WrongPassword(InvalidInput):
+    """The password given to confirm an account change is not the account's."""
+
+
+class WrongCode(InvalidInput):
+    """The second-factor code is not right, or has been used already."""
+
+
+def _unused_step(organiser: Organiser, secret: str, code: str, now: datetime) -> int:
+    """The time step `code` belongs to, if it is right for `secret` and newer than any code this
+    account has used: each code works once, wherever it is typed."""
+    step = _matching_step(secret, code, now)
+    if step is None or (organiser.totp_last_step is not None and step <= organiser.totp_last_step):
+        raise WrongCode("That code is not right. Codes change every 30 seconds; each works once.")
+    return step
 
 
 def use_totp_code(session: DbSession, organiser: Organiser, code: str, *, now: datetime) -> bool:
     """Check a sign-in code and use it up: the same code never works twice."""
     if not organiser.totp_secret:
         return False
-    step = _matching_step(organiser.totp_secret, code, now)
-    if step is None or (organiser.totp_last_step is not None and step <= organiser.totp_last_step):
+    try:
+        organiser.totp_last_step = _unused_step(organiser, organiser.totp_secret, code, now)
+    except WrongCode:
         return False
-    organiser.totp_last_step = step
     session.flush()
     return True
 
@@ -146,18 +159,50 @@ def end_sessions(session: DbSession, organiser: Organiser) -> None:
     session.flush()
 
 
+def _check_password(organiser: Organiser, password: str) -> None:
+    if not check_password_hash(organiser.password_hash, password):
+        raise WrongPassword("That is not your password.")
+
+
 def enable_totp(
-    session: DbSession, organiser: Organiser, secret: str, code: str, *, now: datetime
+    session: DbSession,
+    organiser: Organiser,
+    secret: str,
+    *,
+    password: str,
+    code: str,
+    now: datetime,
 ) -> None:
-    if not totp_code_is_valid(secret, code, now=now):
-        raise InvalidInput("That code does not match. Check the time on your phone and try again.")
+    """Turn the second factor on: the password (someone with a borrowed session must not lock
+    the owner out with a phone of theirs) and a code from the new key, which is then used up."""
+    _check_password(organiser, password)
+    if organiser.totp_secret:
+        raise InvalidInput("Two-factor sign-in is already on.")
+    try:
+        step = _unused_step(organiser, secret, code, now)
+    except WrongCode:
+        raise WrongCode(
+            "That code does not match. Check the time on your phone and try again."
+        ) from None
     organiser.totp_secret = secret
+    organiser.totp_last_step = step
     session.flush()
+    audit.record(session, organiser, "account.two_factor_on")
 
 
-def disable_totp(session: DbSession, organiser: Organiser) -> None:
+def disable_totp(
+    session: DbSession, organiser: Organiser, *, password: str, code: str, now: datetime
+) -> None:
+    """Turn the second factor off: the password and a code never used before, not even to sign
+    in (a session alone, or a code seen over a shoulder, is not enough)."""
+    _check_password(organiser, password)
+    if not organiser.totp_secret:
+        raise InvalidInput("Two-factor sign-in is already off.")
+    _unused_step(organiser, organiser.totp_secret, code, now)
     organiser.totp_secret = None
+    organiser.totp_last_step = None
     session.flush()
+    audit.record(session, organiser, "account.two_factor_off")
 
 
 # --- roles -----------------------------------------------------------------------------------

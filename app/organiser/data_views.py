@@ -29,6 +29,8 @@ from app.organiser.moderation_views import filter_from
 from app.organiser.views import letter_of_mine, render_letter_page
 from app.settings import signing_settings
 
+#: Whole Content-Type values. Given as content_type, never as mimetype: Werkzeug appends
+#: "; charset=utf-8" to a text/* mimetype, which would say the charset twice.
 _TYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json; charset=utf-8",
@@ -37,7 +39,7 @@ _TYPES = {
 
 
 def _download(body: Iterable[str] | Iterable[bytes], filename: str, kind: str) -> Response:
-    response = Response(body, mimetype=_TYPES[kind])
+    response = Response(body, content_type=_TYPES[kind])
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -64,6 +65,45 @@ class CodeForm(FlaskForm):
         filters=[single_line],
         validators=[DataRequired("Please enter the code."), Length(max=12)],
     )
+
+
+class TwoFactorForm(CodeForm):
+    """Turning the second factor on or off: the password as well as a code."""
+
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired("Please enter your password."), Length(max=PASSWORD_MAX)],
+    )
+
+
+#: Longer than any console address with its filter.
+REDIRECT_TARGET_MAX = 2000
+
+
+def redirect_target(target: str | None, *, inside: str, default: str) -> str:
+    """Where to send the browser after a form, when the request names it (`next=`, `back=`):
+    `target` if it is a path on this site at or under `inside`, `default` otherwise.
+
+    Called before the form does anything: a CR or LF in a Location header only fails when the
+    response is sent, after the change has been committed; and nothing may lead off the site.
+    """
+    if (
+        not target
+        or len(target) > REDIRECT_TARGET_MAX
+        or not (target.isascii() and target.isprintable())
+        or "\\" in target
+    ):
+        return default
+    parts = urlsplit(target)
+    under = inside.rstrip("/") + "/"
+    if (
+        parts.scheme
+        or parts.netloc
+        or not (parts.path == inside or parts.path.startswith(under))
+        or any(segment in {".", ".."} for segment in parts.path.split("/"))
+    ):
+        return default
+    return target
 
 
 class ConfirmActionForm(FlaskForm):

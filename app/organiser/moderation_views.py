@@ -24,6 +24,7 @@ from app.organiser.forms import (
     InvalidateForm,
     MergeForm,
     SignatureActionForm,
+    redirect_target,
 )
 from app.organiser.views import letter_of_mine, render_letter_page
 from app.settings import signing_settings
@@ -117,8 +118,9 @@ def _first_error(form: FlaskForm) -> str:
 
 
 def _back_to_table(letter: Letter, back: str | None) -> str:
-    prefix = url_for("organiser.signatures", slug=letter.slug)
-    return back if back and back.startswith(prefix) else prefix
+    """The table page (with its filter) the form came from, or the table itself."""
+    table = url_for("organiser.signatures", slug=letter.slug)
+    return redirect_target(back, inside=table, default=table)
 
 
 @bp.post("/letters/<slug>/signatures/act")
@@ -128,6 +130,7 @@ def act(slug: str) -> BaseResponse | str:
     form.action.choices = {key: words for key, (_, _, words) in ACTIONS.items()}
     if not form.validate_on_submit():
         raise InvalidInput(_first_error(form))
+    back = _back_to_table(letter, form.back.data)  # checked before anything is done
     action = form.action.data
     needed, audit_action, words = ACTIONS[action]
     if not role.allows(needed):
@@ -138,7 +141,6 @@ def act(slug: str) -> BaseResponse | str:
     reason = form.reason.data or ""
     if action == "hide":
         moderation.clean_reason(reason)  # before the confirmation step, not after it
-    back = _back_to_table(letter, form.back.data)
     if len(chosen) > 1 and form.confirmed.data != "1":
         return render_letter_page(
             "organiser/confirm_action.html",

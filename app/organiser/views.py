@@ -165,7 +165,12 @@ def team(slug: str) -> BaseResponse | tuple[str, int]:
         letter, role = letter_of_mine(slug, OrganiserRole.OWNER)
         if form.validate_on_submit() and _grant_from(form, letter):
             db.session.commit()
-            flash(f"{form.email.data} is now {form.role.data} of this letter.")
+            # The same words whether or not the address has an account: the form must not
+            # tell anyone which addresses do.
+            flash(
+                f"If {form.email.data} has an organiser account, it is now {form.role.data} of "
+                "this letter."
+            )
             return redirect(url_for("organiser.team", slug=slug), code=303)
     page = render_letter_page(
         "organiser/team.html",
@@ -179,11 +184,11 @@ def team(slug: str) -> BaseResponse | tuple[str, int]:
 
 
 def _grant_from(form: TeamForm, letter: Letter) -> bool:
-    """Apply the team form; False (with the error on the form) when it cannot be done."""
+    """Apply the team form; False (with the error on the form) when it cannot be done. An
+    address without an account counts as done: nothing changes, and nothing says so."""
     member = organisers.find_organiser(db.session, form.email.data)
     if member is None:
-        form.email.errors = ["There is no organiser account with that email address."]
-        return False
+        return True
     try:
         organisers.change_role(
             db.session, letter, member, OrganiserRole(form.role.data), by=current_user
