@@ -128,10 +128,15 @@ def _look_ups(with_rate: bool) -> Executable:
 
     The rate part reads at most the few newest rows from the address, so a campus behind one
     NAT address with thousands of signatures costs what a lone signer does.
+
+    The letter's id is given as a sub-select, unseen by the planner: statistics that have not
+    yet met this letter's rows (a new letter, a big import) then cannot make a scan of the
+    whole letter look cheaper than the index made for each look-up (see imports._look_up).
     """
     table = Signature.__table__.c
+    letter = select(bindparam("letter_id", type_=table.letter_id.type)).scalar_subquery()
     twin = exists().where(
-        table.letter_id == bindparam("letter_id"),
+        table.letter_id == letter,
         table.email_canonical == bindparam("canonical"),
         table.email_normalized != bindparam("email_key"),
     )
@@ -140,7 +145,7 @@ def _look_ups(with_rate: bool) -> Executable:
     newest = (
         select(table.signed_at)
         .where(
-            table.letter_id == bindparam("letter_id"),
+            table.letter_id == letter,
             table.client_hash == bindparam("client_hash"),
             table.signed_at > bindparam("since"),
         )

@@ -2,13 +2,16 @@
 
 All or nothing: every bad row is reported by its line number, and nothing of a file with one is
 kept. Rows are written in bulk, chunk by chunk, while the next chunk is being checked, all in one
-savepoint that a bad line anywhere rolls back: so 100,000 rows take seconds.
+savepoint that a bad line anywhere rolls back: so 100,000 rows take seconds. Every check is
+linear in the file's size: a file too wide or with a line too long is refused before its cells
+are looked at.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,9 +22,10 @@ from typing import Any, TypeVar
 import psycopg
 import pycountry
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, String, any_, insert, literal, select
+from sqlalchemy import String, func, insert, literal, select, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app import audit
 from app.affiliations import affiliation_key
@@ -54,8 +58,13 @@ REQUIRED_COLUMNS = ("name", "email", "affiliation", "title", "country")
 OPTIONAL_COLUMNS = ("comment",)
 MAX_ERRORS_REPORTED = 100
 MAX_ROWS = 500_000
-#: Addresses looked up per query when matching a file against the letter.
-LOOKUP_CHUNK = 5000
+#: Columns a header may have: six are read, a few more are tolerated (a spreadsheet's notes).
+MAX_COLUMNS = 50
+#: Bytes a line may have. A row at every field's limit, in four-byte characters, takes about
+#: 12 KB; anything longer is not a row of signatories.
+MAX_LINE_BYTES = 32 * 1024
+#: Keys (addresses, organisations) looked up per query when matching a file against the letter.
+LOOKUP_CHUNK = 10_000
 #: Rows checked, then written, at a time: big enough for COPY to pay, small enough to overlap.
 CHUNK_ROWS = 10_000
 
@@ -145,6 +154,41 @@ def _text(value: str, label: str, limit: int, *, required: bool, multiline: bool
     return value
 
 
+#: What a refused header is told.
+COLUMNS = (
+    f"an import file has at most {MAX_COLUMNS} columns, among them {', '.join(REQUIRED_COLUMNS)}"
+    f" and, optionally, {', '.join(OPTIONAL_COLUMNS)}"
+)
+
+
+class LineTooLong(ValueError):
+    """A line of the file is longer than MAX_LINE_BYTES."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        super().__init__(f"longer than {MAX_LINE_BYTES:,} bytes")
+
+
+class _Lines:
+    """The file's lines, for the CSV reader: a line longer than MAX_LINE_BYTES stops the
+    reading (LineTooLong) before the reader splits it into cells."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text, newline=""))
+        self._number = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self._number += 1
+        # Characters first: a line that short cannot be too long in bytes (UTF-8: at most 4).
+        if len(line) > MAX_LINE_BYTES // 4 and len(line.encode()) > MAX_LINE_BYTES:
+            raise LineTooLong(self._number)
+        return line
+
+
 def parse(data: bytes) -> list[ImportRow]:
     """Check every row; ImportRejected listing each bad line, or the clean rows."""
     return [row for chunk in _checked_chunks(data) for row in chunk]
@@ -159,12 +203,20 @@ def _checked_chunks(data: bytes) -> Iterator[list[ImportRow]]:
         raise ImportRejected(
             [RowProblem(1, f"the file is not UTF-8 text ({error.reason})")]
         ) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    lines = _Lines(text)
+    reader = csv.DictReader(lines)
     try:
-        headers = [normalise(h).lower() for h in reader.fieldnames or []]
+        columns = reader.fieldnames or []
     except csv.Error as error:
         raise ImportRejected([RowProblem(1, f"not readable as CSV ({error})")]) from None
-    repeated = sorted({h for h in headers if h and headers.count(h) > 1})
+    except LineTooLong as error:
+        problem = RowProblem(error.line, f"the header is {error}; {COLUMNS}")
+        raise ImportRejected([problem]) from None
+    if len(columns) > MAX_COLUMNS:
+        raise ImportRejected([RowProblem(1, f"{len(columns):,} columns; {COLUMNS}")])
+    headers = [normalise(h).lower() for h in columns]
+    counts = Counter(h for h in headers if h)
+    repeated = sorted(h for h, count in counts.items() if count > 1)
     if repeated:
         raise ImportRejected([RowProblem(1, f"repeated column(s): {', '.join(repeated)}")])
     missing = [column for column in REQUIRED_COLUMNS if column not in headers]
@@ -182,6 +234,11 @@ def _checked_chunks(data: bytes) -> Iterator[list[ImportRow]]:
             break
         except csv.Error as error:
             problems.append(RowProblem(reader.line_num, f"not readable as CSV ({error})"))
+            break
+        except LineTooLong as error:
+            problems.append(
+                RowProblem(error.line, f"not readable as CSV: {error}, more than any row needs")
+            )
             break
         line = reader.line_num
         if seen >= MAX_ROWS:
@@ -234,6 +291,49 @@ def _row(line: int, record: dict[str, str | None]) -> ImportRow:
     )
 
 
+def _look_up(
+    session: DbSession,
+    letter: Letter,
+    key: InstrumentedAttribute[str],
+    keys: Sequence[str],
+    *columns: InstrumentedAttribute[Any],
+) -> Iterator[Any]:
+    """(key, *columns) of the letter's rows whose `key` is one of `keys`, LOOKUP_CHUNK keys a
+    query; the table's unique index on (letter_id, key) finds each.
+
+    On PostgreSQL each key of the chunk (one array parameter) is looked up on its own, by a
+    LIMIT 1 subquery the planner cannot turn into a scan of the letter's rows, and with the
+    letter's id given as a sub-select, whose value the planner does not see. So no statistics
+    (a new letter's rows are in none; a letter that grew by the import has stale ones) can make
+    it read the letter through another index and filter: to the planner, only the unique index
+    finds a key's one row; through any other index it would read a whole letter's share of the
+    table. Planned by the statistics instead, `key = ANY(:keys)` read every row of the letter
+    per chunk, or the whole table, or the addresses' trigram index (docs/PERFORMANCE.md).
+    """
+    model = key.class_
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        chunk = list(keys[start : start + LOOKUP_CHUNK])
+        if session.get_bind().dialect.name != "postgresql":
+            query = select(key, *columns).where(model.letter_id == letter.id, key.in_(chunk))
+        else:
+            wanted = (
+                func.unnest(literal(chunk, postgresql.ARRAY(String())))
+                .table_valued("key")
+                .render_derived(name="wanted")
+            )
+            found = (
+                select(key, *columns)
+                .where(
+                    model.letter_id == select(literal(letter.id)).scalar_subquery(),
+                    key == wanted.c.key,
+                )
+                .limit(1)
+                .lateral("found")
+            )
+            query = select(*found.c).select_from(wanted).join(found, true())
+        yield from session.execute(query)
+
+
 def _affiliation_ids(session: DbSession, letter: Letter, names: Iterable[str]) -> dict[str, int]:
     """Folded key -> canonical affiliation id, creating the missing ones in one statement."""
     first_spelling: dict[str, str] = {}
@@ -241,14 +341,10 @@ def _affiliation_ids(session: DbSession, letter: Letter, names: Iterable[str]) -
         first_spelling.setdefault(affiliation_key(name), name)
     keys = list(first_spelling)
     found: dict[str, int] = {}
-    for start in range(0, len(keys), 5000):
-        chunk = keys[start : start + 5000]
-        for key, ident, canonical in session.execute(
-            select(Affiliation.key, Affiliation.id, Affiliation.canonical_id).where(
-                Affiliation.letter_id == letter.id, Affiliation.key.in_(chunk)
-            )
-        ):
-            found[key] = canonical or ident
+    for key, ident, canonical in _look_up(
+        session, letter, Affiliation.key, keys, Affiliation.id, Affiliation.canonical_id
+    ):
+        found[key] = canonical or ident
     missing = [key for key in keys if key not in found]
     if missing:
         created = session.execute(
@@ -260,29 +356,9 @@ def _affiliation_ids(session: DbSession, letter: Letter, names: Iterable[str]) -
 
 
 def _signed_already(session: DbSession, letter: Letter, keys: Sequence[str]) -> set[str]:
-    """Which of these addresses signed the letter already: looked up by the file's addresses
-    (in chunks, by index), not by reading the letter's every signature."""
-    found: set[str] = set()
-    for start in range(0, len(keys), LOOKUP_CHUNK):
-        found.update(
-            session.scalars(
-                select(Signature.email_normalized).where(
-                    Signature.letter_id == letter.id,
-                    _one_of(
-                        session, Signature.email_normalized, keys[start : start + LOOKUP_CHUNK]
-                    ),
-                )
-            )
-        )
-    return found
-
-
-def _one_of(session: DbSession, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
-    # PostgreSQL takes the chunk as one array parameter; an IN list of 5,000 parameters costs
-    # more to build and to parse than the look-up itself.
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(list(values), postgresql.ARRAY(String())))
-    return column.in_(values)
+    """Which of these addresses signed the letter already: looked up address by address in the
+    unique index, not by reading the letter's every signature."""
+    return {key for (key,) in _look_up(session, letter, Signature.email_normalized, keys)}
 
 
 def import_rows(
@@ -410,16 +486,8 @@ def _signature_values(
 
 
 def _ids_of(session: DbSession, letter: Letter, keys: Sequence[str]) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    for start in range(0, len(keys), LOOKUP_CHUNK):
-        found = session.execute(
-            select(Signature.email_normalized, Signature.id).where(
-                Signature.letter_id == letter.id,
-                _one_of(session, Signature.email_normalized, keys[start : start + LOOKUP_CHUNK]),
-            )
-        )
-        ids.update((email_key, ident) for email_key, ident in found)
-    return ids
+    found = _look_up(session, letter, Signature.email_normalized, keys, Signature.id)
+    return {email_key: ident for email_key, ident in found}
 
 
 def _queue_confirmations(

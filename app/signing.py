@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import Insert, bindparam, delete, or_, select, update
+from sqlalchemy import Insert, bindparam, delete, literal, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
@@ -128,9 +128,13 @@ def sign(
 
 
 def _find(session: DbSession, letter: Letter, email_key: str) -> Signature | None:
+    # The letter's id as a sub-select, unseen by the planner: statistics that have not yet met
+    # this letter's rows (a new letter, a big import) then cannot make a scan of the whole
+    # letter look cheaper than the unique index (see imports._look_up).
     return session.scalars(
         select(Signature).where(
-            Signature.letter_id == letter.id, Signature.email_normalized == email_key
+            Signature.letter_id == select(literal(letter.id)).scalar_subquery(),
+            Signature.email_normalized == email_key,
         )
     ).one_or_none()
 

@@ -9,7 +9,8 @@ Each figure is a ratio against a baseline measured in the same run:
 
     .venv/bin/python bench/console.py --rows 1000000 --import-rows 100000
 
-Uses (and drops) the database `undersigned_bench` on BENCH_PG (default the local server).
+Uses (and drops) the database BENCH_DATABASE (default `undersigned_bench`) on BENCH_PG (default
+the local server).
 """
 
 from __future__ import annotations

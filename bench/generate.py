@@ -5,7 +5,8 @@
 Signatures get realistic, varied names (so a name-prefix search matches a realistic share),
 2,000 affiliations, eight countries, one in ten with a comment, one in twenty unlisted. Rows are
 made inside PostgreSQL (generate_series), a million in well under a minute. Used by bench/run.py
-(`make bench`) and bench/console.py; it drops and recreates the database each time.
+(`make bench`) and bench/console.py; it drops and recreates the database each time: BENCH_DATABASE
+(default `undersigned_bench`) on the server BENCH_PG (default the local one).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
-DATABASE = "undersigned_bench"
+DATABASE = os.environ.get("BENCH_DATABASE", "undersigned_bench")
 URL = f"{SERVER}/{DATABASE}"
 SLUG = "bench"
 ENV = {**os.environ, "APP_ENV": "development", "DATABASE_URL": URL, "RATELIMIT_ENABLED": "false"}
