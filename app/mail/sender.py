@@ -2,13 +2,28 @@
 
 Several workers may run at once. A claim is a single UPDATE ... RETURNING whose candidate rows are
 locked with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite serialises writers instead), so no two
-workers hold the same row. Each result is committed as soon as it is known, which keeps the window
-for a double send (a worker dying between the SMTP server's "250 OK" and our commit) to one message.
-A claim older than the lease is treated as a dead worker's and taken again: nothing is lost.
+workers hold the same row. Each claim carries a token of its own; results are recorded as they
+come, those that went out together in one statement at the end of the batch.
 
 The worker loop is its own transaction boundary, as a request is for a view: it commits each
 claim and each result itself, because holding a transaction open across SMTP calls would hold
 row locks for seconds.
+
+What can go wrong, exactly. A message is never lost: a claim older than the LEASE is treated as a
+dead worker's and taken again. A message is sent twice only in these cases, each limited to one
+batch (BATCH_SIZE) per worker:
+
+- The worker dies (crash, kill -9, host lost) between the SMTP server's "250 OK" and the commit
+  that records it: what its batch sent but had not recorded goes out again after the lease.
+- The database fails (restart, failover, "database is locked"): the worker stops sending, says so
+  in one line, waits (DATABASE_RETRY_FIRST doubling up to DATABASE_RETRY_CAP) and, once the
+  database answers, first records what it sent as sent and hands every other row of that claim
+  back (by token: the claim is still ours within the lease), then claims anew. Nothing is sent
+  twice, unless the outage outlasts the lease: then another worker may already have taken the
+  batch over and sent again what this one had sent. A worker stopped while the database is away
+  leaves its claim as a dead worker does.
+- PostgreSQL itself crashes right after results were committed asynchronously (_record_sent):
+  those messages go out again after the lease.
 """
 
 from __future__ import annotations
@@ -20,7 +35,7 @@ import smtplib
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.charset import QP, Charset
 from email.header import Header
@@ -30,7 +45,8 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, or_, select, text, update
+from sqlalchemy import ColumnElement, Update, and_, or_, select, text, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from app.db import DbSession, utcnow
@@ -47,6 +63,10 @@ LEASE = timedelta(minutes=10)
 BATCH_SIZE = 50
 #: How long to leave the queue alone when the mail server cannot be reached at all.
 TRANSPORT_RETRY = timedelta(seconds=60)
+#: Seconds to wait after the database failed the worker, doubled for each further failure in a
+#: row up to the cap: a restart or failover is usually over in seconds, an outage may not be.
+DATABASE_RETRY_FIRST = 1.0
+DATABASE_RETRY_CAP = 30.0
 
 
 class TemporaryFailure(Exception):
@@ -252,17 +272,25 @@ def _due(now: datetime) -> ColumnElement[bool]:
 
 def claim_statement(*, now: datetime, limit: int, claim_token: str) -> ReturningUpdate[int]:
     """UPDATE ... RETURNING over due rows; on PostgreSQL the candidates are row-locked with
-    SKIP LOCKED, so concurrent workers pass over each other's rows instead of queueing."""
+    SKIP LOCKED, so concurrent workers pass over each other's rows instead of queueing.
+
+    The candidates are a MATERIALIZED CTE, found once. As a plain `IN (subquery)`, PostgreSQL
+    may join it as the inner side of a nested loop (it does when statistics say nothing is
+    queued) and rerun it for every outbox row, each run locking the next `limit` rows: one
+    claim then took the whole queue.
+    """
     candidates = (
         select(OutboundEmail.id)
         .where(_due(now))
         .order_by(OutboundEmail.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("candidates")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     return (
         update(OutboundEmail)
-        .where(OutboundEmail.id.in_(candidates), _due(now))
+        .where(OutboundEmail.id.in_(select(candidates.c.id)), _due(now))
         .values(
             status=EmailStatus.SENDING,
             claimed_at=now,
@@ -285,12 +313,14 @@ def claim_batch(
     return ids
 
 
-def _all_ours(ids: list[int], claim_token: str) -> ColumnElement[bool]:
+def _claimed_by(claim_token: str) -> ColumnElement[bool]:
     return and_(
-        OutboundEmail.id.in_(ids),
-        OutboundEmail.status == EmailStatus.SENDING,
-        OutboundEmail.claim_token == claim_token,
+        OutboundEmail.status == EmailStatus.SENDING, OutboundEmail.claim_token == claim_token
     )
+
+
+def _all_ours(ids: list[int], claim_token: str) -> ColumnElement[bool]:
+    return and_(OutboundEmail.id.in_(ids), _claimed_by(claim_token))
 
 
 def _update_if_ours(
@@ -449,6 +479,130 @@ class WorkerStats:
     failed: int = 0
 
 
+def database_backoff(failures: int) -> float:
+    """Seconds to wait after the n-th database error in a row: 1, 2, 4, ... up to the cap."""
+    return float(min(DATABASE_RETRY_FIRST * 2 ** max(failures - 1, 0), DATABASE_RETRY_CAP))
+
+
+def _database_unavailable(error: DBAPIError) -> bool:
+    """Worth waiting out: the connection was lost or refused, the server is shutting down, a
+    lock was not granted in time ("database is locked", a lock timeout). A mistake in a
+    statement (ProgrammingError, IntegrityError, ...) is not, and still stops the worker."""
+    return isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated
+
+
+def _database_reason(error: DBAPIError) -> str:
+    return _describe(error.orig if error.orig is not None else error).splitlines()[0]
+
+
+def _discard(session: DbSession) -> None:
+    """Forget the transaction the database failed; the next statement gets a fresh
+    connection (the pool pings the ones it hands out)."""
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        session.close()
+
+
+@dataclass
+class _Claim:
+    """What the worker knows about its current batch that the database may not yet."""
+
+    token: str
+    #: Accepted by the SMTP server, not yet recorded as sent.
+    sent: list[int] = field(default_factory=list)
+
+
+def _settle(session: DbSession, claim: _Claim, moment: datetime) -> None:
+    """Put right a claim the database failed in the middle of: what went out is recorded as
+    sent, every other row still claimed with its token is handed back.
+
+    By token, so a claim whose commit never answered is settled the same way, and a second
+    settling changes nothing. A deferral or failure the database never heard of is handed back
+    too: that message is simply tried again.
+    """
+    if claim.sent:
+        session.execute(
+            update(OutboundEmail)
+            .where(_all_ours(claim.sent, claim.token))
+            .values(status=EmailStatus.SENT, sent_at=moment, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+    session.execute(_hand_back(_claimed_by(claim.token)))
+    session.commit()
+
+
+def _settle_on_the_way_out(session: DbSession, claim: _Claim, moment: datetime) -> None:
+    """Stopping (or failing) with a claim unsettled: one more try, else a dead worker's claim."""
+    _discard(session)
+    try:
+        _settle(session, claim, moment)
+    except DBAPIError as error:
+        if not _database_unavailable(error):
+            raise
+        _discard(session)
+        log.warning(
+            "stopping before the database answered (%s): what this worker claimed is taken "
+            "again after the lease, %d message(s) already sent among it",
+            _database_reason(error),
+            len(claim.sent),
+        )
+
+
+class _Batch(enum.Enum):
+    NOTHING_DUE = "nothing due"
+    DONE = "done"
+    SERVER_DOWN = "server down"
+
+
+def _deliver_batch(
+    session: DbSession,
+    transport: Transport,
+    claim: _Claim,
+    stats: WorkerStats,
+    *,
+    sender: str,
+    stop: threading.Event,
+    now: Callable[[], datetime],
+) -> _Batch:
+    """Claim a batch with the claim's token and send it, recording results as they come.
+
+    A database error passes through, leaving in `claim` what went out but is not recorded.
+    """
+    ids = claim_batch(session, now=now(), claim_token=claim.token)
+    if not ids:
+        return _Batch.NOTHING_DUE
+    batch = _load_claimed(session, ids, claim.token, sender)
+    outcome = _Batch.DONE
+    for position, claimed in enumerate(batch):
+        if stop.is_set():
+            _release(session, [c.id for c in batch[position:]], claim.token)
+            break
+        if claim.sent and not _young(claimed, now()):
+            # A slow batch: record what went out while its claims still hold, or another
+            # worker could take those over once the lease ran out.
+            _record_sent(session, claim.sent, claim.token, now())
+            claim.sent = []
+        try:
+            result = _send(session, claimed, transport, claim_token=claim.token, now=now)
+        except TransportUnavailable as unavailable:
+            log.error("mail server unavailable, will retry: %s", unavailable)
+            stats.deferred += len(batch) - position
+            _release(session, [c.id for c in batch[position + 1 :]], claim.token)
+            outcome = _Batch.SERVER_DOWN
+            break
+        if result is Delivery.SENT:
+            stats.sent += 1
+            claim.sent.append(claimed.id)
+        elif result is Delivery.DEFERRED:
+            stats.deferred += 1
+        elif result is Delivery.FAILED:
+            stats.failed += 1
+    # Also when stopping or when the server went away: what left is recorded.
+    _record_sent(session, claim.sent, claim.token, now())
+    return outcome
+
+
 def run_worker(
     session: DbSession,
     transport: Transport,
@@ -459,68 +613,66 @@ def run_worker(
     stop: threading.Event | None = None,
     now: Callable[[], datetime] = utcnow,
 ) -> WorkerStats:
-    """Deliver until stopped; with once=True, until nothing is due, then return."""
+    """Deliver until stopped; with once=True, until nothing is due, then return.
+
+    When the database fails it (a restart, a failover, "database is locked"), the worker
+    says so in one line, stops sending, waits (database_backoff) and settles the interrupted
+    batch before it claims anything new. So does once=True: it ends when nothing is due,
+    not when the database is away.
+    """
     stop = stop or threading.Event()
     stats = WorkerStats()
+    unsettled: _Claim | None = None
+    failures = 0
     try:
         while not stop.is_set():
-            claim_token = new_claim_token()
-            ids = claim_batch(session, now=now(), claim_token=claim_token)
-            if not ids:
-                if once:
-                    break
+            try:
+                if unsettled is not None:
+                    _settle(session, unsettled, now())
+                    unsettled = None
+                # Known before the claim is made: a claim whose commit never answered is
+                # settled by it like any other.
+                unsettled = _Claim(new_claim_token())
+                outcome = _deliver_batch(
+                    session, transport, unsettled, stats, sender=sender, stop=stop, now=now
+                )
+                unsettled = None
+            except DBAPIError as error:
+                if not _database_unavailable(error):
+                    raise
+                _discard(session)
+                transport.close()
+                failures += 1
+                wait = database_backoff(failures)
+                log.warning(
+                    "database unavailable, will retry in %g s: %s", wait, _database_reason(error)
+                )
+                stop.wait(wait)
+                continue
+            failures = 0
+            if outcome is _Batch.DONE:
+                continue
+            if once:
+                break
+            if outcome is _Batch.NOTHING_DUE:
                 transport.close()  # servers drop idle connections anyway
                 stop.wait(poll_interval)
-                continue
-            batch = _load_claimed(session, ids, claim_token, sender)
-            sent: list[int] = []
-            server_down = False
-            try:
-                for position, claimed in enumerate(batch):
-                    if stop.is_set():
-                        _release(session, [c.id for c in batch[position:]], claim_token)
-                        break
-                    if sent and not _young(claimed, now()):
-                        # A slow batch: record what went out while its claims still hold, or
-                        # another worker could take those over once the lease ran out.
-                        _record_sent(session, sent, claim_token, now())
-                        sent = []
-                    try:
-                        result = _send(
-                            session, claimed, transport, claim_token=claim_token, now=now
-                        )
-                    except TransportUnavailable as unavailable:
-                        log.error("mail server unavailable, will retry: %s", unavailable)
-                        stats.deferred += len(batch) - position
-                        _release(session, [c.id for c in batch[position + 1 :]], claim_token)
-                        server_down = True
-                        break
-                    if result is Delivery.SENT:
-                        stats.sent += 1
-                        sent.append(claimed.id)
-                    elif result is Delivery.DEFERRED:
-                        stats.deferred += 1
-                    elif result is Delivery.FAILED:
-                        stats.failed += 1
-            finally:
-                # Also when stopping or when the server went away: what left is recorded.
-                _record_sent(session, sent, claim_token, now())
-            if server_down:
-                if once:
-                    return stats
+            else:
                 stop.wait(max(poll_interval, TRANSPORT_RETRY.total_seconds()))
     finally:
-        transport.close()
+        try:
+            if unsettled is not None:
+                _settle_on_the_way_out(session, unsettled, now())
+        finally:
+            transport.close()
     return stats
 
 
-def _release(session: DbSession, ids: list[int], claim_token: str) -> None:
-    """Hand claimed but unsent messages back at once, their attempt not counted."""
-    if not ids:
-        return
-    session.execute(
+def _hand_back(condition: ColumnElement[bool]) -> Update:
+    """Claimed but unsent messages back to the queue at once, their attempt not counted."""
+    return (
         update(OutboundEmail)
-        .where(_all_ours(ids, claim_token))
+        .where(condition)
         .values(
             status=EmailStatus.QUEUED,
             claimed_at=None,
@@ -529,4 +681,10 @@ def _release(session: DbSession, ids: list[int], claim_token: str) -> None:
         )
         .execution_options(synchronize_session=False)
     )
+
+
+def _release(session: DbSession, ids: list[int], claim_token: str) -> None:
+    if not ids:
+        return
+    session.execute(_hand_back(_all_ours(ids, claim_token)))
     session.commit()

@@ -1,0 +1,35 @@
+"""Claiming the outbox: a claim takes at most its batch, whatever the planner believes."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, text
+
+from app.db import utcnow
+from app.mail.messages import ComposedEmail
+from app.mail.outbox import queue_email
+from app.mail.sender import claim_batch
+from app.models import EmailStatus, OutboundEmail
+
+
+def test_a_claim_takes_at_most_its_batch_even_when_statistics_say_nothing_is_queued(
+    session,
+) -> None:
+    """Statistics gathered while the outbox held no queued rows (a quiet night, a fresh
+    database) once made PostgreSQL rerun the LIMITed, locking candidate query for every
+    outbox row: one claim took the whole queue, so a second worker found nothing and a crash
+    would have sent everything again, not one batch."""
+    session.execute(text("ANALYZE outbound_emails"))
+    for number in range(20):
+        message = ComposedEmail(
+            kind="confirm", subject=f"S{number}", body_text="Text", body_html="<p>Text</p>"
+        )
+        queue_email(session, message, to_address="reader@example.org", sender_domain="s.test")
+    session.commit()
+
+    claimed = claim_batch(session, now=utcnow(), claim_token="one", limit=5)
+
+    assert len(claimed) == 5
+    still_queued = session.scalar(
+        select(func.count()).where(OutboundEmail.status == EmailStatus.QUEUED)
+    )
+    assert still_queued == 15
