@@ -7,7 +7,7 @@ import time
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from app import signing
@@ -30,6 +30,24 @@ def _answers(**overrides) -> signing.SignatureInput:
     }
     values.update(overrides)
     return signing.SignatureInput(**values)
+
+
+def _wait_until_a_session_waits_on_a_lock(engine: Engine, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + 60
+    with engine.connect() as watcher:
+        while thread.is_alive():
+            waiting = watcher.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            )
+            watcher.rollback()
+            if waiting:
+                return
+            assert time.monotonic() < deadline, "the second signing never waited on the first"
+            time.sleep(0.01)
+    raise AssertionError("the second signing ended without waiting on the first")
 
 
 def test_a_signing_that_loses_the_race_finds_the_winner_instead_of_failing(
@@ -60,7 +78,7 @@ def test_a_signing_that_loses_the_race_finds_the_winner_instead_of_failing(
 
         thread = threading.Thread(target=second)
         thread.start()
-        time.sleep(0.5)  # B is now waiting on A's row lock in the unique index
+        _wait_until_a_session_waits_on_a_lock(engine, thread)  # B, on A's key in the index
         first.commit()
         thread.join(timeout=30)
 

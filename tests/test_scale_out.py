@@ -7,17 +7,20 @@ Runs against a database of its own (so the instances see committed data); Postgr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -26,7 +29,7 @@ import redis
 
 from app.tokens import TokenPurpose, make_token
 from config import PROJECT_ROOT, TestingConfig
-from tests.conftest import SMTPServer, free_port
+from tests.conftest import SMTPRecorder, SMTPServer, free_port
 from tests.helpers import signing_answers
 
 SECRET = "scale-out-test-secret"
@@ -137,8 +140,56 @@ def _count(base: str) -> int:
         return int(json.load(response)["verified_signatures"])
 
 
+@dataclass
+class _FirstHeldRecorder(SMTPRecorder):
+    """Holds the first message it is sent until `go_on`; counts those from other sessions."""
+
+    holding: threading.Event = field(default_factory=threading.Event)
+    go_on: threading.Event = field(default_factory=threading.Event)
+    first_session: Any = None
+    other_sessions: int = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.first_session is None:
+            self.first_session = session
+            self.holding.set()
+            await asyncio.to_thread(self.go_on.wait, 60)
+        reply = await super().handle_DATA(server, session, envelope)
+        if session is not self.first_session:
+            self.other_sessions += 1
+        return reply
+
+    def another_session_sent(self) -> bool:
+        return self.other_sessions > 0
+
+
+@pytest.fixture
+def gated_smtp() -> Iterator[SMTPServer]:
+    from aiosmtpd.controller import Controller
+
+    recorder = _FirstHeldRecorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SMTPServer("127.0.0.1", port, recorder)
+    finally:
+        recorder.go_on.set()
+        controller.stop()
+
+
+def _wait_for(
+    condition: Callable[[], object], what: str, *processes: subprocess.Popen[str]
+) -> None:
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert all(p.poll() is None for p in processes), f"a worker exited before {what}"
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.02)
+
+
 def test_two_instances_share_limits_and_counts_and_two_workers_send_each_email_once(
-    environment: dict[str, str], smtp_server: SMTPServer
+    environment: dict[str, str], gated_smtp: SMTPServer
 ) -> None:
     with app_instance(environment) as first, app_instance(environment) as second:
         token, cookie = _token(first)
@@ -175,44 +226,66 @@ def test_two_instances_share_limits_and_counts_and_two_workers_send_each_email_o
         assert _count(first) == _count(second) == counted
 
     # Two mail workers on one outbox: every queued email leaves exactly once.
+    with psycopg.connect(environment["DATABASE_URL"], autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO outbound_emails (kind, to_address, subject, body_text, body_html, "
+            "message_id, status, attempts, next_attempt_at, created_at) "
+            "SELECT 'confirm', 'bulk' || n || '@example.org', 'Please confirm', 'Text', "
+            "'<p>Text</p>', '<bulk' || n || '@scale.test>', 'queued', 0, now(), now() "
+            "FROM generate_series(1, 1500) AS n"
+        )
+        queued = connection.execute("SELECT count(*) FROM outbound_emails").fetchone()
+    assert queued is not None
+    expected = int(queued[0])
+    recorder = gated_smtp.recorder
+    assert isinstance(recorder, _FirstHeldRecorder)
     mail_env = {
         **environment,
-        "MAIL_SERVER": smtp_server.host,
-        "MAIL_PORT": str(smtp_server.port),
+        "MAIL_SERVER": gated_smtp.host,
+        "MAIL_PORT": str(gated_smtp.port),
     }
-    workers = [
-        subprocess.Popen(
+    workers: list[subprocess.Popen[str]] = []
+
+    def start_worker() -> subprocess.Popen[str]:
+        worker = subprocess.Popen(
             [str(BIN / "flask"), "--app", "wsgi", "mail", "work"],
             cwd=PROJECT_ROOT,
             env=mail_env,
             stdout=subprocess.PIPE,
             text=True,
         )
-        for _ in range(2)
-    ]
+        workers.append(worker)
+        return worker
+
     try:
-        time.sleep(3)  # both started and polling, so both take a share
-        with psycopg.connect(environment["DATABASE_URL"], autocommit=True) as connection:
-            connection.execute(
-                "INSERT INTO outbound_emails (kind, to_address, subject, body_text, body_html, "
-                "message_id, status, attempts, next_attempt_at, created_at) "
-                "SELECT 'confirm', 'bulk' || n || '@example.org', 'Please confirm', 'Text', "
-                "'<p>Text</p>', '<bulk' || n || '@scale.test>', 'queued', 0, now(), now() "
-                "FROM generate_series(1, 1500) AS n"
-            )
-            queued = connection.execute("SELECT count(*) FROM outbound_emails").fetchone()
-        assert queued is not None
-        expected = int(queued[0])
-        deadline = time.monotonic() + 60
-        while len(smtp_server.recorder.messages) < expected and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(1)  # anything sent twice would arrive now
+        # Each worker's share is made certain, not left to which one starts first: the first
+        # is paused in the middle of its first message, the second starts and sends, then the
+        # first goes on. Both then drain the rest together.
+        first_worker = start_worker()
+        _wait_for(recorder.holding.is_set, "the first worker's first message", first_worker)
+        first_worker.send_signal(signal.SIGSTOP)
+        recorder.go_on.set()
+        second_worker = start_worker()
+        _wait_for(recorder.another_session_sent, "the second worker's first message", second_worker)
+        first_worker.send_signal(signal.SIGCONT)
+
+        def all_recorded_as_sent() -> bool:
+            with psycopg.connect(environment["DATABASE_URL"]) as connection:
+                left = connection.execute(
+                    "SELECT count(*) FROM outbound_emails WHERE status <> 'sent'"
+                ).fetchone()
+            return left == (0,) and len(recorder.messages) >= expected
+
+        _wait_for(all_recorded_as_sent, "every email sent and recorded", *workers)
     finally:
+        recorder.go_on.set()
         for worker in workers:
+            worker.send_signal(signal.SIGCONT)
             worker.send_signal(signal.SIGTERM)
+        # Once both have exited, nothing more can arrive: the count below is final.
         reports = [worker.communicate(timeout=30)[0] for worker in workers]
 
-    message_ids = [message["Message-ID"] for message in smtp_server.recorder.messages]
+    message_ids = [message["Message-ID"] for message in recorder.messages]
     assert len(message_ids) == expected
     assert len(set(message_ids)) == expected
     # Both workers took a share (so this shows two workers, not one doing everything).
