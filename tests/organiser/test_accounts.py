@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -226,10 +227,16 @@ def test_two_factor_sign_in(client: FlaskClient, session) -> None:
     page = client.get("/admin/account/two-factor").get_data(as_text=True)
     secret = page.split('data-testid="totp-secret">')[1].split("<")[0]
     token = csrf_token(client, "/admin/account/two-factor")
-    wrong = client.post("/admin/account/two-factor", data={"csrf_token": token, "code": "000000"})
+    wrong = client.post(
+        "/admin/account/two-factor",
+        data={"csrf_token": token, "password": PASSWORD, "code": "000000"},
+    )
     assert "does not match" in wrong.get_data(as_text=True)
     code = pyotp.TOTP(secret).at(utcnow())
-    enabled = client.post("/admin/account/two-factor", data={"csrf_token": token, "code": code})
+    enabled = client.post(
+        "/admin/account/two-factor",
+        data={"csrf_token": token, "password": PASSWORD, "code": code},
+    )
     assert enabled.status_code == 303
     assert organiser.totp_secret == secret
 
@@ -242,7 +249,8 @@ def test_two_factor_sign_in(client: FlaskClient, session) -> None:
     assert "not right" in bad.get_data(as_text=True)
     good = client.post(
         "/admin/login/code",
-        data={"csrf_token": token, "code": pyotp.TOTP(secret).at(utcnow())},
+        # The enabling code is used up: sign in with the next one.
+        data={"csrf_token": token, "code": pyotp.TOTP(secret).at(utcnow() + timedelta(seconds=30))},
     )
     assert good.status_code == 303
     assert client.get("/admin/").status_code == 200

@@ -59,6 +59,7 @@ def test_the_table_filters_by_state_country_affiliation_date_and_text(
     assert names("q=nobody-like-this") == set()
     alice = session.scalars(select(Signature).where(Signature.name == "Alice Verified")).one()
     assert names(f"q={alice.email}") == {"Alice Verified"}
+    assert names(f"q={alice.email.upper()}") == {"Alice Verified"}
     assert names(f"affiliation={alice.affiliation_id}") == {"Alice Verified"}
     assert names("from=2000-01-01&until=2999-01-01&sort=name") == {
         "Alice Verified", "Bob Pending", "Carol Hidden"
