@@ -26,6 +26,8 @@ DUPLICATE_MAILBOX = "duplicate-mailbox"
 URL_IN_NAME = "url-in-name"
 WATCHED_NAME = "watch-list"
 MIXED_SCRIPTS = "mixed-scripts"
+#: The name is, or looks like, that of a signatory the organisers marked notable.
+LOOKS_LIKE_NOTABLE = "looks-like-notable"
 BLOCKED_DOMAIN = "blocked-domain"
 BLOCKED_RANGE = "blocked-range"
 
@@ -105,16 +107,20 @@ def review_flags(
         "letter_id": letter.id,
         "canonical": canonical_email(email),
         "email_key": email.strip().lower(),
+        "name_key": lookalike_key(name),
     }
     if rate:
         longest = max(window for window, _ in RATE_WINDOWS)
         params.update(client_hash=clues.client_hash, since=now - longest)
         params.update({f"after_{i}": now - window for i, (window, _) in enumerate(RATE_WINDOWS)})
     found = session.connection().execute(_look_ups(rate), params).one()
-    if found[0]:
+    twin, notable_twin, *counts = found
+    if twin:
         flags.append(DUPLICATE_MAILBOX)
+    if notable_twin:
+        flags.append(LOOKS_LIKE_NOTABLE)
     if rate and any(
-        count >= allowed for count, (_, allowed) in zip(found[1:], RATE_WINDOWS, strict=True)
+        count >= allowed for count, (_, allowed) in zip(counts, RATE_WINDOWS, strict=True)
     ):
         flags.append(RATE)
     return flags
@@ -122,8 +128,10 @@ def review_flags(
 
 @cache
 def _look_ups(with_rate: bool) -> Executable:
-    """One SELECT: is there a twin (the same mailbox spelt another way), and, with_rate, how
-    many signatures this address made within each of RATE_WINDOWS. Built once: constructing it
+    """One SELECT: is there a twin (the same mailbox spelt another way), is there a notable
+    signatory whose name has this name's look-alike key (someone signing as a famous person who
+    has signed), and, with_rate, how many signatures this address made within each of
+    RATE_WINDOWS. Built once: constructing it
     per signature cost more CPU than running it.
 
     The rate part reads at most the few newest rows from the address, so a campus behind one
@@ -140,8 +148,15 @@ def _look_ups(with_rate: bool) -> Executable:
         table.email_canonical == bindparam("canonical"),
         table.email_normalized != bindparam("email_key"),
     )
+    # Through the (letter_id, name_key) index: a handful of rows at most.
+    notable_twin = exists().where(
+        table.letter_id == letter,
+        table.name_key == bindparam("name_key"),
+        table.is_notable.is_(True),
+        table.email_normalized != bindparam("email_key"),
+    )
     if not with_rate:
-        return select(twin)
+        return select(twin, notable_twin)
     newest = (
         select(table.signed_at)
         .where(
@@ -157,7 +172,7 @@ def _look_ups(with_rate: bool) -> Executable:
         func.count().filter(newest.c.signed_at > bindparam(f"after_{i}"))
         for i in range(len(RATE_WINDOWS))
     )
-    return select(twin, *counts).select_from(newest)
+    return select(twin, notable_twin, *counts).select_from(newest)
 
 
 def watched_name(letter: Letter, name: str) -> bool:
