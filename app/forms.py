@@ -6,11 +6,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from wtforms import Field
 from wtforms.validators import ValidationError
 
-from app.text import STACKED_MARKS_MESSAGE, has_control_characters, has_stacked_marks, normalise
+from app.text import (
+    STACKED_MARKS_MESSAGE,
+    InvalidAddress,
+    email_address,
+    has_control_characters,
+    has_stacked_marks,
+    normalise,
+)
 
 
 def single_line(value: Any) -> Any:
@@ -53,13 +59,8 @@ def moment_from(text: str, *, naive_means_utc: bool) -> datetime:
 
 
 def deliverable_looking_email(_form: Any, field: Field) -> None:
-    """Syntax and domain shape by email-validator, without network look-ups.
-
-    Kept in its ASCII form (an internationalised domain as punycode): every SMTP server can
-    deliver to it, and one address has one spelling for the one-signature-per-address rule.
-    """
+    """Syntax and domain shape (text.email_address), without network look-ups."""
     try:
-        checked = validate_email(field.data or "", check_deliverability=False, allow_smtputf8=False)
-        field.data = checked.ascii_email or checked.normalized
-    except EmailNotValidError as error:
+        field.data = email_address(field.data or "")
+    except InvalidAddress as error:
         raise ValidationError(str(error)) from None

@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 import psycopg
 import pycountry
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import String, func, insert, literal, select, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
@@ -47,6 +46,8 @@ from app.models import (
 from app.signing import SigningSettings, confirmation_message, normalise_email
 from app.text import (
     MAX_MARKS_PER_LETTER,
+    InvalidAddress,
+    email_address,
     has_control_characters,
     has_stacked_marks,
     lookalike_key,
@@ -270,10 +271,9 @@ def _row(line: int, record: dict[str, str | None]) -> ImportRow:
     value = {key: (record.get(key) or "") for key in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
     email_text = _text(value["email"], "email", EMAIL_MAX, required=True)
     try:
-        checked = validate_email(email_text, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as error:
+        email = email_address(email_text)
+    except InvalidAddress as error:
         raise ValueError(f"email {email_text!r}: {error}") from None
-    email = checked.ascii_email or checked.normalized
     country_text = _text(value["country"], "country", 100, required=True)
     code = country_code(country_text)
     if code is None:

@@ -100,3 +100,50 @@ def test_the_fast_control_character_check_agrees_with_unicode_categories(
     assert has_control_characters(ascii_only, multiline=multiline) == _control_by_category(
         ascii_only, multiline
     )
+
+
+_DOMAINS = [
+    "example.org",
+    "EXAMPLE.org",
+    "cs.ox.ac.uk",
+    "bücher.example",
+    "a" * 63 + ".example",
+    ".".join(["b" * 60] * 4) + ".example",
+    ".".join(["c" * 60] * 3) + ".example",
+    "localhost",
+    "example.invalid",
+    "exa mple.org",
+    "[127.0.0.1]",
+    "example.org.",
+    "-bad.example",
+]
+
+
+_address_parts = st.text(alphabet="aZ09.-_+!#'`~@\" é\u0430\u00a0\t", max_size=70)
+#: Plain local parts around the 64-character limit, and whole addresses around 254.
+_long_local_parts = st.text(alphabet="ab.", min_size=60, max_size=70)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    local=_address_parts | _long_local_parts,
+    domain=st.sampled_from(_DOMAINS) | _address_parts,
+)
+def test_the_address_check_agrees_with_email_validator_everywhere(local: str, domain: str) -> None:
+    """email_address's fast path (a plain local part, each domain checked once) gives what the
+    library gives on the whole address: the same spelling, or a refusal."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from app.text import InvalidAddress, email_address
+
+    value = f"{local}@{domain}"
+    try:
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+        expected: str | None = checked.ascii_email or checked.normalized
+    except EmailNotValidError:
+        expected = None
+    try:
+        got: str | None = email_address(value)
+    except InvalidAddress:
+        got = None
+    assert got == expected
