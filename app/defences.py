@@ -17,7 +17,7 @@ from sqlalchemy import Executable, bindparam, exists, func, select
 from app.db import DbSession
 from app.errors import InvalidInput
 from app.models import Letter, Signature
-from app.text import lookalike_key, mixes_scripts
+from app.text import lookalike_key, mailbox_key, mixes_scripts
 
 HONEYPOT = "honeypot"
 RATE = "rate"
@@ -65,7 +65,7 @@ def client_hash(secret_key: str, address: str | None) -> str | None:
 
 def canonical_email(email: str) -> str:
     """One spelling per mailbox: "A.Da+news@GMail.com" -> "ada@gmail.com"."""
-    local, _, domain = email.strip().lower().rpartition("@")
+    local, _, domain = mailbox_key(email).rpartition("@")
     local = local.split("+", 1)[0]
     if domain in _DOTLESS_DOMAINS:
         local, domain = local.replace(".", ""), "gmail.com"
@@ -106,7 +106,7 @@ def review_flags(
     params: dict[str, object] = {
         "letter_id": letter.id,
         "canonical": canonical_email(email),
-        "email_key": email.strip().lower(),
+        "email_key": mailbox_key(email),
         "name_key": lookalike_key(name),
     }
     if rate:

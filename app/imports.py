@@ -43,7 +43,7 @@ from app.models import (
     Signature,
     SignatureState,
 )
-from app.signing import SigningSettings, confirmation_message, normalise_email
+from app.signing import SigningSettings, confirmation_message
 from app.text import (
     MAX_MARKS_PER_LETTER,
     InvalidAddress,
@@ -51,6 +51,7 @@ from app.text import (
     has_control_characters,
     has_stacked_marks,
     lookalike_key,
+    mailbox_key,
     matching_key,
     normalise,
 )
@@ -283,7 +284,7 @@ def _row(line: int, record: dict[str, str | None]) -> ImportRow:
         line=line,
         name=_text(value["name"], "name", NAME_MAX, required=True),
         email=email,
-        email_key=normalise_email(email),
+        email_key=mailbox_key(email),
         affiliation=_text(value["affiliation"], "affiliation", AFFILIATION_MAX, required=True),
         title=_text(value["title"], "title", TITLE_MAX, required=True),
         country=code,

@@ -35,6 +35,7 @@ from app.text import (
     has_control_characters,
     has_stacked_marks,
     lookalike_key,
+    mailbox_key,
     normalise,
 )
 
@@ -117,7 +118,7 @@ def _conditions(
                 Signature.name.icontains(wanted.text, autoescape=True),
                 # The whole name, look-alikes included: "Barack Obama" finds its Cyrillic twin.
                 Signature.name_key == lookalike_key(wanted.text),
-                Signature.email_normalized == wanted.text.strip().lower(),
+                Signature.email_normalized == mailbox_key(wanted.text),
                 Signature.title.icontains(wanted.text, autoescape=True),
                 Signature.affiliation_id.in_(_affiliations_matching(session, letter, wanted.text)),
             )

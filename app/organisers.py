@@ -17,6 +17,7 @@ from app.db import DbSession
 from app.errors import InvalidInput, NotFound
 from app.letters import SLUG_PATTERN, find_letter
 from app.models import EMAIL_MAX, Letter, LetterOrganiser, Organiser, OrganiserRole
+from app.text import mailbox_key
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 256
@@ -29,10 +30,6 @@ def _dummy_hash() -> str:
     return generate_password_hash("not a password of anyone's")
 
 
-def normalise_login(email: str) -> str:
-    return email.strip().lower()
-
-
 def check_password_strength(password: str) -> None:
     if len(password) < PASSWORD_MIN:
         raise InvalidInput(f"The password must be at least {PASSWORD_MIN} characters long.")
@@ -43,7 +40,7 @@ def check_password_strength(password: str) -> None:
 def create_organiser(
     session: DbSession, *, email: str, password: str, is_superuser: bool = False
 ) -> Organiser:
-    login = normalise_login(email)
+    login = mailbox_key(email)
     if "@" not in login or len(login) > EMAIL_MAX:
         raise InvalidInput(f"{email!r} is not an email address.")
     check_password_strength(password)
@@ -71,7 +68,7 @@ def organiser_by_session_id(session: DbSession, session_id: str) -> Organiser | 
 
 def find_organiser(session: DbSession, email: str) -> Organiser | None:
     return session.scalars(
-        select(Organiser).where(Organiser.email == normalise_login(email))
+        select(Organiser).where(Organiser.email == mailbox_key(email))
     ).one_or_none()
 
 

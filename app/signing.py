@@ -26,7 +26,7 @@ from app.letters import SLUG_PATTERN
 from app.mail.messages import ComposedEmail, compose
 from app.mail.outbox import queue_email
 from app.models import Letter, LetterStatus, OutboundEmail, Signature, SignatureState
-from app.text import lookalike_key
+from app.text import lookalike_key, mailbox_key
 from app.tokens import TokenExpired, TokenInvalid, TokenPurpose, make_token, read_token
 
 
@@ -72,10 +72,6 @@ class SignOutcome(enum.Enum):
     NOTHING_SENT = "nothing_sent"
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
 def confirm_url(settings: SigningSettings, letter: Letter, signature: Signature) -> str:
     token = make_token(settings.secret_key, TokenPurpose.CONFIRM, signature.id)
     return f"{settings.base_url}/letters/{quote(letter.slug)}/confirm/{token}"
@@ -105,7 +101,7 @@ def sign(
     signer sees and receives exactly what anyone else would."""
     if not letter.is_open(now):
         raise LetterClosed("This letter is closed and no longer takes signatures.")
-    email_key = normalise_email(answers.email)
+    email_key = mailbox_key(answers.email)
     flags = review_flags(
         session,
         letter,

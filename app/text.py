@@ -52,6 +52,12 @@ _PLAIN_LOCAL_PART = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
 _ADDRESS_MAX = 254
 
 
+def mailbox_key(address: str) -> str:
+    """How addresses are compared (one signature per address, sign-in, searches): trimmed and
+    in lower case. Mail still goes to the address as typed."""
+    return address.strip().lower()
+
+
 class InvalidAddress(ValueError):
     """Not an email address we can deliver to; the message says why, for the person."""
 

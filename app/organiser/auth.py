@@ -26,7 +26,7 @@ from app.organiser.forms import (
     TwoFactorForm,
     redirect_target,
 )
-from app.text import normalise
+from app.text import mailbox_key, normalise
 
 FAILED_LOGIN = "That email address and password do not match an organiser account."
 PUBLIC_ENDPOINTS = {"organiser.login", "organiser.login_code"}
@@ -98,7 +98,7 @@ def _is_known_browser(account: str) -> bool:
 def _account_key(login: str) -> str:
     """The account an attempt is on, as the limits count it: a keyed hash of its email."""
     # Spelt as the form reads it (Unicode NFC, trimmed), so no spelling gets a counter of its own.
-    return limit_key("account:" + organisers.normalise_login(normalise(login[:400]))[:320])
+    return limit_key("account:" + mailbox_key(normalise(login[:400]))[:320])
 
 
 def _start_session(organiser: Organiser, next_page: str) -> BaseResponse:
