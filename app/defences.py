@@ -131,8 +131,7 @@ def _look_ups(with_rate: bool) -> Executable:
     """One SELECT: is there a twin (the same mailbox spelt another way), is there a notable
     signatory whose name has this name's look-alike key (someone signing as a famous person who
     has signed), and, with_rate, how many signatures this address made within each of
-    RATE_WINDOWS. Built once: constructing it
-    per signature cost more CPU than running it.
+    RATE_WINDOWS. Built once: constructing it per signature cost more CPU than running it.
 
     The rate part reads at most the few newest rows from the address, so a campus behind one
     NAT address with thousands of signatures costs what a lone signer does.
@@ -148,7 +147,8 @@ def _look_ups(with_rate: bool) -> Executable:
         table.email_canonical == bindparam("canonical"),
         table.email_normalized != bindparam("email_key"),
     )
-    # Through the (letter_id, name_key) index: a handful of rows at most.
+    # Through the (letter_id, name_key) index or the partial index of the letter's notable
+    # signatories, whichever the planner likes: a handful of rows either way.
     notable_twin = exists().where(
         table.letter_id == letter,
         table.name_key == bindparam("name_key"),
