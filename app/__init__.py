@@ -16,18 +16,19 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import app.db as database  # not `from app.db import db`: that would hide the module app.db
-from app import caching, captcha, log_filters
 from app.errors import DomainError, InvalidInput, LetterClosed, NotFound
 from app.extensions import csrf, limiter, login_manager, migrate
-from app.tokens import TokenInvalid
+from app.signing import captcha
+from app.signing.tokens import TokenInvalid
+from app.support import http_cache, logging_setup
 from config import PROJECT_ROOT, Config, config_from_environment
 
 
 def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     config = config or config_from_environment()
     config.check()
-    log_filters.configure(config.LOG_LEVEL)
-    log_filters.install()
+    logging_setup.configure(config.LOG_LEVEL)
+    logging_setup.install()
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
@@ -63,7 +64,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
             "set REDIS_URL, or each worker counts on its own."
         )
     login_manager.init_app(app)
-    caching.install(app)
+    http_cache.install(app)
 
     from app.api import bp as api_bp
     from app.organiser import bp as organiser_bp

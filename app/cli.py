@@ -13,12 +13,15 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app import audit, exports, imports, letters, organisers, retention, signatories
+from app.accounts import organisers
 from app.db import db, utcnow
 from app.errors import DomainError
-from app.mail.sender import ConsoleTransport, SMTPTransport, Transport, run_worker
+from app.letters import letters
+from app.mail.sender import ConsoleTransport, SMTPTransport, Transport, run_worker, smtp_settings
 from app.models import LetterStatus, OrganiserRole
-from app.settings import signing_settings, smtp_settings
+from app.moderation import audit, exports, imports, retention
+from app.signatories import public_list
+from app.signing.lifecycle import signing_settings
 
 letters_cli = AppGroup("letters", help="Create and list letters.")
 signatures_cli = AppGroup("signatures", help="Import and export a letter's signatures.")
@@ -86,7 +89,7 @@ def create_letter(
 def list_letters() -> None:
     """Every letter with its status and verified signature count."""
     every = letters.all_letters(db.session)
-    counts = signatories.verified_counts(db.session, [letter.id for letter in every])
+    counts = public_list.verified_counts(db.session, [letter.id for letter in every])
     for letter in every:
         count = counts.get(letter.id, 0)
         closes = f" closes {letter.closes_at.isoformat()}" if letter.closes_at else ""
@@ -187,7 +190,7 @@ def recount_signatures() -> None:
     The counts are kept by database triggers, so drift means someone changed the tables by
     hand with the triggers off; run this from cron (hourly is plenty) to catch it.
     """
-    drifts = signatories.reconcile_counts(db.session)
+    drifts = public_list.reconcile_counts(db.session)
     db.session.commit()
     if not drifts:
         click.echo("All letters' counts agree with their signatures.")

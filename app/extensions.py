@@ -7,7 +7,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
-from app.defences import client_hash
+from app.signing.defences import client_hash
 
 
 def limit_key(value: str) -> str:

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, db, utcnow
-from app.text import LOOKALIKE_KEY_MAX
+from app.support.text import LOOKALIKE_KEY_MAX
 
 # Field bounds shared by the models and the forms, so a valid form always fits its column.
 NAME_MAX = 200

@@ -40,11 +40,12 @@ def main() -> None:
 
     prepare(options.rows)
     os.environ.update(ENV)
-    from app import create_app, imports
+    from app import create_app
+    from app.accounts.organisers import create_organiser, grant
     from app.db import db
-    from app.letters import find_letter
+    from app.letters.letters import find_letter
     from app.models import OrganiserRole
-    from app.organisers import create_organiser, grant
+    from app.moderation import imports
     from config import DevelopmentConfig
 
     app = create_app(

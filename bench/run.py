@@ -209,7 +209,7 @@ def scenario_pages(base: str, hello: float, hello_base: str, sizes: Sizes, smoke
             "SELECT verified_at, id FROM signatures WHERE state = 'verified' "
             "ORDER BY verified_at, id LIMIT 2"
         ).fetchall()
-    from app.signatories import encode_cursor
+    from app.signatories.public_list import encode_cursor
 
     # The cursor of the row just after the oldest: the last page, deep down the list.
     last = encode_cursor(oldest[1][0], oldest[1][1])
@@ -302,7 +302,7 @@ def scenario_signing(base: str, hello: float, sizes: Sizes, smoke: bool) -> list
 
 
 def confirmation_tokens(limit: int, path: Path) -> int:
-    from app.tokens import TokenPurpose, make_token
+    from app.signing.tokens import TokenPurpose, make_token
 
     with psycopg.connect(URL) as connection:
         ids = [

@@ -6,10 +6,10 @@ import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.affiliations import affiliation_for
+from app.affiliations.affiliations import affiliation_for
 from app.db import utcnow
 from app.models import Letter, LetterStatus, Signature, SignatureState
-from app.text import lookalike_key
+from app.support.text import lookalike_key
 
 _sequence = itertools.count(1)
 
@@ -86,7 +86,7 @@ def make_organiser(
     letters: dict[Letter, Any] | None = None,
 ) -> Any:
     """An organiser, with roles on the given letters ({letter: OrganiserRole})."""
-    from app import organisers
+    from app.accounts import organisers
 
     organiser = organisers.create_organiser(
         session,

@@ -11,8 +11,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app.db import db
-from app.mail.sender import SMTPTransport, WorkerStats, run_worker
-from app.settings import smtp_settings
+from app.mail.sender import SMTPTransport, WorkerStats, run_worker, smtp_settings
 
 CSRF_PATTERN = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"'

@@ -12,10 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import audit, moderation, retention, signing
 from app.db import utcnow
 from app.models import AuditEvent, Letter, OrganiserRole, Signature, SignatureState
-from app.settings import signing_settings
+from app.moderation import audit, operations, retention
+from app.signing import lifecycle
+from app.signing.lifecycle import signing_settings
 from tests.factories import make_letter, make_organiser, make_signature
 from tests.helpers import csrf_token, log_in
 
@@ -23,11 +24,11 @@ TRACES = ("erase me", "erase.me", "emma erasmus")
 
 
 def _withdraw(app: Flask, session, letter: Letter, signature: Signature) -> None:
-    signing.withdraw(session, letter, signature, settings=signing_settings(app.config))
+    lifecycle.withdraw(session, letter, signature, settings=signing_settings(app.config))
 
 
 def _erase(app: Flask, session, letter: Letter, signature: Signature) -> None:
-    moderation.erase(session, [signature])
+    operations.erase(session, [signature])
 
 
 def _purge(app: Flask, session, letter: Letter, signature: Signature) -> None:

@@ -10,15 +10,15 @@ from flask import Flask
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from app import signing
 from app.db import db, utcnow
 from app.models import Letter, OutboundEmail, Signature
-from app.settings import signing_settings
+from app.signing import lifecycle
+from app.signing.lifecycle import signing_settings
 from tests.factories import make_letter
 from tests.helpers import sign_form_token
 
 
-def _answers(**overrides) -> signing.SignatureInput:
+def _answers(**overrides) -> lifecycle.SignatureInput:
     values = {
         "name": "Ada Lovelace",
         "email": "ada@example.org",
@@ -29,7 +29,7 @@ def _answers(**overrides) -> signing.SignatureInput:
         "is_public": True,
     }
     values.update(overrides)
-    return signing.SignatureInput(**values)
+    return lifecycle.SignatureInput(**values)
 
 
 def _wait_until_a_session_waits_on_a_lock(engine: Engine, thread: threading.Thread) -> None:
@@ -64,14 +64,14 @@ def test_a_signing_that_loses_the_race_finds_the_winner_instead_of_failing(
 
     with Session(engine) as first:
         letter_a = first.scalars(select(Letter).where(Letter.slug == "race")).one()
-        assert signing.sign(first, letter_a, _answers(), settings=settings, now=utcnow()) is (
-            signing.SignOutcome.CREATED
+        assert lifecycle.sign(first, letter_a, _answers(), settings=settings, now=utcnow()) is (
+            lifecycle.SignOutcome.CREATED
         )
 
         def second() -> None:
             with Session(engine) as other:
                 letter_b = other.scalars(select(Letter).where(Letter.slug == "race")).one()
-                outcome["b"] = signing.sign(
+                outcome["b"] = lifecycle.sign(
                     other, letter_b, _answers(name="Same Person"), settings=settings, now=utcnow()
                 )
                 other.commit()
@@ -82,7 +82,7 @@ def test_a_signing_that_loses_the_race_finds_the_winner_instead_of_failing(
         first.commit()
         thread.join(timeout=30)
 
-    assert outcome["b"] is signing.SignOutcome.CONFIRMATION_RESENT
+    assert outcome["b"] is lifecycle.SignOutcome.CONFIRMATION_RESENT
     assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
     assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 2
 

@@ -8,10 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text, update
 
-from app import imports, moderation, signatories, signing
 from app.db import utcnow
 from app.models import PUBLICLY_COUNTED, Letter, Signature, SignatureCount, SignatureState
-from app.settings import signing_settings
+from app.moderation import imports, operations
+from app.signatories import public_list
+from app.signing import lifecycle
+from app.signing.lifecycle import signing_settings
 from tests.factories import make_letter, make_signature
 
 
@@ -25,7 +27,7 @@ def true_count(session: Any, letter: Letter) -> int:
 
 def assert_counts_agree(session: Any, letter: Letter, expected: int) -> None:
     assert true_count(session, letter) == expected
-    assert signatories.count_verified(session, letter) == expected
+    assert public_list.count_verified(session, letter) == expected
 
 
 def test_every_path_that_changes_a_signature_keeps_the_count(app, session) -> None:
@@ -38,30 +40,30 @@ def test_every_path_that_changes_a_signature_keeps_the_count(app, session) -> No
     pending = make_signature(session, letter=letter, state=SignatureState.PENDING)
     assert_counts_agree(session, letter, 3)
 
-    signing.confirm(session, pending, now=utcnow())
+    lifecycle.confirm(session, pending, now=utcnow())
     session.commit()
     assert_counts_agree(session, letter, 4)
 
-    moderation.hide(session, [first, second], "fake")
+    operations.hide(session, [first, second], "fake")
     session.commit()
     assert_counts_agree(session, letter, 2)
 
-    moderation.unhide(session, [second])
+    operations.unhide(session, [second])
     session.commit()
     assert_counts_agree(session, letter, 3)
 
     third.quarantined = True
     session.commit()
     assert_counts_agree(session, letter, 2)
-    moderation.approve(session, [third])
+    operations.approve(session, [third])
     session.commit()
     assert_counts_agree(session, letter, 3)
 
-    signing.withdraw(session, letter, pending, settings=signing_settings(app.config))
+    lifecycle.withdraw(session, letter, pending, settings=signing_settings(app.config))
     session.commit()
     assert_counts_agree(session, letter, 2)
 
-    moderation.erase(session, [second])
+    operations.erase(session, [second])
     session.commit()
     assert_counts_agree(session, letter, 1)
 
@@ -81,7 +83,7 @@ def test_every_path_that_changes_a_signature_keeps_the_count(app, session) -> No
     )
     session.commit()
     assert_counts_agree(session, letter, 3)
-    assert signatories.count_verified(session, other) == 1
+    assert public_list.count_verified(session, other) == 1
 
 
 def test_a_rolled_back_change_leaves_the_count_alone(session) -> None:
@@ -90,7 +92,7 @@ def test_a_rolled_back_change_leaves_the_count_alone(session) -> None:
     session.execute(
         update(Signature).where(Signature.letter_id == letter.id).values(state="hidden")
     )
-    assert signatories.count_verified(session, letter) == 0
+    assert public_list.count_verified(session, letter) == 0
     session.rollback()
     assert_counts_agree(session, letter, 1)
 
@@ -106,7 +108,7 @@ def test_recount_repairs_drift_and_reports_it(session, runner) -> None:
         .values(verified=SignatureCount.verified + 7)
     )
     session.commit()
-    assert signatories.count_verified(session, letter) == 11
+    assert public_list.count_verified(session, letter) == 11
 
     result = runner.invoke(args=["signatures", "recount"])
     assert result.exit_code == 0, result.output
@@ -152,7 +154,7 @@ def test_any_sequence_of_bulk_updates_keeps_the_count(session, steps) -> None:
             .values(state=state, quarantined=quarantined, verified_at=utcnow())
         )
     session.commit()
-    assert signatories.count_verified(session, letter) == true_count(session, letter)
+    assert public_list.count_verified(session, letter) == true_count(session, letter)
 
 
 def test_the_letter_page_and_api_show_the_kept_count(client, session) -> None:
@@ -190,10 +192,10 @@ def test_counts_for_several_letters_come_from_one_query(app, session) -> None:
     engine = session.get_bind()
     event.listen(engine, "before_cursor_execute", count)
     try:
-        counts = signatories.verified_counts(session, ids)
+        counts = public_list.verified_counts(session, ids)
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert counts == {ids[0]: 3, ids[2]: 1}  # a letter nobody signed is left out
     assert [s for s in statements if "signature_counts" in s] == statements
     assert len(statements) == 1
-    assert signatories.count_verified(session, quiet) == 0
+    assert public_list.count_verified(session, quiet) == 0

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app import exports
 from app.models import SignatureState
+from app.moderation import exports
 from tests.factories import make_letter, make_signature
 
 
@@ -48,7 +48,7 @@ def test_the_database_writes_the_same_csv_as_python(session, is_postgres) -> Non
 def test_the_consoles_filtered_csv_is_what_python_writes_in_the_filters_order(
     session, is_postgres
 ) -> None:
-    from app.moderation import SignatureFilter
+    from app.moderation.operations import SignatureFilter
 
     letter = make_letter(session)
     other = make_letter(session)

@@ -25,8 +25,7 @@ def test_signatures_made_while_smtp_is_down_are_all_delivered_once_it_is_back(
     from aiosmtpd.controller import Controller
 
     from app.db import db, utcnow
-    from app.mail.sender import SMTPTransport, run_worker
-    from app.settings import smtp_settings
+    from app.mail.sender import SMTPTransport, run_worker, smtp_settings
 
     port = free_port()
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
@@ -71,7 +70,7 @@ import logging
 from flask_migrate import upgrade
 from app import create_app
 from app.db import db
-from app.letters import create_letter
+from app.letters.letters import create_letter
 from config import DevelopmentConfig
 app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI="sqlite:///{tmp_path}/r.db",
                  RATELIMIT_STORAGE_URI="redis://127.0.0.1:{free_port()}/0")

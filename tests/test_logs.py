@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from app.log_filters import RedactLinkTokens
+from app.support.logging_setup import RedactLinkTokens
 
 
 def test_tokens_in_access_log_lines_are_redacted(caplog) -> None:

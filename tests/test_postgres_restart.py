@@ -73,7 +73,7 @@ import sys, threading, time
 from flask_migrate import upgrade
 from app import create_app
 from app.db import db
-from app.letters import create_letter
+from app.letters.letters import create_letter
 from config import DevelopmentConfig
 url = "postgresql+psycopg://postgres@127.0.0.1:PORT/app"
 app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.models import OutboundEmail, Signature
-from app.text import has_control_characters
+from app.support.text import has_control_characters
 from tests.factories import make_letter, make_signature
 
 PUBLIC_GETS = [
@@ -134,7 +134,7 @@ def test_the_address_check_agrees_with_email_validator_everywhere(local: str, do
     library gives on the whole address: the same spelling, or a refusal."""
     from email_validator import EmailNotValidError, validate_email
 
-    from app.text import InvalidAddress, email_address
+    from app.support.text import InvalidAddress, email_address
 
     value = f"{local}@{domain}"
     try:

@@ -12,12 +12,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, text
 
-from app import imports, signing
-from app.affiliations import affiliation_for
+from app.affiliations.affiliations import affiliation_for
 from app.db import utcnow
-from app.defences import Clues
 from app.models import Letter
-from app.settings import signing_settings
+from app.moderation import imports
+from app.signing import lifecycle
+from app.signing.defences import Clues
+from app.signing.lifecycle import signing_settings
 from tests.factories import make_letter
 
 #: The unique (letter_id, email_normalized) index: how an address is found.
@@ -120,7 +121,7 @@ def test_signing_reads_a_letter_new_to_the_statistics_only_through_keyed_indexes
     app: Flask, session: Any, unseen_letter: Letter
 ) -> None:
     settings = signing_settings(app.config)
-    answers = signing.SignatureInput(
+    answers = lifecycle.SignatureInput(
         name="Ada Lovelace",
         email="unseen7@example.org",  # signed already: the earlier signature is looked up
         affiliation="Lab",
@@ -131,7 +132,9 @@ def test_signing_reads_a_letter_new_to_the_statistics_only_through_keyed_indexes
     )
     clues = Clues(client_hash="client7", client_block_hash="block")
     with _reads_of_signatures(session) as statements:
-        signing.sign(session, unseen_letter, answers, settings=settings, now=utcnow(), clues=clues)
+        lifecycle.sign(
+            session, unseen_letter, answers, settings=settings, now=utcnow(), clues=clues
+        )
     assert len(statements) >= 2  # the defences' look-ups, the earlier signature
     for statement, parameters in statements:
         for index, condition in _indexes_read(session, statement, parameters):

@@ -27,7 +27,7 @@ import psycopg
 import pytest
 import redis
 
-from app.tokens import TokenPurpose, make_token
+from app.signing.tokens import TokenPurpose, make_token
 from config import PROJECT_ROOT, TestingConfig
 from tests.conftest import SMTPRecorder, SMTPServer, free_port
 from tests.helpers import signing_answers

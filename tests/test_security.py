@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from packaging.version import Version
 
-from app.tokens import TokenPurpose, make_token, read_token
+from app.signing.tokens import TokenPurpose, make_token, read_token
 from config import PROJECT_ROOT
 from tests.factories import make_letter
 
@@ -67,16 +67,16 @@ def test_production_trusts_only_the_base_url_host_and_secures_cookies() -> None:
 
 def test_rate_limit_keys_in_redis_hold_no_client_address_or_email(tmp_path) -> None:
     """Limited requests of every kind, counted in Redis: the keys hold the keyed hash the
-    database keeps (app.defences.client_hash), never the address or a typed email. Run in its
-    own process, since the limiter's storage is process-wide."""
+    database keeps (app.signing.defences.client_hash), never the address or a typed email. Run
+    in its own process, since the limiter's storage is process-wide."""
     redis_url = "redis://127.0.0.1:6379/11"
     script = f"""
 import redis
 from flask_migrate import upgrade
 from app import create_app
 from app.db import db
-from app.defences import client_hash
-from app.letters import create_letter
+from app.signing.defences import client_hash
+from app.letters.letters import create_letter
 from config import DevelopmentConfig
 store = redis.Redis.from_url("{redis_url}")
 store.flushdb()

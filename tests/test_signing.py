@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app import signing
 from app.db import utcnow
 from app.models import Signature, SignatureState
+from app.signing import lifecycle
 from tests.factories import make_letter, make_signature
 
 
@@ -16,36 +16,36 @@ def test_confirming_twice_keeps_the_first_confirmation_time(session) -> None:
     letter = make_letter(session)
     signature = make_signature(session, letter=letter, state=SignatureState.PENDING)
     first = utcnow()
-    assert signing.confirm(session, signature, now=first) is True
-    assert signing.confirm(session, signature, now=first + timedelta(minutes=5)) is False
+    assert lifecycle.confirm(session, signature, now=first) is True
+    assert lifecycle.confirm(session, signature, now=first + timedelta(minutes=5)) is False
     assert signature.state is SignatureState.VERIFIED
     assert signature.verified_at == first
 
 
 def test_repeat_signers_get_one_email_each_time_until_the_cap(session, app) -> None:
-    from app.settings import signing_settings
+    from app.signing.lifecycle import signing_settings
 
     letter = make_letter(session)
     settings = signing_settings(app.config)
-    answers = signing.SignatureInput(
+    answers = lifecycle.SignatureInput(
         name="Ada", email="ada@example.org", affiliation="Cambridge", title="Prof",
         country="GB", comment=None, is_public=True,
     )  # fmt: skip
     outcomes = [
-        signing.sign(session, letter, answers, settings=settings, now=utcnow())
+        lifecycle.sign(session, letter, answers, settings=settings, now=utcnow())
         for _ in range(settings.max_emails_per_signature + 1)
     ]
-    assert outcomes[0] is signing.SignOutcome.CREATED
-    assert outcomes[1:-1] == [signing.SignOutcome.CONFIRMATION_RESENT] * (
+    assert outcomes[0] is lifecycle.SignOutcome.CREATED
+    assert outcomes[1:-1] == [lifecycle.SignOutcome.CONFIRMATION_RESENT] * (
         settings.max_emails_per_signature - 1
     )
-    assert outcomes[-1] is signing.SignOutcome.NOTHING_SENT
+    assert outcomes[-1] is lifecycle.SignOutcome.NOTHING_SENT
 
 
 def test_confirming_from_the_link_checks_what_the_full_path_checks(session, app) -> None:
     from app.models import LetterStatus
-    from app.settings import signing_settings
-    from app.tokens import TokenPurpose, make_token
+    from app.signing.lifecycle import signing_settings
+    from app.signing.tokens import TokenPurpose, make_token
 
     settings = signing_settings(app.config)
     now = utcnow()
@@ -57,7 +57,7 @@ def test_confirming_from_the_link_checks_what_the_full_path_checks(session, app)
 
     def attempt(slug: str, signature_id: int, purpose: TokenPurpose = TokenPurpose.CONFIRM):
         token = make_token(settings.secret_key, purpose, signature_id)
-        return signing.confirm_from_link(session, slug, token, settings=settings, now=now)
+        return lifecycle.confirm_from_link(session, slug, token, settings=settings, now=now)
 
     def pending(at) -> int:
         return make_signature(session, letter=at, state=SignatureState.PENDING).id
@@ -65,7 +65,9 @@ def test_confirming_from_the_link_checks_what_the_full_path_checks(session, app)
     mine = pending(letter)
     assert attempt("other", mine) is False  # another letter's link
     assert attempt("open", mine, TokenPurpose.WITHDRAW) is False  # a withdraw token
-    assert signing.confirm_from_link(session, "open", "x.y.z", settings=settings, now=now) is False
+    assert (
+        lifecycle.confirm_from_link(session, "open", "x.y.z", settings=settings, now=now) is False
+    )
     assert attempt("lapsed", pending(lapsed)) is False
     assert attempt("closed", pending(closed)) is False
     withdrawn = make_signature(session, letter=letter, state=SignatureState.WITHDRAWN).id

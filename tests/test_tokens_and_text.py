@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.affiliations import affiliation_for
-from app.text import has_control_characters, matching_key, normalise
-from app.tokens import TokenExpired, TokenInvalid, TokenPurpose, make_token, read_token
+from app.affiliations.affiliations import affiliation_for
+from app.signing.tokens import TokenExpired, TokenInvalid, TokenPurpose, make_token, read_token
+from app.support.text import has_control_characters, matching_key, normalise
 
 
 def test_a_token_round_trips_its_subject_and_carries_nothing_personal() -> None:

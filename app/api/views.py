@@ -8,10 +8,11 @@ from typing import Any
 
 from flask import Response, abort, current_app, request, url_for
 
-from app import letters, signatories
 from app.api import bp
-from app.caching import shared_response
 from app.db import db, utcnow
+from app.letters import letters
+from app.signatories import public_list
+from app.support.http_cache import shared_response
 
 MAX_LIMIT = 100
 
@@ -35,7 +36,7 @@ def _letter(slug: str) -> dict[str, Any]:
         "status": found.status.value,
         "accepting_signatures": found.is_open(utcnow()),
         "closes_at": found.closes_at.isoformat() if found.closes_at else None,
-        "verified_signatures": signatories.count_verified(db.session, found),
+        "verified_signatures": public_list.count_verified(db.session, found),
         "url": url_for("public.letter", slug=found.slug),
         "signatories": url_for("api.signatory_list", slug=found.slug),
     }
@@ -55,12 +56,12 @@ def _signatory_list(slug: str) -> dict[str, Any]:
         if not in_range:
             abort(400, f"limit must be a whole number from 1 to {MAX_LIMIT}.")
         limit = int(raw_limit)
-    page = signatories.signatory_page(
+    page = public_list.signatory_page(
         db.session,
         found,
         limit=limit,
         cursor=request.args.get("cursor") or None,
-        search=signatories.clean_search(request.args.get("q", "")),
-        country=signatories.clean_country(request.args.get("country", "")),
+        search=public_list.clean_search(request.args.get("q", "")),
+        country=public_list.clean_country(request.args.get("country", "")),
     )
     return {"items": [item.as_json() for item in page.items], "next": page.next_cursor}

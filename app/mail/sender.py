@@ -34,7 +34,7 @@ import secrets
 import smtplib
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.charset import QP, Charset
@@ -43,7 +43,7 @@ from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Update, and_, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -100,6 +100,21 @@ class SMTPSettings:
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+
+
+def smtp_settings(config: Mapping[str, Any]) -> SMTPSettings | None:
+    """SMTPSettings from the app's configuration; None when MAIL_SERVER is unset (mail then
+    goes to the console)."""
+    if not config.get("MAIL_SERVER"):
+        return None
+    return SMTPSettings(
+        host=config["MAIL_SERVER"],
+        port=int(config["MAIL_PORT"]),
+        use_tls=bool(config["MAIL_USE_TLS"]),
+        use_ssl=bool(config["MAIL_USE_SSL"]),
+        username=config.get("MAIL_USERNAME"),
+        password=config.get("MAIL_PASSWORD"),
+    )
 
 
 def _describe(error: BaseException) -> str:

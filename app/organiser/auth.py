@@ -13,11 +13,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import audit, organisers
+from app.accounts import organisers
 from app.db import db, utcnow
 from app.errors import InvalidInput
 from app.extensions import client_key, limit_key, limiter, login_manager
 from app.models import Organiser
+from app.moderation import audit
 from app.organiser import bp
 from app.organiser.forms import (
     CodeForm,
@@ -26,7 +27,7 @@ from app.organiser.forms import (
     TwoFactorForm,
     redirect_target,
 )
-from app.text import mailbox_key, normalise
+from app.support.text import mailbox_key, normalise
 
 FAILED_LOGIN = "That email address and password do not match an organiser account."
 PUBLIC_ENDPOINTS = {"organiser.login", "organiser.login_code"}

@@ -20,14 +20,14 @@ from flask_login import current_user
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import audit, exports, imports
 from app.db import db, utcnow
 from app.models import OrganiserRole
+from app.moderation import audit, exports, imports
 from app.organiser import bp
 from app.organiser.forms import ImportForm
 from app.organiser.moderation_views import filter_from
 from app.organiser.views import letter_of_mine, render_letter_page
-from app.settings import signing_settings
+from app.signing.lifecycle import signing_settings
 
 #: Whole Content-Type values. Given as content_type, never as mimetype: Werkzeug appends
 #: "; charset=utf-8" to a text/* mimetype, which would say the charset twice.

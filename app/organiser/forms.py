@@ -28,9 +28,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app.countries import country_choices
-from app.forms import moment_from, multi_line, single_line
-from app.letters import BODY_MAX
+from app.accounts.organisers import PASSWORD_MAX
+from app.letters.letters import BODY_MAX
 from app.models import (
     AFFILIATION_MAX,
     EMAIL_MAX,
@@ -43,8 +42,9 @@ from app.models import (
     OrganiserRole,
     Signature,
 )
-from app.moderation import Correction
-from app.organisers import PASSWORD_MAX
+from app.moderation.operations import Correction
+from app.support.countries import country_choices
+from app.support.form_fields import moment_from, multi_line, single_line
 
 
 class LoginForm(FlaskForm):

@@ -11,12 +11,11 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import affiliations as affiliation_module
-from app import audit, defences, moderation
-from app.countries import country_choices, is_country_code
+from app.affiliations import affiliations as affiliation_module
 from app.db import db
 from app.errors import InvalidInput
 from app.models import Letter, OrganiserRole, SignatureState
+from app.moderation import audit, operations
 from app.organiser import bp
 from app.organiser.forms import (
     ConfirmActionForm,
@@ -27,7 +26,9 @@ from app.organiser.forms import (
     redirect_target,
 )
 from app.organiser.views import letter_of_mine, render_letter_page
-from app.settings import signing_settings
+from app.signing import defences
+from app.signing.lifecycle import signing_settings
+from app.support.countries import country_choices, is_country_code
 
 #: action name -> (role needed, audit action, words for the confirmation page)
 ACTIONS: dict[str, tuple[OrganiserRole, str, str]] = {
@@ -62,7 +63,7 @@ def filter_args(args: MultiDict[str, str]) -> dict[str, str]:
     return {key: args[key] for key in FILTER_KEYS if args.get(key)}
 
 
-def filter_from(args: MultiDict[str, str]) -> moderation.SignatureFilter:
+def filter_from(args: MultiDict[str, str]) -> operations.SignatureFilter:
     """The table's filter from the query string; InvalidInput (400) for anything malformed."""
     state = args.get("state", "")
     if state and state not in {s.value for s in SignatureState}:
@@ -79,7 +80,7 @@ def filter_from(args: MultiDict[str, str]) -> moderation.SignatureFilter:
     text = args.get("q", "").strip()[:100]
     if "\x00" in text:
         raise InvalidInput("The search contains a character that cannot be searched for.")
-    return moderation.SignatureFilter(
+    return operations.SignatureFilter(
         state=SignatureState(state) if state else None,
         country=country or None,
         affiliation_id=int(affiliation) if affiliation else None,
@@ -96,7 +97,7 @@ def filter_from(args: MultiDict[str, str]) -> moderation.SignatureFilter:
 def signatures(slug: str) -> str:
     letter, role = letter_of_mine(slug)
     wanted = filter_from(request.args)
-    page = moderation.signature_page(
+    page = operations.signature_page(
         db.session, letter, wanted, limit=50, cursor=request.args.get("cursor") or None
     )
     return render_letter_page(
@@ -135,12 +136,12 @@ def act(slug: str) -> BaseResponse | str:
     needed, audit_action, words = ACTIONS[action]
     if not role.allows(needed):
         abort(404)
-    chosen = moderation.signatures_of(db.session, letter, form.ids.data)
+    chosen = operations.signatures_of(db.session, letter, form.ids.data)
     if not chosen:
         raise InvalidInput("None of the selected signatures belong to this letter.")
     reason = form.reason.data or ""
     if action == "hide":
-        moderation.clean_reason(reason)  # before the confirmation step, not after it
+        operations.clean_reason(reason)  # before the confirmation step, not after it
     if len(chosen) > 1 and form.confirmed.data != "1":
         return render_letter_page(
             "organiser/confirm_action.html",
@@ -178,34 +179,34 @@ def _keyed(values: dict[int, Any]) -> dict[str, Any]:
 
 def _perform(
     action: str, letter: Letter, chosen: Any, reason: str, context: str | None
-) -> moderation.ActionResult:
+) -> operations.ActionResult:
     if action == "hide":
-        return moderation.hide(db.session, chosen, reason)
+        return operations.hide(db.session, chosen, reason)
     if action == "unhide":
-        return moderation.unhide(db.session, chosen)
+        return operations.unhide(db.session, chosen)
     if action == "approve":
-        return moderation.approve(db.session, chosen)
+        return operations.approve(db.session, chosen)
     if action == "notable":
-        return moderation.set_notable(db.session, chosen, True, context or None)
+        return operations.set_notable(db.session, chosen, True, context or None)
     if action == "not-notable":
-        return moderation.set_notable(db.session, chosen, False)
+        return operations.set_notable(db.session, chosen, False)
     if action == "resend":
         settings = signing_settings(current_app.config)
-        return moderation.resend_confirmations(db.session, letter, chosen, settings)
-    return moderation.erase(db.session, chosen)
+        return operations.resend_confirmations(db.session, letter, chosen, settings)
+    return operations.erase(db.session, chosen)
 
 
 @bp.route("/letters/<slug>/signatures/<int:signature_id>", methods=["GET", "POST"])
 def signature(slug: str, signature_id: int) -> BaseResponse | tuple[str, int]:
     letter, role = letter_of_mine(slug)
-    found = moderation.signature_of(db.session, letter, signature_id)
+    found = operations.signature_of(db.session, letter, signature_id)
     form = CorrectionForm(obj=None if request.method == "POST" else CorrectionForm.initial(found))
     if request.method == "POST":
         if not role.allows(OrganiserRole.MODERATOR):
             abort(404)
         if form.validate_on_submit():
             try:
-                result = moderation.correct(db.session, found, form.correction())
+                result = operations.correct(db.session, found, form.correction())
             except InvalidInput as error:
                 form.name.errors = [str(error)]
             else:
@@ -231,8 +232,8 @@ def signature(slug: str, signature_id: int) -> BaseResponse | tuple[str, int]:
         role,
         signature=found,
         form=form,
-        emails=moderation.emails_about(db.session, found),
-        lookalikes=moderation.lookalikes(db.session, found),
+        emails=operations.emails_about(db.session, found),
+        lookalikes=operations.lookalikes(db.session, found),
         watched=defences.watched_name(letter, found.name),
     )
     return page, status
@@ -253,7 +254,7 @@ def order_notables(slug: str) -> BaseResponse:
             ):  # fmt: skip
                 raise InvalidInput("Positions are whole numbers from 1.")
             ranks[int(ident)] = int(rank)
-    result = moderation.order_notables(db.session, letter, ranks)
+    result = operations.order_notables(db.session, letter, ranks)
     audit.record(
         db.session,
         current_user,
@@ -330,7 +331,7 @@ def invalidate(slug: str) -> BaseResponse | tuple[str, int]:
                 key = signing_settings(current_app.config).current_key
                 kind, hashes = defences.hashes_for_range(key, form.address_range.data)
                 (client_hashes if kind == "client" else block_hashes).extend(hashes)
-            matches = moderation.matching_domain_or_window(
+            matches = operations.matching_domain_or_window(
                 db.session,
                 letter,
                 domain=form.domain.data or None,
@@ -342,12 +343,12 @@ def invalidate(slug: str) -> BaseResponse | tuple[str, int]:
         except InvalidInput as error:
             form.domain.errors = [str(error)]
         else:
-            if len(matches) > moderation.BULK_MAX:
+            if len(matches) > operations.BULK_MAX:
                 form.domain.errors = [
-                    f"More than {moderation.BULK_MAX:,} signatures match; narrow the window."
+                    f"More than {operations.BULK_MAX:,} signatures match; narrow the window."
                 ]
             elif form.confirmed.data == "1" and matches:
-                result = moderation.hide(db.session, matches, form.reason.data)
+                result = operations.hide(db.session, matches, form.reason.data)
                 audit.record(
                     db.session,
                     current_user,

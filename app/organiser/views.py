@@ -9,13 +9,17 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import audit, defences, letters, moderation, organisers, overview, signatories
+from app.accounts import organisers
 from app.db import db, utcnow
 from app.errors import InvalidInput
+from app.letters import letters
 from app.models import Letter, LetterStatus, OrganiserRole
+from app.moderation import audit, operations
 from app.organiser import bp
 from app.organiser.forms import ConfirmActionForm, LetterForm, TeamForm
-from app.rendering import render_markdown
+from app.signatories import overview, public_list
+from app.signing import defences
+from app.support.markdown_html import render_markdown
 
 
 def letter_of_mine(
@@ -34,7 +38,7 @@ def render_letter_page(template: str, letter: Letter, role: OrganiserRole, **con
 @bp.get("/")
 def home() -> str:
     mine = organisers.letters_of(db.session, current_user)
-    counts = signatories.verified_counts(db.session, [letter.id for letter, _ in mine])
+    counts = public_list.verified_counts(db.session, [letter.id for letter, _ in mine])
     return render_template("organiser/home.html", letters=mine, counts=counts)
 
 
@@ -147,7 +151,7 @@ def letter(slug: str) -> str:
         found,
         role,
         overview=overview.overview(db.session, found, today=utcnow().date()),
-        failed_emails=moderation.failed_email_count(db.session, found),
+        failed_emails=operations.failed_email_count(db.session, found),
         trending_blocks=defences.trending_blocks(
             db.session, found, now=utcnow(), threshold=current_app.config["TRENDING_THRESHOLD"]
         ),

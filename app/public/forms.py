@@ -8,16 +8,16 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.countries import country_choices, is_country_code
-from app.forms import (
+from app.models import AFFILIATION_MAX, COMMENT_MAX, EMAIL_MAX, NAME_MAX, TITLE_MAX
+from app.signing.lifecycle import SignatureInput
+from app.support.countries import country_choices, is_country_code
+from app.support.form_fields import (
     deliverable_looking_email,
     multi_line,
     no_stacked_marks,
     printable,
     single_line,
 )
-from app.models import AFFILIATION_MAX, COMMENT_MAX, EMAIL_MAX, NAME_MAX, TITLE_MAX
-from app.signing import SignatureInput
 
 
 @cache

@@ -18,19 +18,21 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import captcha, letters, signatories, signing
-from app.caching import shared_response
-from app.countries import country_choices
 from app.db import db, utcnow
-from app.defences import Clues, block_hash, client_hash
 from app.errors import LetterClosed
 from app.extensions import client_key, csrf, limiter
+from app.letters import letters
 from app.models import Letter, SignatureState
 from app.public import bp
 from app.public.forms import ConfirmForm, ResendForm, SignForm, WithdrawForm
-from app.rendering import render_markdown
-from app.settings import signing_settings
-from app.tokens import TokenExpired
+from app.signatories import public_list
+from app.signing import captcha, lifecycle
+from app.signing.defences import Clues, block_hash, client_hash
+from app.signing.lifecycle import signing_settings
+from app.signing.tokens import TokenExpired
+from app.support.countries import country_choices
+from app.support.http_cache import shared_response
+from app.support.markdown_html import render_markdown
 
 
 def _sign_limit() -> str:
@@ -66,9 +68,9 @@ def _letter_page(letter: Letter, form: SignForm, *, csrf_token: str | None = Non
         "public/letter.html",
         letter=letter,
         body_html=render_markdown(letter.body),
-        verified_count=signatories.count_verified(db.session, letter),
-        newest=signatories.newest_signatories(db.session, letter),
-        notables=signatories.notable_signatories(db.session, letter),
+        verified_count=public_list.count_verified(db.session, letter),
+        newest=public_list.newest_signatories(db.session, letter),
+        notables=public_list.notable_signatories(db.session, letter),
         form=form,
         csrf_token=csrf_token,
         is_open=letter.is_open(utcnow()),
@@ -142,7 +144,7 @@ def sign(slug: str) -> BaseResponse:
         client_block_hash=block_hash(settings.current_key, request.remote_addr),
         client_address=request.remote_addr,
     )
-    signing.sign(db.session, letter, form.answers(), settings=settings, now=utcnow(), clues=clues)
+    lifecycle.sign(db.session, letter, form.answers(), settings=settings, now=utcnow(), clues=clues)
     db.session.commit()
     # `slug`, not letter.slug: the commit expired the letter, and reading it would query again.
     return redirect(url_for("public.check_email", slug=slug), code=303)
@@ -210,14 +212,14 @@ def confirm(slug: str, token: str) -> BaseResponse:
     settings = signing_settings(current_app.config)
     # Most clicks confirm a pending signature of an open letter: one statement does it. (A POST
     # has passed CSRFProtect, which checks its form's token, before it gets here.)
-    if request.method == "POST" and signing.confirm_from_link(
+    if request.method == "POST" and lifecycle.confirm_from_link(
         db.session, slug, token, settings=settings, now=utcnow()
     ):
         db.session.commit()
         return _confirmed(slug, token)
     letter = letters.public_letter(db.session, slug)
     try:
-        signature = signing.signature_from_token(db.session, letter, token, settings=settings)
+        signature = lifecycle.signature_from_token(db.session, letter, token, settings=settings)
     except TokenExpired:
         page = render_template(
             "public/link_expired.html", letter=letter, token=token, form=ResendForm()
@@ -225,7 +227,7 @@ def confirm(slug: str, token: str) -> BaseResponse:
         return _private(make_response(page, 410))
     form = ConfirmForm()
     if request.method == "POST":
-        signing.confirm(db.session, signature, now=utcnow())
+        lifecycle.confirm(db.session, signature, now=utcnow())
         db.session.commit()
         return _confirmed(slug, token)
     verified = signature.state is SignatureState.VERIFIED
@@ -236,8 +238,8 @@ def confirm(slug: str, token: str) -> BaseResponse:
         form=form,
         token=token,
         is_open=letter.is_open(utcnow()),
-        verified_count=signatories.count_verified(db.session, letter) if verified else 0,
-        withdraw_url=signing.withdraw_url(settings, letter, signature) if verified else None,
+        verified_count=public_list.count_verified(db.session, letter) if verified else 0,
+        withdraw_url=lifecycle.withdraw_url(settings, letter, signature) if verified else None,
     )
     return _private(make_response(page))
 
@@ -253,12 +255,12 @@ def resend(slug: str, token: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
     settings = signing_settings(current_app.config)
     try:
-        signing.signature_from_token(db.session, letter, token, settings=settings)
+        lifecycle.signature_from_token(db.session, letter, token, settings=settings)
         # Still valid after all: nothing to resend, the link works.
         return _private(redirect(url_for("public.confirm", slug=slug, token=token), code=303))
     except TokenExpired as expired:
         signature_id = expired.subject_id
-    signing.resend_confirmation(db.session, letter, signature_id, settings=settings, now=utcnow())
+    lifecycle.resend_confirmation(db.session, letter, signature_id, settings=settings, now=utcnow())
     db.session.commit()
     return _private(redirect(url_for("public.check_email", slug=slug), code=303))
 
@@ -268,9 +270,9 @@ def resend(slug: str, token: str) -> BaseResponse:
 def withdraw(slug: str, token: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
     settings = signing_settings(current_app.config)
-    signature = signing.signature_for_withdrawal(db.session, letter, token, settings=settings)
+    signature = lifecycle.signature_for_withdrawal(db.session, letter, token, settings=settings)
     if request.method == "POST":  # past CSRFProtect, like confirm's
-        signing.withdraw(db.session, letter, signature, settings=settings)
+        lifecycle.withdraw(db.session, letter, signature, settings=settings)
         db.session.commit()
         return _private(redirect(url_for("public.withdrawn", slug=slug), code=303))
     page = render_template(
@@ -291,9 +293,9 @@ def signatory_list(slug: str) -> Response:
 
 def _signatory_list_page(slug: str) -> str:
     letter = letters.public_letter(db.session, slug)
-    search = signatories.clean_search(request.args.get("q", ""))
-    country = signatories.clean_country(request.args.get("country", ""))
-    page = signatories.signatory_page(
+    search = public_list.clean_search(request.args.get("q", ""))
+    country = public_list.clean_country(request.args.get("country", ""))
+    page = public_list.signatory_page(
         db.session,
         letter,
         limit=current_app.config["SIGNATORIES_PAGE_SIZE"],
@@ -308,9 +310,9 @@ def _signatory_list_page(slug: str) -> str:
         search=search or "",
         country=country or "",
         countries=country_choices(),
-        verified_count=signatories.count_verified(db.session, letter),
+        verified_count=public_list.count_verified(db.session, letter),
         is_first_page=not request.args.get("cursor"),
-        notables=signatories.notable_signatories(db.session, letter),
+        notables=public_list.notable_signatories(db.session, letter),
     )
 
 

@@ -12,7 +12,7 @@ Create Date: 2026-12-02 19:30:00
 import sqlalchemy as sa
 from alembic import op
 
-from app.text import lookalike_key
+from app.support.text import lookalike_key
 
 # revision identifiers, used by Alembic.
 revision = '0005'

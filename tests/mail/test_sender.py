@@ -23,9 +23,9 @@ from app.mail.sender import (
     claim_statement,
     deliver,
     run_worker,
+    smtp_settings,
 )
 from app.models import EmailStatus, OutboundEmail
-from app.settings import smtp_settings
 from tests.conftest import SMTPServer
 
 

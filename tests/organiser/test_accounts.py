@@ -194,7 +194,7 @@ def test_an_idle_session_ends(app: Flask, client: FlaskClient, session) -> None:
 
 
 def test_a_password_change_ends_other_sessions(client: FlaskClient, session, app) -> None:
-    from app import organisers
+    from app.accounts import organisers
 
     organiser = make_organiser(session)
     log_in(client, organiser.email)

@@ -9,7 +9,6 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app import imports
 from app.db import utcnow
 from app.extensions import limiter
 from app.models import (
@@ -20,7 +19,8 @@ from app.models import (
     Signature,
     SignatureState,
 )
-from app.settings import signing_settings
+from app.moderation import imports
+from app.signing.lifecycle import signing_settings
 from tests.factories import make_letter, make_organiser, make_signature
 from tests.helpers import csrf_token, log_in, sign
 

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import affiliations
+from app.affiliations import affiliations
 from app.errors import InvalidInput
 from app.extensions import limiter
 from app.models import Affiliation, AuditEvent, LetterOrganiser, OrganiserRole, SignatureState

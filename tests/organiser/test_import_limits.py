@@ -9,9 +9,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app import imports
 from app.extensions import limiter
 from app.models import OrganiserRole, Signature
+from app.moderation import imports
 from tests.factories import make_letter, make_organiser
 from tests.helpers import csrf_token, log_in
 

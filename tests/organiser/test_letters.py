@@ -89,7 +89,7 @@ def test_bad_letter_input_is_a_form_error(client: FlaskClient, session) -> None:
 
 
 def test_editing_an_unsigned_letter_changes_its_text_in_place(client: FlaskClient, session) -> None:
-    from app import letters
+    from app.letters import letters
 
     letter = letters.create_letter(session, slug="draft-text", title="Draft", body="First words.")
     organiser = make_organiser(session, letters={letter: OrganiserRole.OWNER})
@@ -108,7 +108,7 @@ def test_editing_an_unsigned_letter_changes_its_text_in_place(client: FlaskClien
 def test_editing_a_signed_letter_makes_a_new_version_and_signatures_keep_theirs(
     client: FlaskClient, session
 ) -> None:
-    from app import letters
+    from app.letters import letters
 
     letter = letters.create_letter(session, slug="signed-text", title="Signed", body="Old words.")
     session.commit()

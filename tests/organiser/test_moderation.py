@@ -318,7 +318,7 @@ def test_the_audit_log_is_visible_and_exportable(client: FlaskClient, session, c
 def test_json_and_excel_exports_too_big_for_the_browser_are_refused_before_anything_is_sent(
     client: FlaskClient, session, campaign, monkeypatch
 ) -> None:
-    from app import exports
+    from app.moderation import exports
 
     monkeypatch.setattr(exports, "ROW_BY_ROW_MAX", 1)
     letter, _ = campaign

@@ -203,7 +203,7 @@ def test_admin_addresses_with_a_nul_or_a_huge_id_are_404(client: FlaskClient, se
 
 
 def test_a_two_factor_code_works_once(client: FlaskClient, session) -> None:
-    from app import organisers
+    from app.accounts import organisers
 
     organiser = make_organiser(session)
     secret = organisers.new_totp_secret()

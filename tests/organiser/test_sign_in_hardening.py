@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import organisers
+from app.accounts import organisers
 from app.db import utcnow
 from app.extensions import limiter
 from app.models import AuditEvent, Organiser

@@ -78,13 +78,13 @@ def test_input_is_trimmed_and_unicode_normalised(client: FlaskClient, session) -
 
 
 def test_html_in_answers_is_shown_as_text_never_run(client: FlaskClient, session, app) -> None:
-    from app import signing
     from app.models import SignatureState
+    from app.signing import lifecycle
 
     letter = make_letter(session, slug="xss")
     sign(client, "xss", name="<script>alert(1)</script>", affiliation="<b>Evil</b> Corp")
     signature = session.scalars(select(Signature)).one()
-    signing.confirm(session, signature, now=utcnow())
+    lifecycle.confirm(session, signature, now=utcnow())
     assert signature.state is SignatureState.VERIFIED
     page = client.get(f"/letters/{letter.slug}/signatories").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page

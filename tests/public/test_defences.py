@@ -9,11 +9,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import signing
 from app.db import utcnow
-from app.defences import canonical_email, client_hash
 from app.extensions import limiter
 from app.models import OrganiserRole, OutboundEmail, Signature, SignatureState
+from app.signing import lifecycle
+from app.signing.defences import canonical_email, client_hash
 from tests.factories import make_letter, make_organiser, make_signature
 from tests.helpers import csrf_token, log_in, sign
 
@@ -103,18 +103,18 @@ def test_many_signatures_from_one_address_within_minutes_are_held(
 
 
 def test_with_rate_limits_off_the_rate_check_is_off_too(app: Flask, session) -> None:
-    from app.defences import Clues
-    from app.settings import signing_settings
+    from app.signing.defences import Clues
+    from app.signing.lifecycle import signing_settings
 
     letter = make_letter(session, slug="bench")
     settings = signing_settings({**app.config, "RATELIMIT_ENABLED": False})
     clues = Clues(client_hash=client_hash("k", "10.0.0.1"))
     for n in range(4):
-        answers = signing.SignatureInput(
+        answers = lifecycle.SignatureInput(
             name=f"P{n}", email=f"p{n}@example.org", affiliation="A", title="T",
             country="GB", comment=None, is_public=True,
         )  # fmt: skip
-        signing.sign(session, letter, answers, settings=settings, now=utcnow(), clues=clues)
+        lifecycle.sign(session, letter, answers, settings=settings, now=utcnow(), clues=clues)
     assert not any(s.quarantined for s in session.scalars(select(Signature)))
 
 
@@ -132,7 +132,7 @@ def test_purge_drops_client_address_hashes_after_30_days(app: Flask, session, ru
 
 
 def test_an_ipv4_client_seen_through_ipv6_still_matches_a_blocked_range() -> None:
-    from app.defences import _in_blocked_range
+    from app.signing.defences import _in_blocked_range
 
     assert _in_blocked_range("::ffff:203.0.113.9", ["203.0.113.0/24"])
     assert not _in_blocked_range("::ffff:192.0.2.1", ["203.0.113.0/24"])

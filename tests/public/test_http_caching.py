@@ -6,7 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.caching import shared_response_cache
+from app.support.http_cache import shared_response_cache
 from config import TestingConfig
 from tests.factories import make_letter, make_signature
 from tests.helpers import sign_form_token

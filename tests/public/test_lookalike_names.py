@@ -7,11 +7,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app import moderation
-from app.defences import LOOKS_LIKE_NOTABLE, MIXED_SCRIPTS, WATCHED_NAME
 from app.extensions import limiter
 from app.models import OrganiserRole, Signature
-from app.text import lookalike_key, mixes_scripts
+from app.moderation import operations
+from app.signing.defences import LOOKS_LIKE_NOTABLE, MIXED_SCRIPTS, WATCHED_NAME
+from app.support.text import lookalike_key, mixes_scripts
 from tests.factories import make_letter, make_organiser, make_signature
 from tests.helpers import csrf_token, log_in, sign
 
@@ -113,12 +113,12 @@ def test_a_name_with_stacked_marks_is_refused_at_the_form_and_nothing_is_stored(
 def test_a_correction_to_a_stacked_name_is_refused(session) -> None:
     letter = make_letter(session, slug="correct-zalgo")
     signature = make_signature(session, letter=letter, name="Ada Lovelace")
-    fix = moderation.Correction(
+    fix = operations.Correction(
         name="A\u0301\u0302\u0303\u0304\u0305da", title="Professor", affiliation="Example",
         country="GB",
     )  # fmt: skip
-    with pytest.raises(moderation.InvalidInput, match="extra accents"):
-        moderation.correct(session, signature, fix)
+    with pytest.raises(operations.InvalidInput, match="extra accents"):
+        operations.correct(session, signature, fix)
 
 
 def test_the_console_shows_names_that_look_alike_and_the_watch_list(
@@ -137,8 +137,8 @@ def test_the_console_shows_names_that_look_alike_and_the_watch_list(
     assert f"/admin/letters/hints/signatures/{fake.id}" in page
     assert "Geoffrey Everest Hinton" not in page
     # A correction keeps the key current.
-    moderation.correct(
-        session, fake, moderation.Correction(name="Someone Else", title="T", affiliation="A",
+    operations.correct(
+        session, fake, operations.Correction(name="Someone Else", title="T", affiliation="A",
                                              country="GB"),
     )  # fmt: skip
     session.commit()
@@ -148,9 +148,9 @@ def test_the_console_shows_names_that_look_alike_and_the_watch_list(
 
 
 def test_imported_names_get_their_key_and_stacked_marks_are_refused(app, session) -> None:
-    from app import imports
     from app.db import utcnow
-    from app.settings import signing_settings
+    from app.moderation import imports
+    from app.signing.lifecycle import signing_settings
 
     letter = make_letter(session, slug="imported-lookalikes")
     real = make_signature(session, letter=letter, name="Barack Obama")
@@ -166,7 +166,7 @@ def test_imported_names_get_their_key_and_stacked_marks_are_refused(app, session
         settings=signing_settings(app.config), now=utcnow(),
     )  # fmt: skip
     session.commit()
-    assert [s.email for s in moderation.lookalikes(session, real)] == ["b@example.org"]
+    assert [s.email for s in operations.lookalikes(session, real)] == ["b@example.org"]
 
 
 def test_searching_the_console_for_a_name_finds_its_lookalikes(session) -> None:
@@ -174,8 +174,8 @@ def test_searching_the_console_for_a_name_finds_its_lookalikes(session) -> None:
     make_signature(session, letter=letter, name="Barack Obama", email="real@example.org")
     make_signature(session, letter=letter, name="\u0392ARACK \u039fBAMA", email="fake@example.org")
     make_signature(session, letter=letter, name="Someone Else", email="else@example.org")
-    found = moderation.signature_page(
-        session, letter, moderation.SignatureFilter(text="Barack Obama"), cursor=None
+    found = operations.signature_page(
+        session, letter, operations.SignatureFilter(text="Barack Obama"), cursor=None
     )
     assert sorted(s.email for s in found.items) == ["fake@example.org", "real@example.org"]
 

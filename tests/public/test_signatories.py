@@ -8,10 +8,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import signatories
 from app.db import utcnow
 from app.errors import InvalidInput
 from app.models import SignatureState
+from app.signatories import public_list
 from tests.factories import make_letter, make_signature
 
 
@@ -98,11 +98,11 @@ def test_the_domain_page_function_orders_newest_first_with_a_cursor(session) -> 
             name=f"P{number}",
             verified_at=moment + timedelta(minutes=number),
         )
-    first = signatories.signatory_page(session, letter, limit=2)
+    first = public_list.signatory_page(session, letter, limit=2)
     assert [s.name for s in first.items] == ["P4", "P3"]
-    second = signatories.signatory_page(session, letter, limit=2, cursor=first.next_cursor)
+    second = public_list.signatory_page(session, letter, limit=2, cursor=first.next_cursor)
     assert [s.name for s in second.items] == ["P2", "P1"]
-    third = signatories.signatory_page(session, letter, limit=2, cursor=second.next_cursor)
+    third = public_list.signatory_page(session, letter, limit=2, cursor=second.next_cursor)
     assert [s.name for s in third.items] == ["P0"]
     assert third.next_cursor is None
 
@@ -114,4 +114,4 @@ def test_a_broken_cursor_is_a_400_not_a_crash(client: FlaskClient, session, curs
     assert response.status_code == 400
     assert "start again from the first page" in response.get_data(as_text=True)
     with pytest.raises(InvalidInput):
-        signatories.decode_cursor(cursor)
+        public_list.decode_cursor(cursor)

@@ -250,14 +250,14 @@ def test_a_failure_while_queueing_the_email_leaves_no_signature_behind(
     flask_app = app
     import pytest
 
-    import app.signing
+    import app.signing.lifecycle
 
     def broken_queue(*args, **kwargs):
         raise RuntimeError("outbox unavailable")
 
     make_letter(session, slug="atomic")
     token = sign_form_token(client)
-    monkeypatch.setattr(app.signing, "queue_email", broken_queue)
+    monkeypatch.setattr(app.signing.lifecycle, "queue_email", broken_queue)
     with pytest.raises(RuntimeError):
         client.post("/letters/atomic/sign", data={"csrf_token": token, **signing_answers()})
     assert session.scalar(select(func.count()).select_from(Signature)) == 0

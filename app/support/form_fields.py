@@ -9,7 +9,7 @@ from typing import Any
 from wtforms import Field
 from wtforms.validators import ValidationError
 
-from app.text import (
+from app.support.text import (
     STACKED_MARKS_MESSAGE,
     InvalidAddress,
     email_address,

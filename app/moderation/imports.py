@@ -26,8 +26,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app import audit
-from app.affiliations import affiliation_key
+from app.affiliations.affiliations import affiliation_key
 from app.db import DbSession, bulk_insert
 from app.errors import DomainError, InvalidInput
 from app.mail.outbox import queue_many
@@ -43,8 +42,9 @@ from app.models import (
     Signature,
     SignatureState,
 )
-from app.signing import SigningSettings, confirmation_message
-from app.text import (
+from app.moderation import audit
+from app.signing.lifecycle import SigningSettings, confirmation_message
+from app.support.text import (
     MAX_MARKS_PER_LETTER,
     InvalidAddress,
     email_address,

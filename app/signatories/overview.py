@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from app.countries import country_name
 from app.db import DbSession
 from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Signature, SignatureState
-from app.moderation import held_count, state_counts
+from app.moderation.operations import held_count, state_counts
+from app.support.countries import country_name
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy import column, func, insert, select, table, text
 
 from app.db import DbSession
 from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Signature
-from app.moderation import SignatureFilter, filtered, numbered
+from app.moderation.operations import SignatureFilter, filtered, numbered
 
 EXPORT_COLUMNS = (
     "name",

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from app.db import DbSession
 from app.errors import InvalidInput
 from app.models import AFFILIATION_MAX, PUBLICLY_COUNTED, Affiliation, Letter, Signature
-from app.text import has_control_characters, matching_key, normalise
+from app.support.text import has_control_characters, matching_key, normalise
 
 
 def affiliation_key(name: str) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import Executable, bindparam, exists, func, select
 from app.db import DbSession
 from app.errors import InvalidInput
 from app.models import Letter, Signature
-from app.text import lookalike_key, mailbox_key, mixes_scripts
+from app.support.text import lookalike_key, mailbox_key, mixes_scripts
 
 HONEYPOT = "honeypot"
 RATE = "rate"

@@ -11,11 +11,11 @@ from typing import cast
 
 from sqlalchemy import func, literal, or_, select, tuple_
 
-from app.countries import country_name, is_country_code
 from app.db import DbSession, UTCDateTime, upsert
 from app.errors import InvalidInput
 from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Signature, SignatureCount
-from app.text import has_control_characters, normalise
+from app.support.countries import country_name, is_country_code
+from app.support.text import has_control_characters, normalise
 
 SEARCH_MAX = 100
 #: Signature ids are 32-bit integers in the database.

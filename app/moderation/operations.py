@@ -12,9 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, tuple_
 
-from app import audit
-from app.affiliations import affiliation_for, affiliation_key, rename
-from app.countries import is_country_code
+from app.affiliations.affiliations import affiliation_for, affiliation_key, rename
 from app.db import DbSession, UTCDateTime
 from app.errors import InvalidInput, NotFound
 from app.models import (
@@ -29,8 +27,10 @@ from app.models import (
     Signature,
     SignatureState,
 )
-from app.signing import SigningSettings, queue_confirmation_if_allowed
-from app.text import (
+from app.moderation import audit
+from app.signing.lifecycle import SigningSettings, queue_confirmation_if_allowed
+from app.support.countries import is_country_code
+from app.support.text import (
     STACKED_MARKS_MESSAGE,
     has_control_characters,
     has_stacked_marks,

@@ -11,7 +11,6 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.db import DbSession
-from app.defences import clean_blocklists
 from app.errors import InvalidInput, NotFound
 from app.models import (
     LETTER_TITLE_MAX,
@@ -21,7 +20,8 @@ from app.models import (
     LetterVersion,
     Signature,
 )
-from app.text import has_control_characters, normalise
+from app.signing.defences import clean_blocklists
+from app.support.text import has_control_characters, normalise
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 BODY_MAX = 100_000

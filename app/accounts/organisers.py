@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app import audit
 from app.db import DbSession
 from app.errors import InvalidInput, NotFound
-from app.letters import SLUG_PATTERN, find_letter
+from app.letters.letters import SLUG_PATTERN, find_letter
 from app.models import EMAIL_MAX, Letter, LetterOrganiser, Organiser, OrganiserRole
-from app.text import mailbox_key
+from app.moderation import audit
+from app.support.text import mailbox_key
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 256

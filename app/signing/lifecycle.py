@@ -8,26 +8,28 @@ which email goes out, and the signer sees the same page either way.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import Insert, bindparam, delete, literal, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app import audit
-from app.affiliations import affiliation_for
-from app.countries import country_name
+from app.affiliations.affiliations import affiliation_for
 from app.db import DbSession, upsert
-from app.defences import NO_CLUES, Clues, canonical_email, review_flags
 from app.errors import LetterClosed, NotFound
-from app.letters import SLUG_PATTERN
+from app.letters.letters import SLUG_PATTERN
 from app.mail.messages import ComposedEmail, compose
 from app.mail.outbox import queue_email
 from app.models import Letter, LetterStatus, OutboundEmail, Signature, SignatureState
-from app.text import lookalike_key, mailbox_key
-from app.tokens import TokenExpired, TokenInvalid, TokenPurpose, make_token, read_token
+from app.moderation import audit
+from app.signing.defences import NO_CLUES, Clues, canonical_email, review_flags
+from app.signing.tokens import TokenExpired, TokenInvalid, TokenPurpose, make_token, read_token
+from app.support.countries import country_name
+from app.support.text import lookalike_key, mailbox_key
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,18 @@ class SignOutcome(enum.Enum):
     CONFIRMATION_RESENT = "confirmation_resent"
     ALREADY_SIGNED_NOTICE = "already_signed_notice"
     NOTHING_SENT = "nothing_sent"
+
+
+def signing_settings(config: Mapping[str, Any]) -> SigningSettings:
+    """SigningSettings from the app's configuration."""
+    return SigningSettings(
+        secret_key=(*config.get("SECRET_KEY_FALLBACKS", ()), config["SECRET_KEY"]),
+        base_url=config["BASE_URL"],
+        confirm_max_age=int(config["CONFIRM_MAX_AGE"]),
+        withdraw_max_age=int(config["WITHDRAW_MAX_AGE"]),
+        rate_checks=bool(config["RATELIMIT_ENABLED"]),
+        max_emails_per_signature=int(config["MAX_EMAILS_PER_SIGNATURE"]),
+    )
 
 
 def confirm_url(settings: SigningSettings, letter: Letter, signature: Signature) -> str:

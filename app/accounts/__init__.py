@@ -1,0 +1,1 @@
+"""Organiser accounts and who may do what on which letter."""

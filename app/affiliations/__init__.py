@@ -1,0 +1,3 @@
+"""Affiliations: the organisations signatories name, folded so variants meet, and merged by
+organisers.
+"""

@@ -1,0 +1,1 @@
+"""Letters: creating and editing them, their versions, and which the public may see."""

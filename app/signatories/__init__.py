@@ -1,0 +1,1 @@
+"""The public list and what is counted about it."""

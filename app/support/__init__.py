@@ -1,0 +1,3 @@
+"""Helpers every layer uses: text cleaning, countries, Markdown, logging, HTTP caching, form
+fields.
+"""
