@@ -15,13 +15,14 @@ from flask.cli import AppGroup
 
 from app.accounts import organisers
 from app.db import db, utcnow
+from app.emails import composer
 from app.errors import DomainError
 from app.letters import letters
 from app.mail.sender import ConsoleTransport, SMTPTransport, Transport, run_worker, smtp_settings
 from app.models import LetterStatus, OrganiserRole
 from app.moderation import audit, exports, imports, retention
 from app.signatories import public_list
-from app.signing.lifecycle import signing_settings
+from app.signing.settings import signing_settings
 
 letters_cli = AppGroup("letters", help="Create and list letters.")
 signatures_cli = AppGroup("signatures", help="Import and export a letter's signatures.")
@@ -223,6 +224,7 @@ def mail_work(once: bool) -> None:
             db.session,
             _transport(app),
             sender=app.config["MAIL_DEFAULT_SENDER"],
+            compose=composer(app.config),
             once=once,
             poll_interval=app.config["MAIL_POLL_INTERVAL"],
             stop=stop,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+import json
 import operator
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy import JSON, DateTime, MetaData, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
@@ -123,11 +124,16 @@ def bulk_insert(session: DbSession, table: Table, rows: list[dict[str, Any]]) ->
     values_of = operator.itemgetter(*columns)
     # Enums are written as their stored strings; which columns hold them is seen once.
     enum_positions = [i for i, c in enumerate(columns) if isinstance(rows[0][c], enum.Enum)]
+    # JSON columns as their text, as the JSON type would have written them.
+    json_positions = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
     with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
             values = list(values_of(row)) if len(columns) > 1 else [row[columns[0]]]
             for position in enum_positions:
                 values[position] = values[position].value
+            for position in json_positions:
+                if values[position] is not None:
+                    values[position] = json.dumps(values[position])
             copy.write_row(values)
 
 

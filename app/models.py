@@ -295,12 +295,17 @@ class OutboundEmail(db.Model):  # type: ignore[name-defined]
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: What the message is for ("confirm", "already_signed"): for logs and metrics, never content.
+    #: What the message is ("confirm", "already_signed", "withdrawn"): app/mail/composing.py
+    #: writes it from that, at delivery. No subject, body or link is ever stored.
     kind: Mapped[str] = mapped_column(String(40))
     to_address: Mapped[str] = mapped_column(String(EMAIL_MAX))
-    subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
+    #: The letter the message is about.
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    #: The language it is to be written in.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    #: What the message needs that may be gone by the time it is sent (the name on a
+    #: withdrawal receipt); cleared once the message is sent or has failed.
+    context: Mapped[dict[str, str] | None] = mapped_column(JSON)
     #: Fixed when queued, so a retried delivery carries the same Message-ID.
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[EmailStatus] = mapped_column(

@@ -31,10 +31,10 @@ _INSERT_SIGNATURE = """
     RETURNING id
 """
 _QUEUE_EMAIL = """
-    INSERT INTO outbound_emails (kind, to_address, subject, body_text, body_html, message_id,
-        status, attempts, next_attempt_at, created_at, signature_id)
-    VALUES ('confirm', %(email)s, 'Please confirm', '', '', %(message_id)s, 'queued', 0,
-        now(), now(), %(signature_id)s)
+    INSERT INTO outbound_emails (kind, to_address, letter_id, signature_id, language, message_id,
+        status, attempts, next_attempt_at, created_at)
+    SELECT 'confirm', %(email)s, letter_id, id, 'en', %(message_id)s, 'queued', 0, now(), now()
+    FROM signatures WHERE id = %(signature_id)s
 """
 _CONFIRM = """
     UPDATE signatures SET state = 'verified', verified_at = now()

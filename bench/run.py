@@ -594,6 +594,15 @@ def raw_smtp_rate(port: int, messages: int) -> float:
     return messages / (time.perf_counter() - started)
 
 
+#: Confirmation emails are written by the worker from their signature: the n-th queued one
+#: (from OFFSET) is about the n-th signature of the benchmark letter.
+_SIGNATURES_TO_WRITE_TO = (
+    "FROM (SELECT s.id, s.letter_id, row_number() OVER (ORDER BY s.id) + %s AS n "
+    "FROM signatures s JOIN letters l ON l.id = s.letter_id WHERE l.slug = '" + SLUG + "' "
+    "ORDER BY s.id OFFSET %s LIMIT %s) AS signature"
+)
+
+
 def scenario_mail(base: str, sizes: Sizes, smoke: bool) -> list[Row]:
     rows: list[Row] = []
     with psycopg.connect(URL, autocommit=True) as connection:
@@ -603,14 +612,11 @@ def scenario_mail(base: str, sizes: Sizes, smoke: bool) -> list[Row]:
         # Drain: a backlog of confirmation emails, two workers.
         with psycopg.connect(URL, autocommit=True) as connection:
             connection.execute(
-                "INSERT INTO outbound_emails (kind, to_address, subject, body_text, body_html, "
-                "message_id, status, attempts, next_attempt_at, created_at) "
-                "SELECT 'confirm', 'drain' || n || '@example.org', 'Please confirm', "
-                "repeat('Confirm your signature: http://127.0.0.1/x ', 12), "
-                "'<p>' || repeat('Confirm your signature ', 12) || '</p>', "
-                "'<drain' || n || '@bench>', 'queued', 0, now(), now() "
-                "FROM generate_series(1, %s) AS n",
-                (sizes.mail_messages,),
+                "INSERT INTO outbound_emails (kind, to_address, letter_id, signature_id, "
+                "language, message_id, status, attempts, next_attempt_at, created_at) "
+                "SELECT 'confirm', 'drain' || n || '@example.org', letter_id, id, 'en', "
+                "'<drain' || n || '@bench>', 'queued', 0, now(), now() " + _SIGNATURES_TO_WRITE_TO,
+                (0, 0, sizes.mail_messages),
             )
         with mail_workers(port, 2):
             wait_for_outbox(600)
@@ -711,14 +717,12 @@ def feed_outbox(run: str, per_second: int, seconds: int) -> tuple[int, float]:
             due = int(elapsed * per_second) - fed
             if due > 0:
                 connection.execute(
-                    "INSERT INTO outbound_emails (kind, to_address, subject, body_text, "
-                    "body_html, message_id, status, attempts, next_attempt_at, created_at) "
-                    "SELECT 'confirm', 'surge' || n || '@example.org', 'Please confirm', "
-                    "repeat('Confirm your signature: http://127.0.0.1/x ', 12), "
-                    "'<p>' || repeat('Confirm your signature ', 12) || '</p>', "
+                    "INSERT INTO outbound_emails (kind, to_address, letter_id, signature_id, "
+                    "language, message_id, status, attempts, next_attempt_at, created_at) "
+                    "SELECT 'confirm', 'surge' || n || '@example.org', letter_id, id, 'en', "
                     "'<surge-' || %s || '-' || n || '@bench>', 'queued', 0, now(), now() "
-                    "FROM generate_series(%s::int, %s::int) AS n",
-                    (run, fed + 1, fed + due),
+                    + _SIGNATURES_TO_WRITE_TO,
+                    (run, fed, fed, due),
                 )
                 fed += due
             time.sleep(0.02)

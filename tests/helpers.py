@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import Any
 
@@ -10,8 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from app.db import db
+from app.db import DbSession, db
+from app.emails import composer
+from app.mail.composing import ComposedEmail, Composer
+from app.mail.outbox import Outgoing, queue_email
 from app.mail.sender import SMTPTransport, WorkerStats, run_worker, smtp_settings
+from app.models import OutboundEmail
 
 CSRF_PATTERN = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"'
@@ -61,8 +66,39 @@ def deliver_mail(app: Flask) -> WorkerStats:
     settings = smtp_settings(app.config)
     assert settings is not None, "point MAIL_SERVER at the test SMTP server first"
     return run_worker(
-        db.session, SMTPTransport(settings), sender=app.config["MAIL_DEFAULT_SENDER"], once=True
+        db.session,
+        SMTPTransport(settings),
+        sender=app.config["MAIL_DEFAULT_SENDER"],
+        compose=composer(app.config),
+        once=True,
     )
+
+
+# For tests of the mail worker itself: a kind of message that carries its own words.
+NOTE = "note"
+
+
+def queue_note(
+    session: DbSession, *, to: str, subject: str, text: str, html: str = "", domain: str = "s.test"
+) -> int:
+    note = Outgoing(
+        kind=NOTE, to_address=to, context={"subject": subject, "text": text, "html": html}
+    )
+    return queue_email(session, note, sender_domain=domain)
+
+
+def _write_notes(_session: DbSession, rows: Sequence[OutboundEmail]) -> dict[int, ComposedEmail]:
+    return {
+        row.id: ComposedEmail(
+            subject=(row.context or {})["subject"],
+            body_text=(row.context or {})["text"],
+            body_html=(row.context or {})["html"],
+        )
+        for row in rows
+    }
+
+
+NOTES = Composer({NOTE: _write_notes})
 
 
 def text_body(message: EmailMessage) -> str:

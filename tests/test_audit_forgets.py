@@ -16,7 +16,7 @@ from app.db import utcnow
 from app.models import AuditEvent, Letter, OrganiserRole, Signature, SignatureState
 from app.moderation import audit, operations, retention
 from app.signing import lifecycle
-from app.signing.lifecycle import signing_settings
+from app.signing.settings import signing_settings
 from tests.factories import make_letter, make_organiser, make_signature
 from tests.helpers import csrf_token, log_in
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.db import db, utcnow
 from app.models import Letter, OutboundEmail, Signature
 from app.signing import lifecycle
-from app.signing.lifecycle import signing_settings
+from app.signing.settings import signing_settings
 from tests.factories import make_letter
 from tests.helpers import sign_form_token
 

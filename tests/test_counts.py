@@ -13,7 +13,7 @@ from app.models import PUBLICLY_COUNTED, Letter, Signature, SignatureCount, Sign
 from app.moderation import imports, operations
 from app.signatories import public_list
 from app.signing import lifecycle
-from app.signing.lifecycle import signing_settings
+from app.signing.settings import signing_settings
 from tests.factories import make_letter, make_signature
 
 

@@ -25,6 +25,7 @@ def test_signatures_made_while_smtp_is_down_are_all_delivered_once_it_is_back(
     from aiosmtpd.controller import Controller
 
     from app.db import db, utcnow
+    from app.emails import composer
     from app.mail.sender import SMTPTransport, run_worker, smtp_settings
 
     port = free_port()
@@ -45,6 +46,7 @@ def test_signatures_made_while_smtp_is_down_are_all_delivered_once_it_is_back(
             db.session,
             SMTPTransport(smtp_settings(app.config)),
             sender=app.config["MAIL_DEFAULT_SENDER"],
+            compose=composer(app.config),
             once=True,
             now=lambda: later,
         )
@@ -55,7 +57,7 @@ def test_signatures_made_while_smtp_is_down_are_all_delivered_once_it_is_back(
         # A second pass sends nothing again.
         assert run_worker(
             db.session, SMTPTransport(smtp_settings(app.config)), sender="x@y.example",
-            once=True, now=lambda: later,
+            compose=composer(app.config), once=True, now=lambda: later,
         ).sent == 0  # fmt: skip
     finally:
         controller.stop()

@@ -20,16 +20,18 @@ def test_tokens_in_access_log_lines_are_redacted(caplog) -> None:
 
 def test_the_mail_worker_logs_ids_not_addresses(app, session, caplog) -> None:
     from app.db import db
-    from app.mail.messages import ComposedEmail
-    from app.mail.outbox import queue_email
     from app.mail.sender import SMTPSettings, SMTPTransport, run_worker
+    from tests.helpers import NOTES, queue_note
 
-    message = ComposedEmail(kind="confirm", subject="s", body_text="t", body_html="h")
-    queue_email(session, message, to_address="secret.person@example.org", sender_domain="x")
+    queue_note(session, to="secret.person@example.org", subject="s", text="t")
     session.commit()
     with caplog.at_level(logging.INFO, logger="app.mail.sender"):
         run_worker(
-            db.session, SMTPTransport(SMTPSettings("127.0.0.1", 9)), sender="a@x.example", once=True
+            db.session,
+            SMTPTransport(SMTPSettings("127.0.0.1", 9)),
+            sender="a@x.example",
+            compose=NOTES,
+            once=True,
         )
     assert "secret.person" not in caplog.text
     assert "unavailable" in caplog.text

@@ -18,7 +18,7 @@ from app.models import Letter
 from app.moderation import imports
 from app.signing import lifecycle
 from app.signing.defences import Clues
-from app.signing.lifecycle import signing_settings
+from app.signing.settings import signing_settings
 from tests.factories import make_letter
 
 #: The unique (letter_id, email_normalized) index: how an address is found.

@@ -228,10 +228,13 @@ def test_two_instances_share_limits_and_counts_and_two_workers_send_each_email_o
     # Two mail workers on one outbox: every queued email leaves exactly once.
     with psycopg.connect(environment["DATABASE_URL"], autocommit=True) as connection:
         connection.execute(
-            "INSERT INTO outbound_emails (kind, to_address, subject, body_text, body_html, "
+            # Withdrawal receipts: written from the row alone, whatever became of signatures.
+            "INSERT INTO outbound_emails (kind, to_address, letter_id, language, context, "
             "message_id, status, attempts, next_attempt_at, created_at) "
-            "SELECT 'confirm', 'bulk' || n || '@example.org', 'Please confirm', 'Text', "
-            "'<p>Text</p>', '<bulk' || n || '@scale.test>', 'queued', 0, now(), now() "
+            "SELECT 'withdrawn', 'bulk' || n || '@example.org', "
+            "(SELECT id FROM letters WHERE slug = 'scale'), 'en', "
+            "json_build_object('name', 'Bulk ' || n), "
+            "'<bulk' || n || '@scale.test>', 'queued', 0, now(), now() "
             "FROM generate_series(1, 1500) AS n"
         )
         queued = connection.execute("SELECT count(*) FROM outbound_emails").fetchone()

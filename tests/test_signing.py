@@ -23,7 +23,7 @@ def test_confirming_twice_keeps_the_first_confirmation_time(session) -> None:
 
 
 def test_repeat_signers_get_one_email_each_time_until_the_cap(session, app) -> None:
-    from app.signing.lifecycle import signing_settings
+    from app.signing.settings import signing_settings
 
     letter = make_letter(session)
     settings = signing_settings(app.config)
@@ -44,7 +44,7 @@ def test_repeat_signers_get_one_email_each_time_until_the_cap(session, app) -> N
 
 def test_confirming_from_the_link_checks_what_the_full_path_checks(session, app) -> None:
     from app.models import LetterStatus
-    from app.signing.lifecycle import signing_settings
+    from app.signing.settings import signing_settings
     from app.signing.tokens import TokenPurpose, make_token
 
     settings = signing_settings(app.config)

@@ -50,6 +50,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from app.db import DbSession, utcnow
+from app.mail.composing import ComposedEmail, Composer
 from app.models import EmailStatus, OutboundEmail
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,10 @@ class TemporaryFailure(Exception):
 
 class PermanentFailure(Exception):
     """Trying this message again will not help: the server said 5xx about it."""
+
+
+class NothingToSend(PermanentFailure):
+    """The message cannot be written: the signature or letter it is about is gone."""
 
 
 class TransportUnavailable(TemporaryFailure):
@@ -238,8 +243,8 @@ _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP
 
 
-def build_message(row: OutboundEmail, sender: str) -> Message:
-    """The MIME message (text and HTML alternatives) for an outbox row.
+def build_message(row: OutboundEmail, composed: ComposedEmail, sender: str) -> Message:
+    """The MIME message (text and HTML alternatives) for an outbox row, as composed.
 
     Built with the email package's compat32 classes, about four times faster than
     EmailMessage's header registry: at hundreds of messages a second that was the worker's
@@ -251,13 +256,14 @@ def build_message(row: OutboundEmail, sender: str) -> Message:
     message["From"] = formataddr((name, address), charset="utf-8")
     message["To"] = row.to_address
     # A Header encodes non-ASCII text (RFC 2047); the Message stubs only admit str here.
-    message["Subject"] = row.subject if row.subject.isascii() else Header(row.subject, "utf-8")  # type: ignore[assignment]
+    subject = composed.subject
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")  # type: ignore[assignment]
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = row.message_id
     # Tells auto-responders (vacation replies) not to answer.
     message["Auto-Submitted"] = "auto-generated"
-    message.attach(MIMEText(row.body_text, "plain", _UTF8))  # type: ignore[arg-type]
-    message.attach(MIMEText(row.body_html, "html", _UTF8))  # type: ignore[arg-type]
+    message.attach(MIMEText(composed.body_text, "plain", _UTF8))  # type: ignore[arg-type]
+    message.attach(MIMEText(composed.body_html, "html", _UTF8))  # type: ignore[arg-type]
     return message
 
 
@@ -359,21 +365,30 @@ class _Claimed:
     kind: str
     attempts: int
     claimed_at: datetime | None
-    message: Message
+    #: None when it could not be written: what it was about is gone.
+    message: Message | None
 
 
 def _load_claimed(
-    session: DbSession, ids: list[int], claim_token: str, sender: str
+    session: DbSession, ids: list[int], claim_token: str, sender: str, compose: Composer
 ) -> list[_Claimed]:
-    """The claimed messages still ours, in one query; the read ends before anything is sent."""
+    """The claimed messages still ours, read and composed (links minted now); the read ends
+    before anything is sent."""
     rows = session.scalars(
         select(OutboundEmail)
         .where(_all_ours(ids, claim_token))
         .order_by(OutboundEmail.id)
         .execution_options(populate_existing=True)
     ).all()
+    composed = compose(session, rows)
     claimed = [
-        _Claimed(row.id, row.kind, row.attempts, row.claimed_at, build_message(row, sender))
+        _Claimed(
+            row.id,
+            row.kind,
+            row.attempts,
+            row.claimed_at,
+            build_message(row, composed[row.id], sender) if row.id in composed else None,
+        )
         for row in rows
     ]
     # Rows are not touched after this: reloading one would start a read that SQLite could
@@ -393,10 +408,14 @@ def _record_sent(session: DbSession, ids: list[int], claim_token: str, moment: d
     session.execute(
         update(OutboundEmail)
         .where(_all_ours(ids, claim_token))
-        .values(status=EmailStatus.SENT, sent_at=moment, last_error=None)
+        .values({**_SENT_VALUES, "sent_at": moment})
         .execution_options(synchronize_session=False)
     )
     session.commit()
+
+
+#: A sent message keeps no context (the name on a receipt): it has served its purpose.
+_SENT_VALUES = {"status": EmailStatus.SENT, "last_error": None, "context": None}
 
 
 def _young(claimed: _Claimed, moment: datetime) -> bool:
@@ -441,10 +460,13 @@ def _send(
         )
 
     def fail(error: Exception) -> Delivery:
-        values = {"status": EmailStatus.FAILED, "last_error": str(error)[:500]}
+        values = {"status": EmailStatus.FAILED, "last_error": str(error)[:500], "context": None}
         _update_if_ours(session, email_id, claim_token, values)
         return Delivery.FAILED
 
+    if claimed.message is None:
+        log.warning("email %s (%s) not sent: what it was about is gone", email_id, claimed.kind)
+        return fail(NothingToSend("not sent: what it was about is gone"))
     attempts = claimed.attempts
     try:
         transport.send(claimed.message)
@@ -471,6 +493,7 @@ def deliver(
     transport: Transport,
     *,
     sender: str,
+    compose: Composer,
     claim_token: str,
     now: Callable[[], datetime] = utcnow,
 ) -> Delivery:
@@ -478,7 +501,7 @@ def deliver(
 
     Raises TransportUnavailable after putting the message back, so the caller can stop.
     """
-    found = _load_claimed(session, [email_id], claim_token, sender)
+    found = _load_claimed(session, [email_id], claim_token, sender, compose)
     if not found:
         return Delivery.SKIPPED
     result = _send(session, found[0], transport, claim_token=claim_token, now=now)
@@ -540,7 +563,7 @@ def _settle(session: DbSession, claim: _Claim, moment: datetime) -> None:
         session.execute(
             update(OutboundEmail)
             .where(_all_ours(claim.sent, claim.token))
-            .values(status=EmailStatus.SENT, sent_at=moment, last_error=None)
+            .values({**_SENT_VALUES, "sent_at": moment})
             .execution_options(synchronize_session=False)
         )
     session.execute(_hand_back(_claimed_by(claim.token)))
@@ -577,6 +600,7 @@ def _deliver_batch(
     stats: WorkerStats,
     *,
     sender: str,
+    compose: Composer,
     stop: threading.Event,
     now: Callable[[], datetime],
 ) -> _Batch:
@@ -587,7 +611,7 @@ def _deliver_batch(
     ids = claim_batch(session, now=now(), claim_token=claim.token)
     if not ids:
         return _Batch.NOTHING_DUE
-    batch = _load_claimed(session, ids, claim.token, sender)
+    batch = _load_claimed(session, ids, claim.token, sender, compose)
     outcome = _Batch.DONE
     for position, claimed in enumerate(batch):
         if stop.is_set():
@@ -623,6 +647,7 @@ def run_worker(
     transport: Transport,
     *,
     sender: str,
+    compose: Composer,
     once: bool = False,
     poll_interval: float = 2.0,
     stop: threading.Event | None = None,
@@ -649,7 +674,14 @@ def run_worker(
                 # settled by it like any other.
                 unsettled = _Claim(new_claim_token())
                 outcome = _deliver_batch(
-                    session, transport, unsettled, stats, sender=sender, stop=stop, now=now
+                    session,
+                    transport,
+                    unsettled,
+                    stats,
+                    sender=sender,
+                    compose=compose,
+                    stop=stop,
+                    now=now,
                 )
                 unsettled = None
             except DBAPIError as error:

@@ -43,7 +43,8 @@ from app.models import (
     SignatureState,
 )
 from app.moderation import audit
-from app.signing.lifecycle import SigningSettings, confirmation_message
+from app.signing.emails import confirmation_for
+from app.signing.settings import SigningSettings
 from app.support.text import (
     MAX_MARKS_PER_LETTER,
     InvalidAddress,
@@ -498,23 +499,10 @@ def _queue_confirmations(
     ids: dict[str, int],
     settings: SigningSettings,
 ) -> int:
-    """A confirmation email for each imported pending signature, written in bulk."""
-    queued = 0
-    for start in range(0, len(rows), 2000):
-        chunk = rows[start : start + 2000]
-        signatures = {
-            signature.id: signature
-            for signature in session.scalars(
-                select(Signature).where(Signature.id.in_([ids[row.email_key] for row in chunk]))
-            )
-        }
-        messages = []
-        for row in chunk:
-            signature = signatures[ids[row.email_key]]
-            message = confirmation_message(letter, signature, settings)
-            messages.append((message, row.email, signature.id))
-        queued += queue_many(session, messages, sender_domain=settings.sender_domain)
-    return queued
+    """A confirmation email for each imported pending signature, queued in bulk; the worker
+    writes each one when it delivers it."""
+    messages = [confirmation_for(letter.id, ids[row.email_key], row.email) for row in rows]
+    return queue_many(session, messages, sender_domain=settings.sender_domain)
 
 
 def import_file(

@@ -28,7 +28,8 @@ from app.models import (
     SignatureState,
 )
 from app.moderation import audit
-from app.signing.lifecycle import SigningSettings, queue_confirmation_if_allowed
+from app.signing.lifecycle import queue_confirmation_if_allowed
+from app.signing.settings import SigningSettings
 from app.support.countries import is_country_code
 from app.support.text import (
     STACKED_MARKS_MESSAGE,

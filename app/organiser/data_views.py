@@ -27,7 +27,7 @@ from app.organiser import bp
 from app.organiser.forms import ImportForm
 from app.organiser.moderation_views import filter_from
 from app.organiser.views import letter_of_mine, render_letter_page
-from app.signing.lifecycle import signing_settings
+from app.signing.settings import signing_settings
 
 #: Whole Content-Type values. Given as content_type, never as mimetype: Werkzeug appends
 #: "; charset=utf-8" to a text/* mimetype, which would say the charset twice.

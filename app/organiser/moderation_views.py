@@ -27,7 +27,7 @@ from app.organiser.forms import (
 )
 from app.organiser.views import letter_of_mine, render_letter_page
 from app.signing import defences
-from app.signing.lifecycle import signing_settings
+from app.signing.settings import signing_settings
 from app.support.countries import country_choices, is_country_code
 
 #: action name -> (role needed, audit action, words for the confirmation page)

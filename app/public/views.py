@@ -28,7 +28,8 @@ from app.public.forms import ConfirmForm, ResendForm, SignForm, WithdrawForm
 from app.signatories import public_list
 from app.signing import captcha, lifecycle
 from app.signing.defences import Clues, block_hash, client_hash
-from app.signing.lifecycle import signing_settings
+from app.signing.links import withdraw_url
+from app.signing.settings import signing_settings
 from app.signing.tokens import TokenExpired
 from app.support.countries import country_choices
 from app.support.http_cache import shared_response
@@ -239,7 +240,7 @@ def confirm(slug: str, token: str) -> BaseResponse:
         token=token,
         is_open=letter.is_open(utcnow()),
         verified_count=public_list.count_verified(db.session, letter) if verified else 0,
-        withdraw_url=lifecycle.withdraw_url(settings, letter, signature) if verified else None,
+        withdraw_url=withdraw_url(settings, slug, signature.id) if verified else None,
     )
     return _private(make_response(page))
 

@@ -8,12 +8,9 @@ which email goes out, and the signer sees the same page either way.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
-from urllib.parse import quote, urlsplit
 
 from sqlalchemy import Insert, bindparam, delete, literal, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -22,36 +19,20 @@ from app.affiliations.affiliations import affiliation_for
 from app.db import DbSession, upsert
 from app.errors import LetterClosed, NotFound
 from app.letters.letters import SLUG_PATTERN
-from app.mail.messages import ComposedEmail, compose
 from app.mail.outbox import queue_email
 from app.models import Letter, LetterStatus, OutboundEmail, Signature, SignatureState
 from app.moderation import audit
 from app.signing.defences import NO_CLUES, Clues, canonical_email, review_flags
-from app.signing.tokens import TokenExpired, TokenInvalid, TokenPurpose, make_token, read_token
-from app.support.countries import country_name
+from app.signing.emails import (
+    ALREADY_SIGNED,
+    CONFIRM,
+    confirmation_for,
+    queue_about_signature,
+    queue_withdrawal_receipt,
+)
+from app.signing.settings import SigningSettings
+from app.signing.tokens import TokenExpired, TokenInvalid, TokenPurpose, read_token
 from app.support.text import lookalike_key, mailbox_key
-
-
-@dataclass(frozen=True)
-class SigningSettings:
-    """What signing needs from configuration, passed in rather than read from the app."""
-
-    #: The current key, or [*older keys, current key] while rotating.
-    secret_key: str | tuple[str, ...]
-    base_url: str
-    confirm_max_age: int
-    max_emails_per_signature: int
-    withdraw_max_age: int = 2 * 365 * 24 * 3600
-    #: The rate-based quarantine follows RATELIMIT_ENABLED (off for benchmarks).
-    rate_checks: bool = True
-
-    @property
-    def current_key(self) -> str:
-        return self.secret_key if isinstance(self.secret_key, str) else self.secret_key[-1]
-
-    @property
-    def sender_domain(self) -> str:
-        return urlsplit(self.base_url).hostname or "localhost"
 
 
 @dataclass(frozen=True)
@@ -72,32 +53,6 @@ class SignOutcome(enum.Enum):
     CONFIRMATION_RESENT = "confirmation_resent"
     ALREADY_SIGNED_NOTICE = "already_signed_notice"
     NOTHING_SENT = "nothing_sent"
-
-
-def signing_settings(config: Mapping[str, Any]) -> SigningSettings:
-    """SigningSettings from the app's configuration."""
-    return SigningSettings(
-        secret_key=(*config.get("SECRET_KEY_FALLBACKS", ()), config["SECRET_KEY"]),
-        base_url=config["BASE_URL"],
-        confirm_max_age=int(config["CONFIRM_MAX_AGE"]),
-        withdraw_max_age=int(config["WITHDRAW_MAX_AGE"]),
-        rate_checks=bool(config["RATELIMIT_ENABLED"]),
-        max_emails_per_signature=int(config["MAX_EMAILS_PER_SIGNATURE"]),
-    )
-
-
-def confirm_url(settings: SigningSettings, letter: Letter, signature: Signature) -> str:
-    token = make_token(settings.secret_key, TokenPurpose.CONFIRM, signature.id)
-    return f"{settings.base_url}/letters/{quote(letter.slug)}/confirm/{token}"
-
-
-def withdraw_url(settings: SigningSettings, letter: Letter, signature: Signature) -> str:
-    token = make_token(settings.secret_key, TokenPurpose.WITHDRAW, signature.id)
-    return f"{settings.base_url}/letters/{quote(letter.slug)}/withdraw/{token}"
-
-
-def letter_url(settings: SigningSettings, letter: Letter) -> str:
-    return f"{settings.base_url}/letters/{quote(letter.slug)}"
 
 
 def sign(
@@ -127,9 +82,10 @@ def sign(
     )
     # Most signers are new: try the insert first, and look for an earlier signature only when
     # the address turns out to have one (the unique constraint says so, race-free).
-    created = _create(session, letter, answers, email_key, now, clues, flags)
-    if created is not None:
-        _queue_confirmation(session, letter, created, settings)
+    created_id = _create(session, letter, answers, email_key, now, clues, flags)
+    if created_id is not None:
+        confirmation = confirmation_for(letter.id, created_id, answers.email)
+        queue_email(session, confirmation, sender_domain=settings.sender_domain)
         return SignOutcome.CREATED
     existing = _find(session, letter, email_key)
     if existing is None:  # pragma: no cover - the unique constraint says it exists
@@ -157,8 +113,9 @@ def _create(
     now: datetime,
     clues: Clues,
     flags: list[str],
-) -> Signature | None:
-    """Insert unless the address has signed this letter already (then None).
+) -> int | None:
+    """Insert unless the address has signed this letter already; the new signature's id, or
+    None when it had.
 
     INSERT ... ON CONFLICT DO NOTHING RETURNING: one round trip, no savepoint, and correct
     when two requests with one address race (the loser gets None).
@@ -187,13 +144,7 @@ def _create(
     }
     connection = session.connection()
     new_id = connection.execute(_insert_signature(connection.dialect.name), values).scalar()
-    if new_id is None:
-        return None
-    # What the confirmation email needs, without reading the row back; not added to the
-    # session (nothing about it is left to write).
-    created = Signature(id=new_id, **values)
-    set_committed_value(created, "affiliation", affiliation)
-    return created
+    return None if new_id is None else int(new_id)
 
 
 @cache
@@ -218,15 +169,9 @@ def _respond_to_repeat(
     if not _take_email_allowance(session, signature, settings.max_emails_per_signature):
         return SignOutcome.NOTHING_SENT
     if signature.state is SignatureState.PENDING:
-        _queue_confirmation(session, letter, signature, settings)
+        queue_about_signature(session, CONFIRM, signature, settings)
         return SignOutcome.CONFIRMATION_RESENT
-    message = compose(
-        "already_signed",
-        letter=letter,
-        signature=signature,
-        letter_url=letter_url(settings, letter),
-    )
-    _queue(session, signature, message, settings)
+    queue_about_signature(session, ALREADY_SIGNED, signature, settings)
     return SignOutcome.ALREADY_SIGNED_NOTICE
 
 
@@ -238,29 +183,8 @@ def queue_confirmation_if_allowed(
         return False
     if not _take_email_allowance(session, signature, settings.max_emails_per_signature):
         return False
-    _queue_confirmation(session, letter, signature, settings)
+    queue_about_signature(session, CONFIRM, signature, settings)
     return True
-
-
-def confirmation_message(
-    letter: Letter, signature: Signature, settings: SigningSettings
-) -> ComposedEmail:
-    """The email with a signature's confirmation link (from the form, a resend or an import)."""
-    return compose(
-        "confirm",
-        letter=letter,
-        signature=signature,
-        country=country_name(signature.country),
-        confirm_url=confirm_url(settings, letter, signature),
-        withdraw_url=withdraw_url(settings, letter, signature),
-        valid_days=max(1, settings.confirm_max_age // 86400),
-    )
-
-
-def _queue_confirmation(
-    session: DbSession, letter: Letter, signature: Signature, settings: SigningSettings
-) -> None:
-    _queue(session, signature, confirmation_message(letter, signature, settings), settings)
 
 
 def _take_email_allowance(session: DbSession, signature: Signature, cap: int) -> bool:
@@ -280,18 +204,6 @@ def _take_email_allowance(session: DbSession, signature: Signature, cap: int) ->
         return False
     set_committed_value(signature, "emails_sent", taken)
     return True
-
-
-def _queue(
-    session: DbSession, signature: Signature, message: ComposedEmail, settings: SigningSettings
-) -> None:
-    queue_email(
-        session,
-        message,
-        to_address=signature.email,
-        sender_domain=settings.sender_domain,
-        signature_id=signature.id,
-    )
 
 
 def signature_from_token(
@@ -425,10 +337,7 @@ def withdraw(
     The row stays only as a marker (that a signature existed, and when); every personal field
     is cleared and the emails about it are deleted, except the receipt now on its way.
     """
-    receipt = compose(
-        "withdrawn", letter=letter, name=signature.name, letter_url=letter_url(settings, letter)
-    )
-    address = signature.email
+    name, address = signature.name, signature.email
     audit.forget(session, letter.id, {signature.id: audit.traces_of(signature)})
     session.execute(
         delete(OutboundEmail)
@@ -455,10 +364,4 @@ def withdraw(
     signature.notable_context = None
     signature.hidden_reason = None
     session.flush()
-    queue_email(
-        session,
-        receipt,
-        to_address=address,
-        sender_domain=settings.sender_domain,
-        signature_id=None,
-    )
+    queue_withdrawal_receipt(session, letter, name=name, to_address=address, settings=settings)

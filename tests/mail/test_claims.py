@@ -5,10 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select, text
 
 from app.db import utcnow
-from app.mail.messages import ComposedEmail
-from app.mail.outbox import queue_email
 from app.mail.sender import claim_batch
 from app.models import EmailStatus, OutboundEmail
+from tests.helpers import queue_note
 
 
 def test_a_claim_takes_at_most_its_batch_even_when_statistics_say_nothing_is_queued(
@@ -20,10 +19,9 @@ def test_a_claim_takes_at_most_its_batch_even_when_statistics_say_nothing_is_que
     would have sent everything again, not one batch."""
     session.execute(text("ANALYZE outbound_emails"))
     for number in range(20):
-        message = ComposedEmail(
-            kind="confirm", subject=f"S{number}", body_text="Text", body_html="<p>Text</p>"
+        queue_note(
+            session, to="reader@example.org", subject=f"S{number}", text="Text", html="<p>Text</p>"
         )
-        queue_email(session, message, to_address="reader@example.org", sender_domain="s.test")
     session.commit()
 
     claimed = claim_batch(session, now=utcnow(), claim_token="one", limit=5)

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.db import db, utcnow
-from app.mail.messages import ComposedEmail
+from app.mail.composing import ComposedEmail
 from app.mail.outbox import queue_email
 from app.mail.sender import (
     LEASE,
@@ -25,20 +25,25 @@ from app.mail.sender import (
     run_worker,
     smtp_settings,
 )
-from app.models import EmailStatus, OutboundEmail
+from app.models import EmailStatus, OutboundEmail, SignatureState
+from app.signing.emails import confirmation_for
 from tests.conftest import SMTPServer
+from tests.factories import make_letter, make_signature
+from tests.helpers import NOTES, queue_note
 
 
 def _queue(session, count: int = 1, to: str = "reader@example.org") -> list[int]:
     ids = []
     for number in range(count):
-        message = ComposedEmail(
-            kind="confirm",
+        queued = queue_note(
+            session,
+            to=to,
             subject=f"Message {number}",
-            body_text=f"Plain {number} http://signing.test/letters/x/confirm/tok{number}",
-            body_html=f"<p>HTML {number}</p>",
+            text=f"Plain {number} http://signing.test/letters/x/confirm/tok{number}",
+            html=f"<p>HTML {number}</p>",
+            domain="signing.test",
         )
-        ids.append(queue_email(session, message, to_address=to, sender_domain="signing.test"))
+        ids.append(queued)
     session.commit()
     return ids
 
@@ -48,6 +53,7 @@ def _worker(app: Flask, *, now=utcnow):
         db.session,
         SMTPTransport(smtp_settings(app.config)),
         sender=app.config["MAIL_DEFAULT_SENDER"],
+        compose=NOTES,
         once=True,
         now=now,
     )
@@ -148,8 +154,8 @@ def test_a_slow_worker_whose_claim_was_taken_over_does_not_send_it_again(
     # The slow worker is still busy with earlier messages when its lease runs out.
     later = moment + LEASE + timedelta(seconds=1)
     assert claim_batch(session, now=later, claim_token="fresh") == [email_id]
-    fresh = deliver(session, email_id, transport, sender=sender, claim_token="fresh")
-    slow = deliver(session, email_id, transport, sender=sender, claim_token="slow")
+    fresh = deliver(session, email_id, transport, sender=sender, compose=NOTES, claim_token="fresh")
+    slow = deliver(session, email_id, transport, sender=sender, compose=NOTES, claim_token="slow")
     transport.close()
     assert (fresh, slow) == (Delivery.SENT, Delivery.SKIPPED)
     assert len(mail_to_smtp.recorder.messages) == 1
@@ -196,7 +202,9 @@ def test_without_mail_server_mail_goes_to_the_console_with_links(
 ) -> None:
     _queue(session)
     with caplog.at_level(logging.INFO, logger="undersigned.mail.console"):
-        stats = run_worker(db.session, ConsoleTransport(), sender="x@signing.test", once=True)
+        stats = run_worker(
+            db.session, ConsoleTransport(), sender="x@signing.test", compose=NOTES, once=True
+        )
     assert stats.sent == 1
     assert "http://signing.test/letters/x/confirm/tok0" in caplog.text
     assert "Subject: Message 0" in caplog.text
@@ -205,7 +213,14 @@ def test_without_mail_server_mail_goes_to_the_console_with_links(
 def test_the_mail_work_command_drains_the_queue_and_exits(
     app: Flask, session, runner, mail_to_smtp: SMTPServer
 ) -> None:
-    _queue(session, 2)
+    letter = make_letter(session, slug="drain")
+    for number in range(2):
+        signature = make_signature(
+            session, letter=letter, state=SignatureState.PENDING, email=f"s{number}@example.org"
+        )
+        confirmation = confirmation_for(letter.id, signature.id, signature.email)
+        queue_email(session, confirmation, sender_domain="signing.test")
+    session.commit()
     result = runner.invoke(args=["mail", "work", "--once"])
     assert result.exit_code == 0, result.output
     assert "2 sent, 0 deferred, 0 failed" in result.output
@@ -249,12 +264,18 @@ def test_non_ascii_names_subjects_and_bodies_arrive_intact(
         app.config, "MAIL_DEFAULT_SENDER", "Offener Brief Zürich <brief@signing.test>"
     )
     message = ComposedEmail(
-        kind="confirm",
         subject="Bitte bestätigen: Gegen Deepfakes \u2013 北京",
         body_text="Grüße, Zoé!\nhttp://signing.test/letters/x/confirm/tok\n" + "lang " * 40,
         body_html="<p>Grüße, <b>Zoé</b>!</p>",
     )
-    queue_email(session, message, to_address="zoe@example.org", sender_domain="signing.test")
+    queue_note(
+        session,
+        to="zoe@example.org",
+        subject=message.subject,
+        text=message.body_text,
+        html=message.body_html,
+        domain="signing.test",
+    )
     session.commit()
     assert _worker(app).sent == 1
     [received] = mail_to_smtp.recorder.messages
@@ -290,6 +311,7 @@ def test_a_slow_batch_records_what_it_sent_before_its_claims_could_be_taken_over
         db.session,
         SlowTransport(smtp_settings(app.config)),
         sender=app.config["MAIL_DEFAULT_SENDER"],
+        compose=NOTES,
         once=True,
         now=lambda: clock[0],
     )

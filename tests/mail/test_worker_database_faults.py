@@ -21,25 +21,23 @@ from sqlalchemy.orm import Session
 
 from app.db import configure_sqlite, db
 from app.mail import sender as sender_module
-from app.mail.messages import ComposedEmail
-from app.mail.outbox import queue_email
 from app.mail.sender import SMTPSettings, SMTPTransport, WorkerStats, run_worker
 from app.models import EmailStatus, OutboundEmail
 from tests.conftest import SMTPRecorder, free_port
+from tests.helpers import NOTES, queue_note
 
 SENDER = "Undersigned <no-reply@signing.test>"
 
 
 def _queue(count: int) -> None:
     for number in range(count):
-        message = ComposedEmail(
-            kind="confirm",
+        queue_note(
+            db.session,
+            to="reader@example.org",
             subject=f"Message {number}",
-            body_text=f"Plain {number}",
-            body_html=f"<p>HTML {number}</p>",
-        )
-        queue_email(
-            db.session, message, to_address="reader@example.org", sender_domain="signing.test"
+            text=f"Plain {number}",
+            html=f"<p>HTML {number}</p>",
+            domain="signing.test",
         )
     db.session.commit()
     db.session.remove()
@@ -111,6 +109,7 @@ def _start_worker(
                             session,
                             SMTPTransport(SMTPSettings("127.0.0.1", port, timeout=60)),
                             sender=SENDER,
+                            compose=NOTES,
                             once=once,
                             poll_interval=0.05,
                             stop=stop,

@@ -20,9 +20,9 @@ from app.models import (
     SignatureState,
 )
 from app.moderation import imports
-from app.signing.lifecycle import signing_settings
+from app.signing.settings import signing_settings
 from tests.factories import make_letter, make_organiser, make_signature
-from tests.helpers import csrf_token, log_in, sign
+from tests.helpers import csrf_token, deliver_mail, log_in, sign, text_body
 
 HEADER = "name,email,affiliation,title,country,comment\n"
 
@@ -161,14 +161,17 @@ def test_a_clean_import_skips_those_who_signed_and_records_its_source(
 
 
 def test_an_unverified_import_emails_each_person_a_confirmation_link(
-    client: FlaskClient, session, campaign
+    app, client: FlaskClient, session, campaign, mail_to_smtp
 ) -> None:
     content = HEADER + "Ada Lovelace,ada@example.org,Cambridge,Professor,GB,\n"
     assert _upload(client, content).status_code == 303
     signature = session.scalars(select(Signature)).one()
     assert signature.state is SignatureState.PENDING
     [email] = session.scalars(select(OutboundEmail)).all()
-    assert "/letters/campaign/confirm/" in email.body_text
+    assert (email.kind, email.signature_id) == ("confirm", signature.id)
+    deliver_mail(app)
+    [message] = mail_to_smtp.recorder.to("ada@example.org")
+    assert "/letters/campaign/confirm/" in text_body(message)
 
 
 def test_a_bad_line_after_chunks_already_written_undoes_them(

@@ -104,7 +104,7 @@ def test_many_signatures_from_one_address_within_minutes_are_held(
 
 def test_with_rate_limits_off_the_rate_check_is_off_too(app: Flask, session) -> None:
     from app.signing.defences import Clues
-    from app.signing.lifecycle import signing_settings
+    from app.signing.settings import signing_settings
 
     letter = make_letter(session, slug="bench")
     settings = signing_settings({**app.config, "RATELIMIT_ENABLED": False})

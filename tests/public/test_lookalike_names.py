@@ -150,7 +150,7 @@ def test_the_console_shows_names_that_look_alike_and_the_watch_list(
 def test_imported_names_get_their_key_and_stacked_marks_are_refused(app, session) -> None:
     from app.db import utcnow
     from app.moderation import imports
-    from app.signing.lifecycle import signing_settings
+    from app.signing.settings import signing_settings
 
     letter = make_letter(session, slug="imported-lookalikes")
     real = make_signature(session, letter=letter, name="Barack Obama")

@@ -104,13 +104,14 @@ def test_purge_deletes_old_unconfirmed_signatures_and_old_emails(
     stale = make_signature(session, letter=letter, state=SignatureState.PENDING, signed_at=old)
     fresh = make_signature(session, letter=letter, state=SignatureState.PENDING)
     confirmed_long_ago = make_signature(session, letter=letter, signed_at=old)
-    from app.mail.messages import ComposedEmail
     from app.mail.outbox import queue_email
     from app.models import EmailStatus
+    from app.signing.emails import confirmation_for
+    from tests.helpers import queue_note
 
-    message = ComposedEmail(kind="confirm", subject="s", body_text="t", body_html="h")
-    queue_email(session, message, to_address=stale.email, sender_domain="x", signature_id=stale.id)
-    sent = queue_email(session, message, to_address="someone@example.org", sender_domain="x")
+    confirmation = confirmation_for(letter.id, stale.id, stale.email)
+    queue_email(session, confirmation, sender_domain="x")
+    sent = queue_note(session, to="someone@example.org", subject="s", text="t")
     session.execute(
         update(OutboundEmail)
         .where(OutboundEmail.id == sent)

@@ -1,0 +1,76 @@
+"""Composing email at delivery: each kind of message is written by the domain that sends it,
+from templates/mail/, when the sender delivers the outbox row that names it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from app.db import DbSession
+from app.models import OutboundEmail
+from config import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ComposedEmail:
+    subject: str
+    body_text: str
+    body_html: str
+
+
+#: Writes the messages of one kind: outbox rows in, {row id: message} out. A row left out
+#: cannot be written any more (what it was about is gone) and is marked failed, not sent.
+#: Given the whole batch of its kind at once, so it can load what they are about in one query.
+KindComposer = Callable[[DbSession, Sequence[OutboundEmail]], Mapping[int, ComposedEmail]]
+
+
+class Composer:
+    """Every kind of message the sender may meet, each with the domain function that writes it."""
+
+    def __init__(self, kinds: Mapping[str, KindComposer]) -> None:
+        self.kinds = dict(kinds)
+
+    def __call__(
+        self, session: DbSession, rows: Sequence[OutboundEmail]
+    ) -> dict[int, ComposedEmail]:
+        by_kind: dict[str, list[OutboundEmail]] = {}
+        for row in rows:
+            by_kind.setdefault(row.kind, []).append(row)
+        composed: dict[int, ComposedEmail] = {}
+        for kind, of_kind in by_kind.items():
+            writer = self.kinds.get(kind)
+            if writer is None:
+                log.error("no composer for emails of kind %r", kind)
+                continue
+            composed.update(writer(session, of_kind))
+        return composed
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(PROJECT_ROOT / "templates" / "mail"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        auto_reload=False,  # read once per process, not checked on disk for every email
+    )
+
+
+def render(template: str, **context: Any) -> ComposedEmail:
+    """templates/mail/<template>.{subject.txt,txt,html}, rendered with the same context."""
+    env = _environment()
+    subject = env.get_template(f"{template}.subject.txt").render(**context)
+    return ComposedEmail(
+        # A subject is one line: a newline in it would start a header of its own.
+        subject=" ".join(subject.split()),
+        body_text=env.get_template(f"{template}.txt").render(**context),
+        body_html=env.get_template(f"{template}.html").render(**context),
+    )

@@ -1,0 +1,131 @@
+"""The emails signing sends: a confirmation link, an "already signed" notice and a withdrawal
+receipt. Queued by the lifecycle as data; written here, links and all, when the mail worker
+delivers them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.db import DbSession
+from app.mail.composing import ComposedEmail, KindComposer, render
+from app.mail.outbox import Outgoing, queue_email
+from app.models import Letter, OutboundEmail, Signature
+from app.signing.links import confirm_url, letter_url, withdraw_url
+from app.signing.settings import SigningSettings
+from app.support.countries import country_name
+
+CONFIRM = "confirm"
+ALREADY_SIGNED = "already_signed"
+WITHDRAWN = "withdrawn"
+
+
+def queue_about_signature(
+    session: DbSession, kind: str, signature: Signature, settings: SigningSettings
+) -> None:
+    """A confirmation or an "already signed" notice, written at delivery from the signature."""
+    message = Outgoing(
+        kind=kind,
+        to_address=signature.email,
+        letter_id=signature.letter_id,
+        signature_id=signature.id,
+    )
+    queue_email(session, message, sender_domain=settings.sender_domain)
+
+
+def confirmation_for(
+    letter_id: int, signature_id: int, to_address: str, language: str = "en"
+) -> Outgoing:
+    return Outgoing(
+        kind=CONFIRM,
+        to_address=to_address,
+        letter_id=letter_id,
+        signature_id=signature_id,
+        language=language,
+    )
+
+
+def queue_withdrawal_receipt(
+    session: DbSession, letter: Letter, *, name: str, to_address: str, settings: SigningSettings
+) -> None:
+    """The receipt outlives the signature it is about, so it carries the name with it."""
+    message = Outgoing(
+        kind=WITHDRAWN, to_address=to_address, letter_id=letter.id, context={"name": name}
+    )
+    queue_email(session, message, sender_domain=settings.sender_domain)
+
+
+def composers(settings: SigningSettings) -> dict[str, KindComposer]:
+    """Each kind this module queues, with what writes it."""
+
+    def confirm(session: DbSession, rows: Sequence[OutboundEmail]) -> dict[int, ComposedEmail]:
+        days = max(1, settings.confirm_max_age // 86400)
+        return {
+            row.id: render(
+                CONFIRM,
+                letter=signature.letter,
+                signature=signature,
+                country=country_name(signature.country),
+                confirm_url=confirm_url(settings, signature.letter.slug, signature.id),
+                withdraw_url=withdraw_url(settings, signature.letter.slug, signature.id),
+                valid_days=days,
+            )
+            for row, signature in _with_signatures(session, rows)
+        }
+
+    def already_signed(
+        session: DbSession, rows: Sequence[OutboundEmail]
+    ) -> dict[int, ComposedEmail]:
+        return {
+            row.id: render(
+                ALREADY_SIGNED,
+                letter=signature.letter,
+                signature=signature,
+                letter_url=letter_url(settings, signature.letter.slug),
+            )
+            for row, signature in _with_signatures(session, rows)
+        }
+
+    def withdrawn(session: DbSession, rows: Sequence[OutboundEmail]) -> dict[int, ComposedEmail]:
+        letters = _letters(session, {row.letter_id for row in rows if row.letter_id})
+        return {
+            row.id: render(
+                WITHDRAWN,
+                letter=letter,
+                name=(row.context or {}).get("name", ""),
+                letter_url=letter_url(settings, letter.slug),
+            )
+            for row in rows
+            if (letter := letters.get(row.letter_id or 0)) is not None
+        }
+
+    return {CONFIRM: confirm, ALREADY_SIGNED: already_signed, WITHDRAWN: withdrawn}
+
+
+def _with_signatures(
+    session: DbSession, rows: Sequence[OutboundEmail]
+) -> list[tuple[OutboundEmail, Signature]]:
+    """Each row with its signature, all read in one query; rows whose signature is gone (a
+    purge, an erasure) are left out."""
+    ids = {row.signature_id for row in rows if row.signature_id is not None}
+    signatures = {
+        signature.id: signature
+        for signature in session.scalars(
+            select(Signature)
+            .where(Signature.id.in_(ids))
+            .options(joinedload(Signature.letter), joinedload(Signature.affiliation))
+        )
+    }
+    return [
+        (row, signatures[row.signature_id])
+        for row in rows
+        if row.signature_id is not None and row.signature_id in signatures
+    ]
+
+
+def _letters(session: DbSession, ids: set[int]) -> Mapping[int, Letter]:
+    return {
+        letter.id: letter for letter in session.scalars(select(Letter).where(Letter.id.in_(ids)))
+    }

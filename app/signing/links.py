@@ -1,0 +1,23 @@
+"""The links we email: confirm or withdraw a signature, visit the letter. Minted when a
+message is composed or a page shown, never stored."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from app.signing.settings import SigningSettings
+from app.signing.tokens import TokenPurpose, make_token
+
+
+def letter_url(settings: SigningSettings, slug: str) -> str:
+    return f"{settings.base_url}/letters/{quote(slug)}"
+
+
+def confirm_url(settings: SigningSettings, slug: str, signature_id: int) -> str:
+    token = make_token(settings.secret_key, TokenPurpose.CONFIRM, signature_id)
+    return f"{letter_url(settings, slug)}/confirm/{token}"
+
+
+def withdraw_url(settings: SigningSettings, slug: str, signature_id: int) -> str:
+    token = make_token(settings.secret_key, TokenPurpose.WITHDRAW, signature_id)
+    return f"{letter_url(settings, slug)}/withdraw/{token}"

@@ -1,0 +1,42 @@
+"""What signing needs from configuration, as a plain object the domain functions take."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class SigningSettings:
+    """Passed in rather than read from the app, so the domain needs no Flask."""
+
+    #: The current key, or [*older keys, current key] while rotating.
+    secret_key: str | tuple[str, ...]
+    base_url: str
+    confirm_max_age: int
+    max_emails_per_signature: int
+    withdraw_max_age: int = 2 * 365 * 24 * 3600
+    #: The rate-based quarantine follows RATELIMIT_ENABLED (off for benchmarks).
+    rate_checks: bool = True
+
+    @property
+    def current_key(self) -> str:
+        return self.secret_key if isinstance(self.secret_key, str) else self.secret_key[-1]
+
+    @property
+    def sender_domain(self) -> str:
+        return urlsplit(self.base_url).hostname or "localhost"
+
+
+def signing_settings(config: Mapping[str, Any]) -> SigningSettings:
+    """SigningSettings from the app's configuration."""
+    return SigningSettings(
+        secret_key=(*config.get("SECRET_KEY_FALLBACKS", ()), config["SECRET_KEY"]),
+        base_url=config["BASE_URL"],
+        confirm_max_age=int(config["CONFIRM_MAX_AGE"]),
+        withdraw_max_age=int(config["WITHDRAW_MAX_AGE"]),
+        rate_checks=bool(config["RATELIMIT_ENABLED"]),
+        max_emails_per_signature=int(config["MAX_EMAILS_PER_SIGNATURE"]),
+    )
