@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import app.db as database  # not `from app.db import db`: that would hide the module app.db
-from app.errors import DomainError, InvalidInput, LetterClosed, NotFound
+from app.errors import DomainError, InvalidInput, LetterClosed, NotFound, TooLarge
 from app.extensions import csrf, limiter, login_manager, migrate
 from app.signing import captcha
 from app.signing.tokens import TokenInvalid
@@ -143,6 +143,7 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
     (LetterClosed, 403),
     (InvalidInput, 400),
+    (TooLarge, 413),
 ]
 
 _TITLES = {

@@ -20,7 +20,7 @@ from app.errors import DomainError
 from app.letters import letters
 from app.mail.sender import ConsoleTransport, SMTPTransport, Transport, run_worker, smtp_settings
 from app.models import LetterStatus, OrganiserRole
-from app.moderation import audit, exports, imports, retention
+from app.moderation import exports, imports, retention
 from app.signatories import public_list
 from app.signing.settings import signing_settings
 
@@ -78,6 +78,7 @@ def create_letter(
             body=body,
             status=LetterStatus.DRAFT if draft else LetterStatus.OPEN,
             closes_at=closes_at,
+            by=None,
         )
     except DomainError as error:
         raise click.ClickException(str(error)) from None
@@ -254,11 +255,10 @@ def create_organiser(email: str, password_stdin: bool, superuser: bool) -> None:
     password = _read_password(password_stdin)
     try:
         organiser = organisers.create_organiser(
-            db.session, email=email, password=password, is_superuser=superuser
+            db.session, email=email, password=password, is_superuser=superuser, by=None
         )
     except DomainError as error:
         raise click.ClickException(str(error)) from None
-    audit.record(db.session, None, "account.create", account=organiser.email, superuser=superuser)
     db.session.commit()
     kind = "superuser" if organiser.is_superuser else "organiser"
     click.echo(f"Created {kind} {organiser.email}")
@@ -289,10 +289,9 @@ def set_organiser_password(email: str, password_stdin: bool) -> None:
     if organiser is None:
         raise click.ClickException(f"No organiser with the email {email!r}.")
     try:
-        organisers.set_password(db.session, organiser, _read_password(password_stdin))
+        organisers.set_password(db.session, organiser, _read_password(password_stdin), by=None)
     except DomainError as error:
         raise click.ClickException(str(error)) from None
-    audit.record(db.session, None, "account.set_password", account=organiser.email)
     db.session.commit()
     click.echo(f"Password changed for {organiser.email}")
 

@@ -15,3 +15,7 @@ class LetterClosed(DomainError):
 
 class InvalidInput(DomainError):
     pass
+
+
+class TooLarge(DomainError):
+    """More than can be handled in one go (a file too big for its format)."""

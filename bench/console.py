@@ -72,7 +72,7 @@ def main() -> None:
     with app.app_context():
         letter = find_letter(db.session, "bench")
         organiser = create_organiser(
-            db.session, email="bench@campaign.example", password="benchmark passphrase"
+            db.session, email="bench@campaign.example", password="benchmark passphrase", by=None
         )
         grant(db.session, letter, organiser, OrganiserRole.OWNER)
         db.session.commit()

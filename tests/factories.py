@@ -93,6 +93,7 @@ def make_organiser(
         email=email or f"organiser{next(_sequence)}@campaign.example",
         password=password,
         is_superuser=is_superuser,
+        by=None,
     )
     for letter, role in (letters or {}).items():
         organisers.grant(session, letter, organiser, role)

@@ -12,9 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app import audit
 from app.db import utcnow
 from app.models import AuditEvent, Letter, OrganiserRole, Signature, SignatureState
-from app.moderation import audit, operations, retention
+from app.moderation import operations, retention
 from app.signing import lifecycle
 from app.signing.settings import signing_settings
 from tests.factories import make_letter, make_organiser, make_signature

@@ -78,7 +78,7 @@ app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI="sqlite:///{tmp_path
                  RATELIMIT_STORAGE_URI="redis://127.0.0.1:{free_port()}/0")
 with app.app_context():
     upgrade()
-    create_letter(db.session, slug="redis-down", title="T", body="B")
+    create_letter(db.session, slug="redis-down", title="T", body="B", by=None)
     db.session.commit()
 client = app.test_client()
 token = client.get("/csrf-token").json["csrf_token"]

@@ -81,7 +81,7 @@ app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABL
                                             "connect_args": {"connect_timeout": 2}})
 with app.app_context():
     upgrade()
-    create_letter(db.session, slug="load", title="T", body="B")
+    create_letter(db.session, slug="load", title="T", body="B", by=None)
     db.session.commit()
 client = app.test_client()
 print("ready", flush=True)

@@ -85,7 +85,7 @@ app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI="sqlite:///{tmp_path
                  LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS="2 per minute")
 with app.app_context():
     upgrade()
-    create_letter(db.session, slug="keys", title="T", body="B")
+    create_letter(db.session, slug="keys", title="T", body="B", by=None)
     db.session.commit()
 client = app.test_client()
 client.environ_base["REMOTE_ADDR"] = "203.0.113.77"

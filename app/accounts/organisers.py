@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app import audit
 from app.db import DbSession
 from app.errors import InvalidInput, NotFound
 from app.letters.letters import SLUG_PATTERN, find_letter
 from app.models import EMAIL_MAX, Letter, LetterOrganiser, Organiser, OrganiserRole
-from app.moderation import audit
 from app.support.text import mailbox_key
 
 PASSWORD_MIN = 12
@@ -38,8 +38,14 @@ def check_password_strength(password: str) -> None:
 
 
 def create_organiser(
-    session: DbSession, *, email: str, password: str, is_superuser: bool = False
+    session: DbSession,
+    *,
+    email: str,
+    password: str,
+    is_superuser: bool = False,
+    by: Organiser | None,
 ) -> Organiser:
+    """A new account; `by` None is the command line."""
     login = mailbox_key(email)
     if "@" not in login or len(login) > EMAIL_MAX:
         raise InvalidInput(f"{email!r} is not an email address.")
@@ -52,6 +58,7 @@ def create_organiser(
             session.add(organiser)
     except IntegrityError:
         raise InvalidInput(f"An organiser with the email {login} already exists.") from None
+    audit.record(session, by, "account.create", account=login, superuser=is_superuser)
     return organiser
 
 
@@ -72,11 +79,14 @@ def find_organiser(session: DbSession, email: str) -> Organiser | None:
     ).one_or_none()
 
 
-def set_password(session: DbSession, organiser: Organiser, password: str) -> None:
+def set_password(
+    session: DbSession, organiser: Organiser, password: str, *, by: Organiser | None
+) -> None:
     check_password_strength(password)
     organiser.password_hash = generate_password_hash(password)
     organiser.session_version += 1  # signs out every other session
     session.flush()
+    audit.record(session, by, "account.set_password", account=organiser.email)
 
 
 def authenticate(session: DbSession, email: str, password: str) -> Organiser | None:
@@ -88,9 +98,13 @@ def authenticate(session: DbSession, email: str, password: str) -> Organiser | N
     return organiser if check_password_hash(organiser.password_hash, password) else None
 
 
-def record_login(session: DbSession, organiser: Organiser, *, now: datetime) -> None:
+def record_login(
+    session: DbSession, organiser: Organiser, *, now: datetime, address: str | None
+) -> None:
+    """A sign-in, from `address` (kept in the account's audit log)."""
     organiser.last_login_at = now
     session.flush()
+    audit.record(session, organiser, "account.sign_in", address=address)
 
 
 def all_organisers(session: DbSession) -> Sequence[Organiser]:
@@ -154,6 +168,7 @@ def end_sessions(session: DbSession, organiser: Organiser) -> None:
     """Sign out everywhere: cookies from before stop working (sessions live in cookies)."""
     organiser.session_version += 1
     session.flush()
+    audit.record(session, organiser, "account.sign_out")
 
 
 def _check_password(organiser: Organiser, password: str) -> None:
@@ -308,7 +323,9 @@ def team_of(session: DbSession, letter: Letter) -> Sequence[LetterOrganiser]:
     ).all()
 
 
-def remove_from_team(session: DbSession, letter: Letter, organiser_id: int) -> LetterOrganiser:
+def remove_from_team(
+    session: DbSession, letter: Letter, organiser_id: int, *, by: Organiser | None
+) -> LetterOrganiser:
     """Take an organiser off a letter; a letter always keeps at least one owner."""
     membership = (
         session.get(LetterOrganiser, (letter.id, organiser_id)) if organiser_id < 2**31 else None
@@ -319,4 +336,12 @@ def remove_from_team(session: DbSession, letter: Letter, organiser_id: int) -> L
         raise InvalidInput(_LAST_OWNER)
     session.delete(membership)
     session.flush()
+    audit.record(
+        session,
+        by,
+        "team.remove",
+        letter=letter,
+        member=membership.organiser.email,
+        before=membership.role.value,
+    )
     return membership

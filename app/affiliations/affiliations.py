@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app import audit
 from app.db import DbSession
 from app.errors import InvalidInput
-from app.models import AFFILIATION_MAX, PUBLICLY_COUNTED, Affiliation, Letter, Signature
+from app.models import AFFILIATION_MAX, PUBLICLY_COUNTED, Affiliation, Letter, Organiser, Signature
 from app.support.text import has_control_characters, matching_key, normalise
 
 
@@ -87,6 +88,7 @@ def merge(
     variants: Sequence[Affiliation],
     *,
     new_name: str | None,
+    by: Organiser | None,
 ) -> Merge:
     """Fold variants into `target`: their signatures move to it (on every letter, so counts
     agree everywhere) and their keys stay as aliases, so future signers typing a variant land
@@ -112,6 +114,7 @@ def merge(
         if new_name != target.name:
             renamed_from, target.name = target.name, new_name
     ids = [variant.id for variant in variants]
+    names = [variant.name for variant in variants]
     moved = 0
     if ids:
         result = session.execute(
@@ -131,8 +134,20 @@ def merge(
         for variant in variants:
             variant.canonical_id = target.id
     session.flush()
+    merged = Merge(target.id, ids, int(moved or 0), renamed_from)
+    audit.record(
+        session,
+        by,
+        "affiliations.merge",
+        letter=session.get(Letter, target.letter_id),
+        into=merged.target_id,
+        merged=merged.merged_ids,
+        names=names,
+        signatures_moved=merged.signatures_moved,
+        renamed_from=merged.renamed_from,
+    )
     session.expire_all()
-    return Merge(target.id, ids, int(moved or 0), renamed_from)
+    return merged
 
 
 def letter_affiliations(

@@ -10,14 +10,18 @@ from datetime import datetime
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from app import audit
 from app.db import DbSession
 from app.errors import InvalidInput, NotFound
 from app.models import (
     LETTER_TITLE_MAX,
     SLUG_MAX,
     Letter,
+    LetterOrganiser,
     LetterStatus,
     LetterVersion,
+    Organiser,
+    OrganiserRole,
     Signature,
 )
 from app.signing.defences import clean_blocklists
@@ -36,7 +40,10 @@ def create_letter(
     status: LetterStatus = LetterStatus.OPEN,
     closes_at: datetime | None = None,
     target: int | None = None,
+    by: Organiser | None,
 ) -> Letter:
+    """A new letter with its first version; `by`, the organiser creating it, becomes its owner
+    (None: the command line, which owns nothing)."""
     slug = slug.strip().lower()
     if not SLUG_PATTERN.match(slug) or len(slug) > SLUG_MAX:
         raise InvalidInput(
@@ -62,7 +69,12 @@ def create_letter(
     except IntegrityError:
         raise InvalidInput(f"A letter with the slug {slug!r} already exists.") from None
     session.add(LetterVersion(letter_id=letter.id, number=1, title=title, body=body))
+    if by is not None:
+        session.add(
+            LetterOrganiser(letter_id=letter.id, organiser_id=by.id, role=OrganiserRole.OWNER)
+        )
     session.flush()
+    audit.record(session, by, "letter.create", letter=letter, slug=letter.slug)
     return letter
 
 
@@ -98,9 +110,10 @@ def update_letter(
     watch_names: list[str] | None = None,
     blocked_domains: list[str] | None = None,
     blocked_ranges: list[str] | None = None,
+    by: Organiser | None,
 ) -> LetterChange:
     """Edit a letter. Once it has signatures, new text becomes a new version, so every
-    signature still points at the words its signer agreed to."""
+    signature still points at the words its signer agreed to. Recorded if anything changed."""
     title, body = _checked_text(title, body)
     if closes_at is not None and closes_at.tzinfo is None:
         raise InvalidInput("The closing time needs a time zone.")
@@ -149,11 +162,22 @@ def update_letter(
     session.flush()
     after = {name: _plain(getattr(letter, name)) for name in fields}
     changed = [name for name in fields if before[name] != after[name]]
-    return LetterChange(
+    change = LetterChange(
         before={name: before[name] for name in changed},
         after={name: after[name] for name in changed},
         new_version=new_version,
     )
+    if change.after:
+        audit.record(
+            session,
+            by,
+            "letter.edit",
+            letter=letter,
+            before=change.before,
+            after=change.after,
+            new_version=letter.version if new_version else None,
+        )
+    return change
 
 
 def _check_target(target: int | None) -> None:

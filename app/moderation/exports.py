@@ -12,8 +12,10 @@ from typing import IO, Any, BinaryIO, TextIO
 
 from sqlalchemy import column, func, insert, select, table, text
 
+from app import audit
 from app.db import DbSession
-from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Signature
+from app.errors import TooLarge
+from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Organiser, Signature
 from app.moderation.operations import SignatureFilter, filtered, numbered
 
 EXPORT_COLUMNS = (
@@ -101,6 +103,30 @@ def moderation_rows(
 def count_filtered(session: DbSession, letter: Letter, wanted: SignatureFilter) -> int:
     subquery = filtered(session, letter, wanted).order_by(None).subquery()
     return session.scalar(select(func.count()).select_from(subquery)) or 0
+
+
+def record_export(
+    session: DbSession,
+    letter: Letter,
+    wanted: SignatureFilter,
+    file_format: str,
+    *,
+    by: Organiser | None,
+    described: dict[str, str],
+) -> int:
+    """Count what a download of the table's filter will hold and record who takes it, before
+    it is streamed; TooLarge when only CSV can carry that many rows."""
+    rows = count_filtered(session, letter, wanted)
+    if file_format != "csv" and rows > ROW_BY_ROW_MAX:
+        raise TooLarge(
+            f"This filter selects {rows:,} signatures: more than a {file_format.upper()} file "
+            f"built in the browser can hold ({ROW_BY_ROW_MAX:,}). Download CSV, which has no "
+            "limit, or narrow the filter."
+        )
+    audit.record(
+        session, by, "export", letter=letter, format=file_format, rows=rows, filter=described
+    )
+    return rows
 
 
 def spreadsheet_safe(value: Any) -> Any:

@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app import audit
 from app.affiliations.affiliations import affiliation_key
 from app.db import DbSession, bulk_insert
 from app.errors import DomainError, InvalidInput
@@ -42,7 +43,6 @@ from app.models import (
     Signature,
     SignatureState,
 )
-from app.moderation import audit
 from app.signing.emails import confirmation_for
 from app.signing.settings import SigningSettings
 from app.support.text import (

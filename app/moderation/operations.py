@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, tuple_
 
+from app import audit
 from app.affiliations.affiliations import affiliation_for, affiliation_key, rename
 from app.db import DbSession, UTCDateTime
 from app.errors import InvalidInput, NotFound
@@ -23,11 +24,12 @@ from app.models import (
     Affiliation,
     EmailStatus,
     Letter,
+    Organiser,
+    OrganiserRole,
     OutboundEmail,
     Signature,
     SignatureState,
 )
-from app.moderation import audit
 from app.signing.lifecycle import queue_confirmation_if_allowed
 from app.signing.settings import SigningSettings
 from app.support.countries import is_country_code
@@ -405,7 +407,9 @@ def set_notable(
     return result
 
 
-def order_notables(session: DbSession, letter: Letter, ranks: dict[int, int]) -> ActionResult:
+def order_notables(
+    session: DbSession, letter: Letter, ranks: dict[int, int], *, by: Organiser | None
+) -> ActionResult:
     """Set the order of notable signatories (1 first)."""
     result = ActionResult()
     signatures = {s.id: s for s in signatures_of(session, letter, list(ranks))}
@@ -420,7 +424,7 @@ def order_notables(session: DbSession, letter: Letter, ranks: dict[int, int]) ->
         signature.notable_rank = rank
         result.changed.append(ident)
     session.flush()
-    return result
+    return record(session, letter, result, "notables.order", by=by)
 
 
 @dataclass(frozen=True)
@@ -432,8 +436,11 @@ class Correction:
     notable_context: str | None = None
 
 
-def correct(session: DbSession, signature: Signature, fix: Correction) -> ActionResult:
-    """Fix what the public sees (a typo in a name or an affiliation)."""
+def correct(
+    session: DbSession, signature: Signature, fix: Correction, *, by: Organiser | None
+) -> ActionResult:
+    """Fix what the public sees (a typo in a name or an affiliation); recorded if it changed
+    anything."""
     name, title, affiliation = normalise(fix.name), normalise(fix.title), normalise(fix.affiliation)
     for label, value, limit in (
         ("name", name, NAME_MAX),
@@ -462,11 +469,14 @@ def correct(session: DbSession, signature: Signature, fix: Correction) -> Action
     session.flush()
     after = _display(signature)
     changed = {key for key in before if before[key] != after[key]}
-    return ActionResult(
+    result = ActionResult(
         changed=[signature.id] if changed else [],
         before={signature.id: {k: before[k] for k in changed}},
         after={signature.id: {k: after[k] for k in changed}},
     )
+    if changed:
+        record(session, signature.letter, result, "signature.correct", by=by)
+    return result
 
 
 def _display(signature: Signature) -> dict[str, Any]:
@@ -491,6 +501,170 @@ def resend_confirmations(
             result.changed.append(signature.id)
         else:
             result.skipped.append(signature.id)
+    return result
+
+
+def record(
+    session: DbSession,
+    letter: Letter,
+    result: ActionResult,
+    action: str,
+    *,
+    by: Organiser | None,
+    **details: Any,
+) -> ActionResult:
+    """The audit entry of an action on signatures, in the same transaction; the result."""
+    audit.record(
+        session,
+        by,
+        action,
+        letter=letter,
+        signature_ids=result.changed,
+        before=_keyed(result.before),
+        after=_keyed(result.after),
+        **details,
+    )
+    return result
+
+
+def _keyed(values: dict[int, Any]) -> dict[str, Any]:
+    return {str(key): value for key, value in values.items()}
+
+
+# --- bulk actions on the table's ticked signatures ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkInput:
+    """What the bulk form gives beside the signatures."""
+
+    reason: str = ""
+    #: The notable context (who they are), for "mark as notable".
+    context: str | None = None
+
+
+BulkRun = Callable[
+    [DbSession, Letter, Sequence[Signature], BulkInput, SigningSettings], ActionResult
+]
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    name: str
+    #: The least role that may do it.
+    role: OrganiserRole
+    #: For the menu and the confirmation page: "hide 3 signature(s)".
+    words: str
+    run: BulkRun
+    #: Checks the input before the organiser is asked to confirm, not after.
+    check: Callable[[BulkInput], object] = lambda given: None
+
+    @property
+    def audit_action(self) -> str:
+        return "signatures." + self.name.replace("-", "_")
+
+
+BULK_ACTIONS: dict[str, BulkAction] = {
+    action.name: action
+    for action in (
+        BulkAction(
+            "approve",
+            OrganiserRole.MODERATOR,
+            "approve (release from review)",
+            lambda session, letter, chosen, given, settings: approve(session, chosen),
+        ),
+        BulkAction(
+            "hide",
+            OrganiserRole.MODERATOR,
+            "hide",
+            lambda session, letter, chosen, given, settings: hide(session, chosen, given.reason),
+            check=lambda given: clean_reason(given.reason),
+        ),
+        BulkAction(
+            "unhide",
+            OrganiserRole.MODERATOR,
+            "show again",
+            lambda session, letter, chosen, given, settings: unhide(session, chosen),
+        ),
+        BulkAction(
+            "notable",
+            OrganiserRole.MODERATOR,
+            "mark as notable",
+            lambda session, letter, chosen, given, settings: set_notable(
+                session, chosen, True, given.context or None
+            ),
+        ),
+        BulkAction(
+            "not-notable",
+            OrganiserRole.MODERATOR,
+            "unmark as notable",
+            lambda session, letter, chosen, given, settings: set_notable(session, chosen, False),
+        ),
+        BulkAction(
+            "resend",
+            OrganiserRole.MODERATOR,
+            "resend the confirmation email to",
+            lambda session, letter, chosen, given, settings: resend_confirmations(
+                session, letter, chosen, settings
+            ),
+        ),
+        BulkAction(
+            "delete",
+            OrganiserRole.OWNER,
+            "delete for good",
+            lambda session, letter, chosen, given, settings: erase(session, chosen),
+        ),
+    )
+}
+
+
+def perform_bulk(
+    session: DbSession,
+    letter: Letter,
+    action: BulkAction,
+    chosen: Sequence[Signature],
+    given: BulkInput,
+    *,
+    role: OrganiserRole,
+    by: Organiser | None,
+    settings: SigningSettings,
+) -> ActionResult:
+    """Do a bulk action the role allows, and record it."""
+    if not role.allows(action.role):
+        raise NotFound("There is no such action for you on this letter.")
+    result = action.run(session, letter, chosen, given, settings)
+    return record(
+        session,
+        letter,
+        result,
+        action.audit_action,
+        by=by,
+        reason=given.reason or None,
+        skipped=result.skipped,
+    )
+
+
+def invalidate(
+    session: DbSession,
+    letter: Letter,
+    matches: Sequence[Signature],
+    reason: str,
+    *,
+    by: Organiser | None,
+    described_by: dict[str, str | None],
+) -> ActionResult:
+    """Hide a wave of fakes found by domain, address range or time window; recorded with what
+    found them."""
+    result = hide(session, matches, reason)
+    audit.record(
+        session,
+        by,
+        "signatures.invalidate",
+        letter=letter,
+        signature_ids=result.changed,
+        reason=reason,
+        **described_by,
+    )
     return result
 
 

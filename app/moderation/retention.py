@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
+from app import audit
 from app.db import DbSession
 from app.models import EmailStatus, OutboundEmail, Signature, SignatureState
-from app.moderation import audit
 
 CLIENT_HASH_DAYS = 30
 

@@ -18,7 +18,6 @@ from app.db import db, utcnow
 from app.errors import InvalidInput
 from app.extensions import client_key, limit_key, limiter, login_manager
 from app.models import Organiser
-from app.moderation import audit
 from app.organiser import bp
 from app.organiser.forms import (
     CodeForm,
@@ -106,8 +105,7 @@ def _start_session(organiser: Organiser, next_page: str) -> BaseResponse:
     session.clear()  # a fresh session at sign-in: nothing from before carries over
     login_user(organiser)
     session["seen_at"] = time.time()
-    organisers.record_login(db.session, organiser, now=utcnow())
-    audit.record(db.session, organiser, "account.sign_in", address=request.remote_addr)
+    organisers.record_login(db.session, organiser, now=utcnow(), address=request.remote_addr)
     db.session.commit()
     response = redirect(next_page, code=303)
     response.set_cookie(
@@ -227,7 +225,6 @@ def logout() -> BaseResponse:
     if not ConfirmActionForm().validate_on_submit():
         abort(400)
     organisers.end_sessions(db.session, current_user)
-    audit.record(db.session, current_user, "account.sign_out")
     db.session.commit()
     logout_user()
     session.clear()

@@ -20,9 +20,10 @@ from flask_login import current_user
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response as BaseResponse
 
+from app import audit
 from app.db import db, utcnow
 from app.models import OrganiserRole
-from app.moderation import audit, exports, imports
+from app.moderation import exports, imports
 from app.organiser import bp
 from app.organiser.forms import ImportForm
 from app.organiser.moderation_views import filter_from
@@ -53,22 +54,13 @@ def export_signatures(slug: str) -> Response:
     if kind not in _TYPES:
         abort(400, "format must be csv, json or xlsx.")
     wanted = filter_from(request.args)
-    rows = exports.count_filtered(db.session, letter, wanted)
-    if kind != "csv" and rows > exports.ROW_BY_ROW_MAX:
-        abort(
-            413,
-            f"This filter selects {rows:,} signatures: more than a {kind.upper()} file built in "
-            f"the browser can hold ({exports.ROW_BY_ROW_MAX:,}). Download CSV, which has no "
-            "limit, or narrow the filter.",
-        )
-    audit.record(
+    exports.record_export(
         db.session,
-        current_user,
-        "export",
-        letter=letter,
-        format=kind,
-        rows=rows,
-        filter={
+        letter,
+        wanted,
+        kind,
+        by=current_user,
+        described={
             key: value for key, value in request.args.items() if key not in {"format", "cursor"}
         },
     )

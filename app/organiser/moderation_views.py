@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
@@ -15,7 +14,7 @@ from app.affiliations import affiliations as affiliation_module
 from app.db import db
 from app.errors import InvalidInput
 from app.models import Letter, OrganiserRole, SignatureState
-from app.moderation import audit, operations
+from app.moderation import operations
 from app.organiser import bp
 from app.organiser.forms import (
     ConfirmActionForm,
@@ -29,18 +28,6 @@ from app.organiser.views import letter_of_mine, render_letter_page
 from app.signing import defences
 from app.signing.settings import signing_settings
 from app.support.countries import country_choices, is_country_code
-
-#: action name -> (role needed, audit action, words for the confirmation page)
-ACTIONS: dict[str, tuple[OrganiserRole, str, str]] = {
-    "approve": (OrganiserRole.MODERATOR, "signatures.approve", "approve (release from review)"),
-    "hide": (OrganiserRole.MODERATOR, "signatures.hide", "hide"),
-    "unhide": (OrganiserRole.MODERATOR, "signatures.unhide", "show again"),
-    "notable": (OrganiserRole.MODERATOR, "signatures.notable", "mark as notable"),
-    "not-notable": (OrganiserRole.MODERATOR, "signatures.not_notable", "unmark as notable"),
-    "resend": (OrganiserRole.MODERATOR, "signatures.resend", "resend the confirmation email to"),
-    "delete": (OrganiserRole.OWNER, "signatures.delete", "delete for good"),
-}
-
 
 #: The query-string keys of the table's filter; links carry these and nothing else.
 FILTER_KEYS = ("q", "state", "country", "affiliation", "from", "until", "sort", "notable", "held")
@@ -109,7 +96,7 @@ def signatures(slug: str) -> str:
         args=filter_args(request.args),
         countries=country_choices(),
         states=list(SignatureState),
-        actions=ACTIONS,
+        actions=operations.BULK_ACTIONS,
         form=ConfirmActionForm(),
     )
 
@@ -128,72 +115,45 @@ def _back_to_table(letter: Letter, back: str | None) -> str:
 def act(slug: str) -> BaseResponse | str:
     letter, role = letter_of_mine(slug)
     form = SignatureActionForm()
-    form.action.choices = {key: words for key, (_, _, words) in ACTIONS.items()}
+    form.action.choices = {name: a.words for name, a in operations.BULK_ACTIONS.items()}
     if not form.validate_on_submit():
         raise InvalidInput(_first_error(form))
     back = _back_to_table(letter, form.back.data)  # checked before anything is done
-    action = form.action.data
-    needed, audit_action, words = ACTIONS[action]
-    if not role.allows(needed):
+    action = operations.BULK_ACTIONS[form.action.data]
+    if not role.allows(action.role):
         abort(404)
     chosen = operations.signatures_of(db.session, letter, form.ids.data)
     if not chosen:
         raise InvalidInput("None of the selected signatures belong to this letter.")
-    reason = form.reason.data or ""
-    if action == "hide":
-        operations.clean_reason(reason)  # before the confirmation step, not after it
+    given = operations.BulkInput(reason=form.reason.data or "", context=form.context.data)
+    action.check(given)
     if len(chosen) > 1 and form.confirmed.data != "1":
         return render_letter_page(
             "organiser/confirm_action.html",
             letter,
             role,
             chosen=chosen,
-            action=action,
-            words=words,
-            reason=reason,
-            context=form.context.data or "",
+            action=action.name,
+            words=action.words,
+            reason=given.reason,
+            context=given.context or "",
             back=back,
             form=ConfirmActionForm(),
         )
-    result = _perform(action, letter, chosen, reason, form.context.data)
-    audit.record(
+    result = operations.perform_bulk(
         db.session,
-        current_user,
-        audit_action,
-        letter=letter,
-        signature_ids=result.changed,
-        reason=reason or None,
-        before=_keyed(result.before),
-        after=_keyed(result.after),
-        skipped=result.skipped,
+        letter,
+        action,
+        chosen,
+        given,
+        role=role,
+        by=current_user,
+        settings=signing_settings(current_app.config),
     )
     db.session.commit()
     skipped = f" ({len(result.skipped)} left as they were)" if result.skipped else ""
-    flash(f"Done: {words} {len(result.changed)} signature(s){skipped}.")
+    flash(f"Done: {action.words} {len(result.changed)} signature(s){skipped}.")
     return redirect(back, code=303)
-
-
-def _keyed(values: dict[int, Any]) -> dict[str, Any]:
-    return {str(key): value for key, value in values.items()}
-
-
-def _perform(
-    action: str, letter: Letter, chosen: Any, reason: str, context: str | None
-) -> operations.ActionResult:
-    if action == "hide":
-        return operations.hide(db.session, chosen, reason)
-    if action == "unhide":
-        return operations.unhide(db.session, chosen)
-    if action == "approve":
-        return operations.approve(db.session, chosen)
-    if action == "notable":
-        return operations.set_notable(db.session, chosen, True, context or None)
-    if action == "not-notable":
-        return operations.set_notable(db.session, chosen, False)
-    if action == "resend":
-        settings = signing_settings(current_app.config)
-        return operations.resend_confirmations(db.session, letter, chosen, settings)
-    return operations.erase(db.session, chosen)
 
 
 @bp.route("/letters/<slug>/signatures/<int:signature_id>", methods=["GET", "POST"])
@@ -206,20 +166,10 @@ def signature(slug: str, signature_id: int) -> BaseResponse | tuple[str, int]:
             abort(404)
         if form.validate_on_submit():
             try:
-                result = operations.correct(db.session, found, form.correction())
+                operations.correct(db.session, found, form.correction(), by=current_user)
             except InvalidInput as error:
                 form.name.errors = [str(error)]
             else:
-                if result.changed:
-                    audit.record(
-                        db.session,
-                        current_user,
-                        "signature.correct",
-                        letter=letter,
-                        signature_ids=result.changed,
-                        before=_keyed(result.before),
-                        after=_keyed(result.after),
-                    )
                 db.session.commit()
                 flash("Saved.")
                 return redirect(
@@ -254,16 +204,7 @@ def order_notables(slug: str) -> BaseResponse:
             ):  # fmt: skip
                 raise InvalidInput("Positions are whole numbers from 1.")
             ranks[int(ident)] = int(rank)
-    result = operations.order_notables(db.session, letter, ranks)
-    audit.record(
-        db.session,
-        current_user,
-        "notables.order",
-        letter=letter,
-        signature_ids=result.changed,
-        before=_keyed(result.before),
-        after=_keyed(result.after),
-    )
+    operations.order_notables(db.session, letter, ranks, by=current_user)
     db.session.commit()
     flash("Order of notable signatories saved.")
     return redirect(url_for("organiser.signatures", slug=slug, notable="1"), code=303)
@@ -294,17 +235,8 @@ def merge_affiliations(slug: str) -> BaseResponse:
     if target is None or any(ident not in on_letter for ident in form.ids.data):
         raise InvalidInput("Choose affiliations from this letter's list.")
     variants = [on_letter[ident] for ident in form.ids.data]
-    result = affiliation_module.merge(db.session, target, variants, new_name=form.name.data or None)
-    audit.record(
-        db.session,
-        current_user,
-        "affiliations.merge",
-        letter=letter,
-        into=result.target_id,
-        merged=result.merged_ids,
-        names=[v.name for v in variants],
-        signatures_moved=result.signatures_moved,
-        renamed_from=result.renamed_from,
+    result = affiliation_module.merge(
+        db.session, target, variants, new_name=form.name.data or None, by=current_user
     )
     db.session.commit()
     flash(
@@ -348,19 +280,19 @@ def invalidate(slug: str) -> BaseResponse | tuple[str, int]:
                     f"More than {operations.BULK_MAX:,} signatures match; narrow the window."
                 ]
             elif form.confirmed.data == "1" and matches:
-                result = operations.hide(db.session, matches, form.reason.data)
-                audit.record(
+                result = operations.invalidate(
                     db.session,
-                    current_user,
-                    "signatures.invalidate",
-                    letter=letter,
-                    signature_ids=result.changed,
-                    reason=form.reason.data,
-                    domain=form.domain.data or None,
-                    address_range=form.address_range.data or None,
-                    block=form.block.data or None,
-                    signed_from=form.signed_from.data or None,
-                    signed_until=form.signed_until.data or None,
+                    letter,
+                    matches,
+                    form.reason.data,
+                    by=current_user,
+                    described_by={
+                        "domain": form.domain.data or None,
+                        "address_range": form.address_range.data or None,
+                        "block": form.block.data or None,
+                        "signed_from": form.signed_from.data or None,
+                        "signed_until": form.signed_until.data or None,
+                    },
                 )
                 db.session.commit()
                 flash(f"Hid {len(result.changed)} signature(s).")

@@ -14,7 +14,7 @@ from app.db import db, utcnow
 from app.errors import InvalidInput
 from app.letters import letters
 from app.models import Letter, LetterStatus, OrganiserRole
-from app.moderation import audit, operations
+from app.moderation import operations
 from app.organiser import bp
 from app.organiser.forms import ConfirmActionForm, LetterForm, TeamForm
 from app.signatories import overview, public_list
@@ -47,85 +47,62 @@ def new_letter() -> BaseResponse | tuple[str, int]:
     # Anyone invited to one letter must not be able to publish letters of their own.
     if not current_user.is_superuser:
         abort(404)
-    form = LetterForm()
-    preview = None
-    if form.validate_on_submit():
-        if "preview" in request.form:
-            preview = render_markdown(form.body.data)
-        else:
-            try:
-                letter = letters.create_letter(
-                    db.session,
-                    slug=form.slug.data or "",
-                    title=form.title.data,
-                    body=form.body.data,
-                    status=LetterStatus(form.status.data),
-                    closes_at=form.closing_time(),
-                    target=form.target.data,
-                )
-            except InvalidInput as error:
-                form.slug.errors = [str(error)]
-            else:
-                organisers.grant(db.session, letter, current_user, OrganiserRole.OWNER)
-                audit.record(
-                    db.session, current_user, "letter.create", letter=letter, slug=letter.slug
-                )
-                db.session.commit()
-                flash("Letter created.")
-                return redirect(url_for("organiser.letter", slug=letter.slug), code=303)
-    status = 422 if form.errors else 200
-    return render_template(
-        "organiser/letter_form.html", form=form, preview=preview, letter=None
-    ), status
+    return _letter_form(None)
 
 
 @bp.route("/letters/<slug>/edit", methods=["GET", "POST"])
 def edit_letter(slug: str) -> BaseResponse | tuple[str, int]:
     letter, _ = letter_of_mine(slug, OrganiserRole.OWNER)
-    form = LetterForm(obj=None if request.method == "POST" else _letter_fields(letter))
+    return _letter_form(letter)
+
+
+def _letter_form(letter: Letter | None) -> BaseResponse | tuple[str, int]:
+    """The create (letter None) and edit form: preview, or save and go to the letter."""
+    shown = None if request.method == "POST" or letter is None else _letter_fields(letter)
+    form = LetterForm(obj=shown)
     preview = None
     if form.validate_on_submit():
         if "preview" in request.form:
             preview = render_markdown(form.body.data)
         else:
             try:
-                change = letters.update_letter(
-                    db.session,
-                    letter,
-                    title=form.title.data,
-                    body=form.body.data,
-                    status=LetterStatus(form.status.data),
-                    closes_at=form.closing_time(),
-                    target=form.target.data,
-                    now=utcnow(),
-                    watch_names=(form.watch_names.data or "").splitlines(),
-                    blocked_domains=(form.blocked_domains.data or "").splitlines(),
-                    blocked_ranges=(form.blocked_ranges.data or "").splitlines(),
-                )
+                saved, message = _save_letter(form, letter)
             except InvalidInput as error:
-                form.body.errors = [str(error)]
+                (form.slug if letter is None else form.body).errors = [str(error)]
             else:
-                if change.after:
-                    audit.record(
-                        db.session,
-                        current_user,
-                        "letter.edit",
-                        letter=letter,
-                        before=change.before,
-                        after=change.after,
-                        new_version=letter.version if change.new_version else None,
-                    )
                 db.session.commit()
-                flash(
-                    f"Saved as version {letter.version}; earlier signers keep the text they saw."
-                    if change.new_version
-                    else "Saved."
-                )
-                return redirect(url_for("organiser.letter", slug=letter.slug), code=303)
+                flash(message)
+                return redirect(url_for("organiser.letter", slug=saved.slug), code=303)
     status = 422 if form.errors else 200
     return render_template(
         "organiser/letter_form.html", form=form, preview=preview, letter=letter
     ), status
+
+
+def _save_letter(form: LetterForm, letter: Letter | None) -> tuple[Letter, str]:
+    common = {
+        "title": form.title.data,
+        "body": form.body.data,
+        "status": LetterStatus(form.status.data),
+        "closes_at": form.closing_time(),
+        "target": form.target.data,
+        "by": current_user,
+    }
+    if letter is None:
+        created = letters.create_letter(db.session, slug=form.slug.data or "", **common)
+        return created, "Letter created."
+    change = letters.update_letter(
+        db.session,
+        letter,
+        now=utcnow(),
+        watch_names=(form.watch_names.data or "").splitlines(),
+        blocked_domains=(form.blocked_domains.data or "").splitlines(),
+        blocked_ranges=(form.blocked_ranges.data or "").splitlines(),
+        **common,
+    )
+    if change.new_version:
+        return letter, f"Saved as version {letter.version}; earlier signers keep the text they saw."
+    return letter, "Saved."
 
 
 def _letter_fields(letter: Letter) -> SimpleNamespace:
@@ -208,15 +185,7 @@ def remove_team_member(slug: str, organiser_id: int) -> BaseResponse:
     letter, _ = letter_of_mine(slug, OrganiserRole.OWNER)
     if not ConfirmActionForm().validate_on_submit():
         abort(400)
-    removed = organisers.remove_from_team(db.session, letter, organiser_id)
-    audit.record(
-        db.session,
-        current_user,
-        "team.remove",
-        letter=letter,
-        member=removed.organiser.email,
-        before=removed.role.value,
-    )
+    removed = organisers.remove_from_team(db.session, letter, organiser_id, by=current_user)
     db.session.commit()
     flash(f"{removed.organiser.email} is no longer on this letter's team.")
     return redirect(url_for("organiser.team", slug=slug), code=303)

@@ -15,13 +15,13 @@ from functools import cache
 from sqlalchemy import Insert, bindparam, delete, literal, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import audit
 from app.affiliations.affiliations import affiliation_for
 from app.db import DbSession, upsert
 from app.errors import LetterClosed, NotFound
 from app.letters.letters import SLUG_PATTERN
 from app.mail.outbox import queue_email
 from app.models import Letter, LetterStatus, OutboundEmail, Signature, SignatureState
-from app.moderation import audit
 from app.signing.defences import NO_CLUES, Clues, canonical_email, review_flags
 from app.signing.emails import (
     ALREADY_SIGNED,

@@ -137,14 +137,14 @@ def test_merging_never_makes_a_cycle_of_any_length(session) -> None:
         make_signature(session, letter=letter, affiliation=name).affiliation
         for name in ("Alpha Institute", "Beta College", "Gamma School")
     )
-    affiliations.merge(session, a, [b], new_name=None)  # B is now an alias of A
+    affiliations.merge(session, a, [b], new_name=None, by=None)  # B is now an alias of A
     with pytest.raises(InvalidInput, match="already merged into"):
-        affiliations.merge(session, b, [a], new_name=None)  # A into B
+        affiliations.merge(session, b, [a], new_name=None, by=None)  # A into B
     with pytest.raises(InvalidInput, match="already merged into"):
-        affiliations.merge(session, b, [c], new_name=None)  # C into an alias: a chain
-    affiliations.merge(session, c, [a], new_name=None)  # A (with its alias B) into C
+        affiliations.merge(session, b, [c], new_name=None, by=None)  # C into an alias: a chain
+    affiliations.merge(session, c, [a], new_name=None, by=None)  # A (with its alias B) into C
     with pytest.raises(InvalidInput, match="already merged into"):
-        affiliations.merge(session, a, [c], new_name=None)  # C back into A: a longer cycle
+        affiliations.merge(session, a, [c], new_name=None, by=None)  # C back into A: a longer cycle
     rows = {row.id: row.canonical_id for row in session.scalars(select(Affiliation))}
     assert rows == {a.id: c.id, b.id: c.id, c.id: None}
 

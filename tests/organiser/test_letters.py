@@ -91,7 +91,9 @@ def test_bad_letter_input_is_a_form_error(client: FlaskClient, session) -> None:
 def test_editing_an_unsigned_letter_changes_its_text_in_place(client: FlaskClient, session) -> None:
     from app.letters import letters
 
-    letter = letters.create_letter(session, slug="draft-text", title="Draft", body="First words.")
+    letter = letters.create_letter(
+        session, slug="draft-text", title="Draft", body="First words.", by=None
+    )
     organiser = make_organiser(session, letters={letter: OrganiserRole.OWNER})
     log_in(client, organiser.email)
     token = csrf_token(client, "/admin/letters/draft-text/edit")
@@ -110,7 +112,9 @@ def test_editing_a_signed_letter_makes_a_new_version_and_signatures_keep_theirs(
 ) -> None:
     from app.letters import letters
 
-    letter = letters.create_letter(session, slug="signed-text", title="Signed", body="Old words.")
+    letter = letters.create_letter(
+        session, slug="signed-text", title="Signed", body="Old words.", by=None
+    )
     session.commit()
     early = make_signature(session, letter=letter, name="Early Signer")
     organiser = make_organiser(session, letters={letter: OrganiserRole.OWNER})

@@ -118,7 +118,7 @@ def test_a_correction_to_a_stacked_name_is_refused(session) -> None:
         country="GB",
     )  # fmt: skip
     with pytest.raises(operations.InvalidInput, match="extra accents"):
-        operations.correct(session, signature, fix)
+        operations.correct(session, signature, fix, by=None)
 
 
 def test_the_console_shows_names_that_look_alike_and_the_watch_list(
@@ -139,7 +139,7 @@ def test_the_console_shows_names_that_look_alike_and_the_watch_list(
     # A correction keeps the key current.
     operations.correct(
         session, fake, operations.Correction(name="Someone Else", title="T", affiliation="A",
-                                             country="GB"),
+                                             country="GB"), by=None,
     )  # fmt: skip
     session.commit()
     page = client.get(f"/admin/letters/hints/signatures/{real.id}").get_data(as_text=True)
