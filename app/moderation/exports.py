@@ -3,41 +3,97 @@
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import json
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, TextIO
 
-from sqlalchemy import column, func, insert, select, table, text
+from sqlalchemy import Select, column, func, insert, select, table, text
 
 from app import audit
 from app.db import DbSession
 from app.errors import TooLarge
 from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Organiser, Signature
-from app.moderation.operations import SignatureFilter, filtered, numbered
+from app.moderation.operations import SignatureFilter, filtered, filtered_columns, numbered
 
-EXPORT_COLUMNS = (
-    "name",
-    "email",
-    "affiliation",
-    "title",
-    "country",
-    "comment",
-    "public",
-    "status",
-    "signed_at",
-    "verified_at",
+#: Spreadsheets run a cell starting with these as a formula ("=HYPERLINK(...)" in a name
+#: field); such text is written with a "'" in front (spreadsheet_safe, and _defused in SQL).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+class Shape(enum.Enum):
+    """How a column's value is written, the same by Python and by PostgreSQL's COPY."""
+
+    #: Typed by a person: defused against formulas; NULL as "".
+    TEXT = "text"
+    #: Chosen from a list (a country code, a state): as it is.
+    CODE = "code"
+    YES_NO = "yes/no"
+    #: ISO 8601 in UTC, as datetime.isoformat() writes it; NULL as "".
+    MOMENT = "moment"
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    name: str
+    source: Any
+    shape: Shape
+
+    def python(self, value: Any) -> Any:
+        """The value in a row of the Python writer (before CSV's own defusing)."""
+        if value is None:
+            return ""
+        if self.shape is Shape.MOMENT:
+            return value.isoformat()
+        if self.shape is Shape.YES_NO:
+            return bool(value)
+        return value.value if isinstance(value, enum.Enum) else value
+
+    def sql(self) -> str:
+        """The same value as CSV text, computed by PostgreSQL (for COPY)."""
+        column = f"{self.source.table.name}.{self.source.name}"
+        if self.shape is Shape.MOMENT:
+            return f"coalesce({_iso(column)}, '') AS {self.name}"
+        if self.shape is Shape.YES_NO:
+            return f"CASE WHEN {column} THEN 'yes' ELSE 'no' END AS {self.name}"
+        if self.shape is Shape.TEXT:
+            return f"{_defused(f'coalesce({column}, {_EMPTY})')} AS {self.name}"
+        return f"{column} AS {self.name}"
+
+
+_EMPTY = "''"
+
+#: The export, defined once: the Python writer and the COPY statements are built from it.
+COLUMNS = (
+    ExportColumn("name", Signature.name, Shape.TEXT),
+    ExportColumn("email", Signature.email, Shape.TEXT),
+    ExportColumn("affiliation", Affiliation.name, Shape.TEXT),
+    ExportColumn("title", Signature.title, Shape.TEXT),
+    ExportColumn("country", Signature.country, Shape.CODE),
+    ExportColumn("comment", Signature.comment, Shape.TEXT),
+    ExportColumn("public", Signature.is_public, Shape.YES_NO),
+    ExportColumn("status", Signature.state, Shape.CODE),
+    ExportColumn("signed_at", Signature.signed_at, Shape.MOMENT),
+    ExportColumn("verified_at", Signature.verified_at, Shape.MOMENT),
 )
+EXPORT_COLUMNS = tuple(column.name for column in COLUMNS)
+_SOURCES = [column.source for column in COLUMNS]
 
 #: JSON and Excel exports are built row by row in Python, about a minute a million rows: the
 #: console refuses bigger ones rather than be cut off by the web worker's time limit mid-file.
 #: CSV has no such limit (PostgreSQL writes it, see filtered_csv).
 ROW_BY_ROW_MAX = 200_000
 
-# Spreadsheets run a cell starting with these as a formula ("=HYPERLINK(...)" in a name field).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+def _export_rows(session: DbSession, query: Select[Any]) -> Iterator[dict[str, Any]]:
+    for values in session.execute(query):
+        yield {
+            column.name: column.python(value) for column, value in zip(COLUMNS, values, strict=True)
+        }
 
 
 def signature_rows(
@@ -45,18 +101,7 @@ def signature_rows(
 ) -> Iterator[dict[str, Any]]:
     """Verified signatures (or every state, with include_all), oldest first, fetched in batches."""
     query = (
-        select(
-            Signature.name,
-            Signature.email,
-            Affiliation.name,
-            Signature.title,
-            Signature.country,
-            Signature.comment,
-            Signature.is_public,
-            Signature.state,
-            Signature.signed_at,
-            Signature.verified_at,
-        )
+        select(*_SOURCES)
         .join(Affiliation, Signature.affiliation_id == Affiliation.id)
         .where(Signature.letter_id == letter.id)
         .order_by(Signature.id)
@@ -64,40 +109,15 @@ def signature_rows(
     )
     if not include_all:
         query = query.where(*PUBLICLY_COUNTED)
-    for row in session.execute(query):
-        yield {
-            "name": row[0],
-            "email": row[1],
-            "affiliation": row[2],
-            "title": row[3],
-            "country": row[4],
-            "comment": row[5] or "",
-            "public": bool(row[6]),
-            "status": row[7].value,
-            "signed_at": row[8].isoformat(),
-            "verified_at": row[9].isoformat() if row[9] else "",
-        }
+    return _export_rows(session, query)
 
 
 def moderation_rows(
     session: DbSession, letter: Letter, wanted: SignatureFilter, *, batch_size: int = 1000
 ) -> Iterator[dict[str, Any]]:
     """The console's current filter, in its order, as export rows."""
-    # Signature.affiliation is joined-eager by default: one query, however many rows.
-    query = filtered(session, letter, wanted).execution_options(yield_per=batch_size)
-    for signature in session.scalars(query):
-        yield {
-            "name": signature.name,
-            "email": signature.email,
-            "affiliation": signature.affiliation.name,
-            "title": signature.title,
-            "country": signature.country,
-            "comment": signature.comment or "",
-            "public": signature.is_public,
-            "status": signature.state.value,
-            "signed_at": signature.signed_at.isoformat(),
-            "verified_at": signature.verified_at.isoformat() if signature.verified_at else "",
-        }
+    query = filtered_columns(session, letter, wanted, _SOURCES)
+    return _export_rows(session, query.execution_options(yield_per=batch_size))
 
 
 def count_filtered(session: DbSession, letter: Letter, wanted: SignatureFilter) -> int:
@@ -218,13 +238,11 @@ def json_text(value: Any) -> str:
 
 
 def _defused(column: str) -> str:
-    # spreadsheet_safe in SQL, by the first character's code: tab, CR, "+", "-", "=", "@" (a NUL
-    # cannot occur in PostgreSQL text). ascii() costs far less than left() on a million rows.
-    quote = "''''"
-    return (
-        f"CASE WHEN ascii({column}) IN (9, 13, 43, 45, 61, 64) "
-        f"THEN {quote} || {column} ELSE {column} END"
-    )
+    # spreadsheet_safe in SQL, by the first character's code (a NUL cannot occur in
+    # PostgreSQL text). ascii() costs far less than left() on a million rows.
+    codes = ", ".join(str(ord(start)) for start in _FORMULA_STARTS if start != "\0")
+    quote = "''''"  # SQL for a text holding one quote
+    return f"CASE WHEN ascii({column}) IN ({codes}) THEN {quote} || {column} ELSE {column} END"
 
 
 def _iso(column: str) -> str:
@@ -233,15 +251,7 @@ def _iso(column: str) -> str:
     return f"replace(to_char({column} AT TIME ZONE 'UTC', '{pattern}'), '.000000+', '+')"
 
 
-#: The export's columns, in SQL: the same text as signature_rows and moderation_rows give.
-_CSV_COLUMNS = f"""
-    {_defused("s.name")} AS name, {_defused("s.email")} AS email,
-    {_defused("a.name")} AS affiliation, {_defused("s.title")} AS title,
-    s.country AS country, {_defused("coalesce(s.comment, '')")} AS comment,
-    CASE WHEN s.is_public THEN 'yes' ELSE 'no' END AS public, s.state AS status,
-    {_iso("s.signed_at")} AS signed_at,
-    coalesce({_iso("s.verified_at")}, '') AS verified_at
-"""
+_CSV_COLUMNS = ", ".join(column.sql() for column in COLUMNS)
 _COPY_OPTIONS = "TO STDOUT WITH (FORMAT csv, HEADER, ENCODING 'UTF8')"
 
 #: The CSV export as one query for COPY. Built from constants only; the letter id and the flag
@@ -249,9 +259,10 @@ _COPY_OPTIONS = "TO STDOUT WITH (FORMAT csv, HEADER, ENCODING 'UTF8')"
 _COPY_QUERY = f"""
     COPY (
         SELECT {_CSV_COLUMNS}
-        FROM signatures s JOIN affiliations a ON a.id = s.affiliation_id
-        WHERE s.letter_id = %s AND (%s OR (s.state = 'verified' AND NOT s.quarantined))
-        ORDER BY s.id
+        FROM signatures JOIN affiliations ON affiliations.id = signatures.affiliation_id
+        WHERE signatures.letter_id = %s
+            AND (%s OR (signatures.state = 'verified' AND NOT signatures.quarantined))
+        ORDER BY signatures.id
     ) {_COPY_OPTIONS}
 """  # noqa: S608
 
@@ -265,9 +276,9 @@ _CREATE_EXPORT_IDS = text(
 _COPY_FILTERED = f"""
     COPY (
         SELECT {_CSV_COLUMNS}
-        FROM export_ids e JOIN signatures s ON s.id = e.signature_id
-            JOIN affiliations a ON a.id = s.affiliation_id
-        ORDER BY e.position
+        FROM export_ids JOIN signatures ON signatures.id = export_ids.signature_id
+            JOIN affiliations ON affiliations.id = signatures.affiliation_id
+        ORDER BY export_ids.position
     ) {_COPY_OPTIONS}
 """  # noqa: S608
 

@@ -134,6 +134,18 @@ def filtered(session: DbSession, letter: Letter, wanted: SignatureFilter) -> Sel
     return select(Signature).where(*_conditions(session, letter, wanted)).order_by(*_order(wanted))
 
 
+def filtered_columns(
+    session: DbSession, letter: Letter, wanted: SignatureFilter, columns: Sequence[Any]
+) -> Select[Any]:
+    """`filtered`, as the given columns of each signature and its affiliation."""
+    return (
+        select(*columns)
+        .join(Affiliation, Signature.affiliation_id == Affiliation.id)
+        .where(*_conditions(session, letter, wanted))
+        .order_by(*_order(wanted))
+    )
+
+
 def numbered(session: DbSession, letter: Letter, wanted: SignatureFilter) -> Select[Any]:
     """The ids of the signatures matching the filter, each with its place in the filter's
     order (from 1): for exports the database writes itself."""
