@@ -209,10 +209,10 @@ def scenario_pages(base: str, hello: float, hello_base: str, sizes: Sizes, smoke
             "SELECT verified_at, id FROM signatures WHERE state = 'verified' "
             "ORDER BY verified_at, id LIMIT 2"
         ).fetchall()
-    from app.signatories.public_list import encode_cursor
+    from app.signatories.public_list import page_cursor
 
     # The cursor of the row just after the oldest: the last page, deep down the list.
-    last = encode_cursor(oldest[1][0], oldest[1][1])
+    last = page_cursor(oldest[1][0], oldest[1][1])
     samples = 5 if smoke else 30
     for label, path in (
         ("public list", f"/letters/{SLUG}/signatories?country="),

@@ -11,12 +11,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from app.db import DbSession, db
+from app.db import DbSession, db, utcnow
 from app.emails import composer
 from app.mail.composing import ComposedEmail, Composer
 from app.mail.outbox import Outgoing, queue_email
 from app.mail.sender import SMTPTransport, WorkerStats, run_worker, smtp_settings
-from app.models import OutboundEmail
+from app.models import OutboundEmail, Signature
+from app.signing import lifecycle
+from app.signing.settings import signing_settings
+from app.signing.tokens import TokenPurpose, make_token
 
 CSRF_PATTERN = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"'
@@ -137,3 +140,14 @@ def log_in(client: FlaskClient, email: str, password: str = PASSWORD) -> TestRes
 def form_token(client: FlaskClient, url: str) -> str:
     """A CSRF token from any console page that has a form (the sign-out button counts)."""
     return csrf_token(client, url)
+
+
+def confirm_signature(session: DbSession, app: Flask, signature: Signature, **at: Any) -> bool:
+    """Confirm as the signer's link would (`now=` to choose when); the signature refreshed."""
+    settings = signing_settings(app.config)
+    token = make_token(settings.secret_key, TokenPurpose.CONFIRM, signature.id)
+    done = lifecycle.confirm_by_link(
+        session, signature.letter.slug, token, settings=settings, now=at.get("now", utcnow())
+    )
+    session.refresh(signature)
+    return done

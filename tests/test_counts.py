@@ -15,6 +15,7 @@ from app.signatories import public_list
 from app.signing import lifecycle
 from app.signing.settings import signing_settings
 from tests.factories import make_letter, make_signature
+from tests.helpers import confirm_signature
 
 
 def true_count(session: Any, letter: Letter) -> int:
@@ -40,7 +41,7 @@ def test_every_path_that_changes_a_signature_keeps_the_count(app, session) -> No
     pending = make_signature(session, letter=letter, state=SignatureState.PENDING)
     assert_counts_agree(session, letter, 3)
 
-    lifecycle.confirm(session, pending, now=utcnow())
+    confirm_signature(session, app, pending)
     session.commit()
     assert_counts_agree(session, letter, 4)
 

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.db import utcnow
+from app.errors import LetterClosed, NotFound
 from app.models import Signature, SignatureState
 from app.signing import lifecycle
+from app.signing.tokens import TokenInvalid
 from tests.factories import make_letter, make_signature
+from tests.helpers import confirm_signature
 
 
-def test_confirming_twice_keeps_the_first_confirmation_time(session) -> None:
+def test_confirming_twice_keeps_the_first_confirmation_time(session, app) -> None:
     letter = make_letter(session)
     signature = make_signature(session, letter=letter, state=SignatureState.PENDING)
     first = utcnow()
-    assert lifecycle.confirm(session, signature, now=first) is True
-    assert lifecycle.confirm(session, signature, now=first + timedelta(minutes=5)) is False
+    assert confirm_signature(session, app, signature, now=first) is True
+    assert confirm_signature(session, app, signature, now=first + timedelta(minutes=5)) is False
     assert signature.state is SignatureState.VERIFIED
     assert signature.verified_at == first
 
@@ -57,21 +61,25 @@ def test_confirming_from_the_link_checks_what_the_full_path_checks(session, app)
 
     def attempt(slug: str, signature_id: int, purpose: TokenPurpose = TokenPurpose.CONFIRM):
         token = make_token(settings.secret_key, purpose, signature_id)
-        return lifecycle.confirm_from_link(session, slug, token, settings=settings, now=now)
+        return lifecycle.confirm_by_link(session, slug, token, settings=settings, now=now)
+
+    def refused(slug: str, signature_id: int, purpose: TokenPurpose = TokenPurpose.CONFIRM):
+        with pytest.raises((NotFound, LetterClosed, TokenInvalid)) as refusal:
+            attempt(slug, signature_id, purpose)
+        return refusal.type
 
     def pending(at) -> int:
         return make_signature(session, letter=at, state=SignatureState.PENDING).id
 
     mine = pending(letter)
-    assert attempt("other", mine) is False  # another letter's link
-    assert attempt("open", mine, TokenPurpose.WITHDRAW) is False  # a withdraw token
-    assert (
-        lifecycle.confirm_from_link(session, "open", "x.y.z", settings=settings, now=now) is False
-    )
-    assert attempt("lapsed", pending(lapsed)) is False
-    assert attempt("closed", pending(closed)) is False
+    assert refused("other", mine) is NotFound  # another letter's link
+    assert refused("open", mine, TokenPurpose.WITHDRAW) is TokenInvalid  # a withdraw token
+    with pytest.raises(TokenInvalid):
+        lifecycle.confirm_by_link(session, "open", "x.y.z", settings=settings, now=now)
+    assert refused("lapsed", pending(lapsed)) is LetterClosed
+    assert refused("closed", pending(closed)) is LetterClosed
     withdrawn = make_signature(session, letter=letter, state=SignatureState.WITHDRAWN).id
-    assert attempt("open", withdrawn) is False
+    assert refused("open", withdrawn) is NotFound
     session.commit()
     assert session.scalars(select(Signature.state)).all().count(SignatureState.VERIFIED) == 0
     assert attempt("closing", pending(closing)) is True  # closes later: still open

@@ -17,6 +17,7 @@ from app.db import DbSession
 from app.errors import InvalidInput, NotFound
 from app.letters.letters import SLUG_PATTERN, find_letter
 from app.models import EMAIL_MAX, Letter, LetterOrganiser, Organiser, OrganiserRole
+from app.support.identifiers import is_row_id, whole_number
 from app.support.text import mailbox_key
 
 PASSWORD_MIN = 12
@@ -65,10 +66,11 @@ def create_organiser(
 def organiser_by_session_id(session: DbSession, session_id: str) -> Organiser | None:
     """The organiser a login session names ("id:version"), if it is still valid."""
     ident, _, version = session_id.partition(":")
-    if not (ident.isdigit() and version.isdigit()):
+    organiser_id = whole_number(ident)
+    if organiser_id is None or not version.isascii() or not version.isdigit():
         return None
-    organiser = session.get(Organiser, int(ident))
-    if organiser is None or organiser.session_version != int(version):
+    organiser = session.get(Organiser, organiser_id)
+    if organiser is None or str(organiser.session_version) != version:
         return None
     return organiser
 
@@ -328,7 +330,7 @@ def remove_from_team(
 ) -> LetterOrganiser:
     """Take an organiser off a letter; a letter always keeps at least one owner."""
     membership = (
-        session.get(LetterOrganiser, (letter.id, organiser_id)) if organiser_id < 2**31 else None
+        session.get(LetterOrganiser, (letter.id, organiser_id)) if is_row_id(organiser_id) else None
     )
     if membership is None:
         raise NotFound("That organiser is not on this letter's team.")

@@ -13,6 +13,7 @@ from app.db import db, utcnow
 from app.letters import letters
 from app.signatories import public_list
 from app.support.http_cache import shared_response
+from app.support.identifiers import whole_number
 
 MAX_LIMIT = 100
 
@@ -52,10 +53,10 @@ def _signatory_list(slug: str) -> dict[str, Any]:
     raw_limit = request.args.get("limit", "").strip()
     limit = current_app.config["SIGNATORIES_PAGE_SIZE"]
     if raw_limit:
-        in_range = raw_limit.isascii() and raw_limit.isdigit() and 1 <= int(raw_limit) <= MAX_LIMIT
-        if not in_range:
+        given = whole_number(raw_limit, maximum=MAX_LIMIT)
+        if given is None:
             abort(400, f"limit must be a whole number from 1 to {MAX_LIMIT}.")
-        limit = int(raw_limit)
+        limit = given
     page = public_list.signatory_page(
         db.session,
         found,

@@ -45,6 +45,7 @@ from app.models import (
 )
 from app.signing.emails import confirmation_for
 from app.signing.settings import SigningSettings
+from app.support.identifiers import IN_LIST_MAX, chunks
 from app.support.text import (
     MAX_MARKS_PER_LETTER,
     InvalidAddress,
@@ -67,7 +68,7 @@ MAX_COLUMNS = 50
 #: 12 KB; anything longer is not a row of signatories.
 MAX_LINE_BYTES = 32 * 1024
 #: Keys (addresses, organisations) looked up per query when matching a file against the letter.
-LOOKUP_CHUNK = 10_000
+LOOKUP_CHUNK = IN_LIST_MAX
 #: Rows checked, then written, at a time: big enough for COPY to pay, small enough to overlap.
 CHUNK_ROWS = 10_000
 
@@ -313,8 +314,8 @@ def _look_up(
     per chunk, or the whole table, or the addresses' trigram index (docs/PERFORMANCE.md).
     """
     model = key.class_
-    for start in range(0, len(keys), LOOKUP_CHUNK):
-        chunk = list(keys[start : start + LOOKUP_CHUNK])
+    for some_keys in chunks(keys, LOOKUP_CHUNK):
+        chunk = list(some_keys)
         if session.get_bind().dialect.name != "postgresql":
             query = select(key, *columns).where(model.letter_id == letter.id, key.in_(chunk))
         else:

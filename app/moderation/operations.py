@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +30,7 @@ from app.models import (
 from app.signing.lifecycle import queue_confirmation_if_allowed
 from app.signing.settings import SigningSettings
 from app.support.countries import is_country_code
+from app.support.identifiers import BadCursor, decode_cursor, encode_cursor, is_row_id
 from app.support.text import (
     STACKED_MARKS_MESSAGE,
     has_control_characters,
@@ -49,6 +47,7 @@ SORTS: dict[str, tuple[Any, bool]] = {
     "name": (Signature.name, False),
 }
 BULK_MAX = 1000
+NOTABLE_RANK_MAX = 100_000
 HIDE_REASON_MAX = 500
 
 
@@ -160,22 +159,17 @@ def _order(wanted: SignatureFilter) -> tuple[Any, Any]:
 
 
 def _encode_cursor(sort: str, value: Any, ident: int) -> str:
-    raw = json.dumps([sort, value.isoformat() if isinstance(value, datetime) else value, ident])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return encode_cursor(sort, value.isoformat() if isinstance(value, datetime) else value, ident)
 
 
 def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        cursor_sort, value, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if cursor_sort != sort or not isinstance(ident, int) or not 1 <= ident < 2**31:
-            raise ValueError(cursor)
-        if not isinstance(value, str) or "\x00" in value:
-            raise ValueError(cursor)
-        value.encode("utf-8")  # a lone surrogate cannot go to the database
+        cursor_sort, value, ident = decode_cursor(cursor, 3)
+        if cursor_sort != sort or not isinstance(value, str):
+            raise BadCursor(cursor)
         if sort in ("newest", "oldest"):
             value = datetime.fromisoformat(value).astimezone(UTC)
-    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeError):
+    except (BadCursor, ValueError, OverflowError):
         raise InvalidInput(
             "This page link is not valid; start again from the first page."
         ) from None
@@ -284,7 +278,7 @@ def failed_email_count(session: DbSession, letter: Letter) -> int:
 
 
 def signature_of(session: DbSession, letter: Letter, signature_id: int) -> Signature:
-    if not 1 <= signature_id < 2**31:
+    if not is_row_id(signature_id):
         raise NotFound("There is no such signature on this letter.")
     found = session.scalars(
         select(Signature).where(Signature.letter_id == letter.id, Signature.id == signature_id)
@@ -430,7 +424,7 @@ def order_notables(
         if signature is None or not signature.is_notable:
             result.skipped.append(ident)
             continue
-        if not 1 <= rank <= 100_000:
+        if not 1 <= rank <= NOTABLE_RANK_MAX:
             raise InvalidInput("Positions are whole numbers from 1.")
         result.before[ident], result.after[ident] = signature.notable_rank, rank
         signature.notable_rank = rank

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 from app import audit
 from app.db import DbSession
 from app.models import EmailStatus, OutboundEmail, Signature, SignatureState
+from app.support.identifiers import chunks
 
 CLIENT_HASH_DAYS = 30
 
@@ -37,8 +38,7 @@ def purge(session: DbSession, *, now: datetime, pending_days: int, email_days: i
     for letter_id, people in by_letter.items():
         audit.forget(session, letter_id, people)
     emails = 0
-    for start in range(0, len(stale_ids), 5000):
-        chunk = stale_ids[start : start + 5000]
+    for chunk in chunks(stale_ids):
         emails += _count(
             session.execute(
                 delete(OutboundEmail)

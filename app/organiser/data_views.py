@@ -25,10 +25,10 @@ from app.db import db, utcnow
 from app.models import OrganiserRole
 from app.moderation import exports, imports
 from app.organiser import bp
-from app.organiser.forms import ImportForm
-from app.organiser.moderation_views import filter_from
+from app.organiser.forms import ImportForm, SignatureFilterForm
 from app.organiser.views import letter_of_mine, render_letter_page
 from app.signing.settings import signing_settings
+from app.support.identifiers import whole_number
 
 #: Whole Content-Type values. Given as content_type, never as mimetype: Werkzeug appends
 #: "; charset=utf-8" to a text/* mimetype, which would say the charset twice.
@@ -53,7 +53,7 @@ def export_signatures(slug: str) -> Response:
     kind = request.args.get("format", "csv")
     if kind not in _TYPES:
         abort(400, "format must be csv, json or xlsx.")
-    wanted = filter_from(request.args)
+    wanted = SignatureFilterForm.read(request.args).signature_filter()
     exports.record_export(
         db.session,
         letter,
@@ -86,9 +86,10 @@ def export_signatures(slug: str) -> Response:
 def audit_log(slug: str) -> str:
     letter, role = letter_of_mine(slug)
     before = request.args.get("before", "")
-    if before and not (before.isascii() and before.isdigit() and len(before) < 10):
+    before_id = whole_number(before) if before else None
+    if before and before_id is None:
         abort(400, "That page link is not valid.")
-    events = audit.events_of(db.session, letter, before_id=int(before) if before else None)
+    events = audit.events_of(db.session, letter, before_id=before_id)
     return render_letter_page("organiser/audit.html", letter, role, events=events)
 
 

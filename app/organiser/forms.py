@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
+from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
     Field,
+    Form,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -29,6 +31,7 @@ from wtforms.validators import (
 )
 
 from app.accounts.organisers import PASSWORD_MAX
+from app.errors import InvalidInput
 from app.letters.letters import BODY_MAX
 from app.models import (
     AFFILIATION_MAX,
@@ -41,10 +44,12 @@ from app.models import (
     LetterStatus,
     OrganiserRole,
     Signature,
+    SignatureState,
 )
-from app.moderation.operations import Correction
-from app.support.countries import country_choices
+from app.moderation.operations import Correction, SignatureFilter
+from app.support.countries import country_choices, is_country_code
 from app.support.form_fields import moment_from, multi_line, single_line
+from app.support.identifiers import whole_number
 
 
 class LoginForm(FlaskForm):
@@ -245,12 +250,11 @@ class IdListField(Field):
     data: list[int]
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        if not all(
-            isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 10 for v in valuelist
-        ):
+        ids = [whole_number(v) if isinstance(v, str) else None for v in valuelist]
+        if None in ids:
             self.data = []
             raise ValueError("The selection is not valid.")
-        self.data = sorted({int(v) for v in valuelist})
+        self.data = sorted({ident for ident in ids if ident is not None})
 
     def _value(self) -> str:
         return ""
@@ -319,3 +323,79 @@ class InvalidateForm(FlaskForm):
 
     def validate_signed_until(self, field: StringField) -> None:
         self.moment(field)
+
+
+def _day(field: Field) -> datetime | None:
+    if not field.data:
+        return None
+    try:
+        day = datetime.strptime(field.data, "%Y-%m-%d").date()
+    except ValueError:
+        raise ValidationError(f"{field.label.text}: use a date like 2026-11-26.") from None
+    if not 1900 <= day.year <= 9000:
+        raise ValidationError(f"{field.label.text}: choose a date between 1900 and 9000.")
+    return datetime.combine(day, time(), UTC)
+
+
+class SignatureFilterForm(Form):
+    """The moderation table's filter, read from the query string (a GET form, no CSRF token);
+    its links carry these keys and nothing else."""
+
+    q = StringField(filters=[lambda value: (value or "").strip()[:100]])
+    state = StringField()
+    country = StringField(filters=[lambda value: (value or "").upper()])
+    affiliation = StringField()
+    signed_from = StringField("From", name="from")
+    signed_until = StringField("To", name="until")
+    sort = StringField(default="newest")
+    notable = StringField()
+    held = StringField()
+
+    @classmethod
+    def read(cls, args: MultiDict[str, str]) -> SignatureFilterForm:
+        return cls(formdata=args)
+
+    def validate_q(self, field: StringField) -> None:
+        if "\x00" in field.data:
+            raise ValidationError("The search contains a character that cannot be searched for.")
+
+    def validate_state(self, field: StringField) -> None:
+        if field.data and field.data not in {state.value for state in SignatureState}:
+            raise ValidationError("Unknown state.")
+
+    def validate_country(self, field: StringField) -> None:
+        if field.data and not (field.data.isascii() and is_country_code(field.data)):
+            raise ValidationError("Unknown country code.")
+
+    def validate_affiliation(self, field: StringField) -> None:
+        if field.data and whole_number(field.data) is None:
+            raise ValidationError("Unknown affiliation.")
+
+    def validate_signed_from(self, field: StringField) -> None:
+        _day(field)
+
+    def validate_signed_until(self, field: StringField) -> None:
+        _day(field)
+
+    def signature_filter(self) -> SignatureFilter:
+        """The filter; InvalidInput (400) for anything malformed."""
+        if not self.validate():
+            raise InvalidInput(next(iter(self.errors.values()))[0])
+        until = _day(self.signed_until)
+        return SignatureFilter(
+            state=SignatureState(self.state.data) if self.state.data else None,
+            country=self.country.data or None,
+            affiliation_id=whole_number(self.affiliation.data) if self.affiliation.data else None,
+            signed_from=_day(self.signed_from),
+            signed_until=until + timedelta(days=1) if until else None,
+            text=self.q.data or None,
+            notable_only=self.notable.data == "1",
+            held_only=self.held.data == "1",
+            sort=self.sort.data or "newest",
+        )
+
+    def link_args(self) -> dict[str, str]:
+        """The filter as it came, for links that keep it."""
+        return {
+            field.name: field.raw_data[0] for field in self if field.raw_data and field.raw_data[0]
+        }

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.affiliations import affiliations as affiliation_module
@@ -22,68 +19,21 @@ from app.organiser.forms import (
     InvalidateForm,
     MergeForm,
     SignatureActionForm,
+    SignatureFilterForm,
     redirect_target,
 )
 from app.organiser.views import letter_of_mine, render_letter_page
 from app.signing import defences
 from app.signing.settings import signing_settings
-from app.support.countries import country_choices, is_country_code
-
-#: The query-string keys of the table's filter; links carry these and nothing else.
-FILTER_KEYS = ("q", "state", "country", "affiliation", "from", "until", "sort", "notable", "held")
-
-
-def _day(value: str, field: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise InvalidInput(f"{field}: use a date like 2026-11-26.") from None
-    if not 1900 <= day.year <= 9000:
-        raise InvalidInput(f"{field}: choose a date between 1900 and 9000.")
-    return datetime.combine(day, time(), UTC)
-
-
-def filter_args(args: MultiDict[str, str]) -> dict[str, str]:
-    """The filter part of a query string, for building links that keep it."""
-    return {key: args[key] for key in FILTER_KEYS if args.get(key)}
-
-
-def filter_from(args: MultiDict[str, str]) -> operations.SignatureFilter:
-    """The table's filter from the query string; InvalidInput (400) for anything malformed."""
-    state = args.get("state", "")
-    if state and state not in {s.value for s in SignatureState}:
-        raise InvalidInput("Unknown state.")
-    affiliation = args.get("affiliation", "")
-    if affiliation and not (
-        affiliation.isascii() and affiliation.isdigit() and len(affiliation) < 10
-    ):
-        raise InvalidInput("Unknown affiliation.")
-    country = args.get("country", "").upper()
-    if country and not (country.isascii() and is_country_code(country)):
-        raise InvalidInput("Unknown country code.")
-    until = _day(args.get("until", ""), "To")
-    text = args.get("q", "").strip()[:100]
-    if "\x00" in text:
-        raise InvalidInput("The search contains a character that cannot be searched for.")
-    return operations.SignatureFilter(
-        state=SignatureState(state) if state else None,
-        country=country or None,
-        affiliation_id=int(affiliation) if affiliation else None,
-        signed_from=_day(args.get("from", ""), "From"),
-        signed_until=until + timedelta(days=1) if until else None,
-        text=text or None,
-        notable_only=args.get("notable") == "1",
-        held_only=args.get("held") == "1",
-        sort=args.get("sort", "newest") or "newest",
-    )
+from app.support.countries import country_choices
+from app.support.identifiers import whole_number
 
 
 @bp.get("/letters/<slug>/signatures")
 def signatures(slug: str) -> str:
     letter, role = letter_of_mine(slug)
-    wanted = filter_from(request.args)
+    table_filter = SignatureFilterForm.read(request.args)
+    wanted = table_filter.signature_filter()
     page = operations.signature_page(
         db.session, letter, wanted, limit=50, cursor=request.args.get("cursor") or None
     )
@@ -93,7 +43,7 @@ def signatures(slug: str) -> str:
         role,
         page=page,
         wanted=wanted,
-        args=filter_args(request.args),
+        args=table_filter.link_args(),
         countries=country_choices(),
         states=list(SignatureState),
         actions=operations.BULK_ACTIONS,
@@ -197,13 +147,11 @@ def order_notables(slug: str) -> BaseResponse:
     ranks: dict[int, int] = {}
     for key, value in request.form.items():
         if key.startswith("rank-"):
-            ident, rank = key.removeprefix("rank-"), value.strip()
-            if not (
-                ident.isascii() and ident.isdigit() and len(ident) < 10
-                and rank.isascii() and rank.isdigit() and len(rank) < 7
-            ):  # fmt: skip
+            ident = whole_number(key.removeprefix("rank-"))
+            rank = whole_number(value.strip(), maximum=operations.NOTABLE_RANK_MAX)
+            if ident is None or rank is None:
                 raise InvalidInput("Positions are whole numbers from 1.")
-            ranks[int(ident)] = int(rank)
+            ranks[ident] = rank
     operations.order_notables(db.session, letter, ranks, by=current_user)
     db.session.commit()
     flash("Order of notable signatories saved.")

@@ -211,26 +211,22 @@ def check_email(slug: str) -> str:
 @limiter.shared_limit(_link_page_limit, scope="link-pages")
 def confirm(slug: str, token: str) -> BaseResponse:
     settings = signing_settings(current_app.config)
-    # Most clicks confirm a pending signature of an open letter: one statement does it. (A POST
-    # has passed CSRFProtect, which checks its form's token, before it gets here.)
-    if request.method == "POST" and lifecycle.confirm_from_link(
-        db.session, slug, token, settings=settings, now=utcnow()
-    ):
-        db.session.commit()
-        return _confirmed(slug, token)
-    letter = letters.public_letter(db.session, slug)
     try:
+        if request.method == "POST":  # past CSRFProtect, which checked the form's token
+            lifecycle.confirm_by_link(db.session, slug, token, settings=settings, now=utcnow())
+            db.session.commit()
+            return _confirmed(slug, token)
+        letter = letters.public_letter(db.session, slug)
         signature = lifecycle.signature_from_token(db.session, letter, token, settings=settings)
     except TokenExpired:
         page = render_template(
-            "public/link_expired.html", letter=letter, token=token, form=ResendForm()
+            "public/link_expired.html",
+            letter=letters.public_letter(db.session, slug),
+            token=token,
+            form=ResendForm(),
         )
         return _private(make_response(page, 410))
     form = ConfirmForm()
-    if request.method == "POST":
-        lifecycle.confirm(db.session, signature, now=utcnow())
-        db.session.commit()
-        return _confirmed(slug, token)
     verified = signature.state is SignatureState.VERIFIED
     page = render_template(
         "public/confirm.html",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,11 +13,11 @@ from app.db import DbSession, UTCDateTime, upsert
 from app.errors import InvalidInput
 from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Signature, SignatureCount
 from app.support.countries import country_name, is_country_code
+from app.support.identifiers import BadCursor, decode_cursor, encode_cursor
 from app.support.text import has_control_characters, normalise
 
 SEARCH_MAX = 100
 #: Signature ids are 32-bit integers in the database.
-_ID_MAX = 2**31 - 1
 #: Advisory lock key that serialises `signatures recount` runs ("UNDR" in ASCII).
 RECOUNT_LOCK = 0x554E4452
 _BAD_CURSOR = "This page link is not valid; start again from the first page."
@@ -108,22 +106,18 @@ def reconcile_counts(session: DbSession) -> dict[int, int]:
     return drifts
 
 
-def encode_cursor(verified_at: datetime, signature_id: int) -> str:
-    raw = f"{verified_at.astimezone(UTC).isoformat()}|{signature_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def page_cursor(verified_at: datetime, signature_id: int) -> str:
+    return encode_cursor(verified_at.astimezone(UTC).isoformat(), signature_id)
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def _read_cursor(cursor: str) -> tuple[datetime, int]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        moment, _, ident = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
-        verified_at = datetime.fromisoformat(moment).astimezone(UTC)
-        signature_id = int(ident)
-    except (ValueError, OverflowError, binascii.Error, UnicodeError):
+        moment, signature_id = decode_cursor(cursor, 2)
+        if not isinstance(moment, str) or not moment.endswith("+00:00"):
+            raise BadCursor(cursor)
+        return datetime.fromisoformat(moment).astimezone(UTC), signature_id
+    except (BadCursor, ValueError, OverflowError):
         raise InvalidInput(_BAD_CURSOR) from None
-    if not moment.endswith("+00:00") or not 1 <= signature_id <= _ID_MAX:
-        raise InvalidInput(_BAD_CURSOR)
-    return verified_at, signature_id
 
 
 def clean_search(text: str) -> str | None:
@@ -172,7 +166,7 @@ def signatory_page(
         .order_by(Signature.verified_at.desc(), Signature.id.desc())
     )
     if cursor:
-        verified_at, signature_id = decode_cursor(cursor)
+        verified_at, signature_id = _read_cursor(cursor)
         query = query.where(
             tuple_(Signature.verified_at, Signature.id)
             < tuple_(literal(verified_at, UTCDateTime()), literal(signature_id))
@@ -201,7 +195,7 @@ def signatory_page(
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
-        next_cursor = encode_cursor(last.verified_at, rows[limit - 1].id)
+        next_cursor = page_cursor(last.verified_at, rows[limit - 1].id)
     return SignatoryPage(items=items, next_cursor=next_cursor)
 
 

@@ -19,7 +19,7 @@ from app import audit
 from app.affiliations.affiliations import affiliation_for
 from app.db import DbSession, upsert
 from app.errors import LetterClosed, NotFound
-from app.letters.letters import SLUG_PATTERN
+from app.letters.letters import SLUG_PATTERN, public_letter
 from app.mail.outbox import queue_email
 from app.models import Letter, LetterStatus, OutboundEmail, Signature, SignatureState
 from app.signing.defences import NO_CLUES, Clues, canonical_email, review_flags
@@ -31,7 +31,7 @@ from app.signing.emails import (
     queue_withdrawal_receipt,
 )
 from app.signing.settings import SigningSettings
-from app.signing.tokens import TokenExpired, TokenInvalid, TokenPurpose, read_token
+from app.signing.tokens import TokenPurpose, read_token
 from app.support.text import lookalike_key, mailbox_key
 
 
@@ -213,6 +213,10 @@ def signature_from_token(
     signature_id = read_token(
         settings.secret_key, TokenPurpose.CONFIRM, token, max_age=settings.confirm_max_age
     )
+    return _confirmable(session, letter, signature_id)
+
+
+def _confirmable(session: DbSession, letter: Letter, signature_id: int) -> Signature:
     signature = _signature_of_letter(session, letter, signature_id)
     if signature.state not in (SignatureState.PENDING, SignatureState.VERIFIED):
         raise NotFound("This link can no longer be used.")
@@ -226,71 +230,54 @@ def _signature_of_letter(session: DbSession, letter: Letter, signature_id: int) 
     return signature
 
 
-def confirm(session: DbSession, signature: Signature, *, now: datetime) -> bool:
-    """pending -> verified. True if this call changed it; confirming twice is harmless."""
-    if signature.state is SignatureState.VERIFIED:
-        return False
-    if signature.state is not SignatureState.PENDING:
-        raise NotFound("This signature can no longer be confirmed.")
-    if not signature.letter.is_open(now):
-        raise LetterClosed("This letter closed before the signature was confirmed.")
-    confirmed = session.connection().execute(_CONFIRM, {"signature_id": signature.id, "now": now})
-    if confirmed.rowcount != 1:
-        session.refresh(signature)  # confirmed meanwhile by another request
-        return False
-    set_committed_value(signature, "state", SignatureState.VERIFIED)
-    set_committed_value(signature, "verified_at", now)
-    return True
+def confirm_by_link(
+    session: DbSession, slug: str, token: str, *, settings: SigningSettings, now: datetime
+) -> bool:
+    """pending -> verified, from a confirmation link: True if this call confirmed it, False if
+    it was confirmed already (a second click changes nothing, and keeps the first time).
+
+    One conditional UPDATE checks what a click needs (the token, that the signature is this
+    letter's and pending, that the letter is open) without loading the letter or signature,
+    which cost more CPU than the UPDATE. Only when it changes nothing are they loaded, to say
+    why: TokenExpired or TokenInvalid, NotFound (another letter's link, a withdrawn or hidden
+    signature), LetterClosed, or False."""
+    signature_id = read_token(
+        settings.secret_key, TokenPurpose.CONFIRM, token, max_age=settings.confirm_max_age
+    )
+    # A slug that could not name a letter (a NUL byte, say, which PostgreSQL refuses as a
+    # parameter) goes straight to the explanation.
+    if SLUG_PATTERN.match(slug):
+        parameters = {"signature_id": signature_id, "slug": slug, "now": now}
+        if session.connection().execute(_CONFIRM_FROM_LINK, parameters).rowcount == 1:
+            return True
+    signature = _confirmable(session, public_letter(session, slug), signature_id)
+    if signature.state is SignatureState.PENDING:
+        if not signature.letter.is_open(now):
+            raise LetterClosed("This letter closed before the signature was confirmed.")
+        session.refresh(signature)  # confirmed meanwhile by another click
+    return False
 
 
 _signatures = Signature.__table__.c
-#: pending -> verified, conditional, so of two confirmations at once only the first sets
-#: verified_at. Core on the table, built once (see _insert_signature).
-_CONFIRM = (
+_letters = Letter.__table__.c
+#: pending -> verified for a signature of the open letter at `slug`; conditional, so of two
+#: confirmations at once only the first sets verified_at. Core on the table, built once (see
+#: _insert_signature).
+_CONFIRM_FROM_LINK = (
     update(Signature.__table__)
     .where(
         _signatures.id == bindparam("signature_id"),
         _signatures.state == SignatureState.PENDING,
+        _signatures.letter_id
+        == select(_letters.id)
+        .where(
+            _letters.slug == bindparam("slug"),
+            _letters.status == LetterStatus.OPEN,
+            or_(_letters.closes_at.is_(None), _letters.closes_at > bindparam("now")),
+        )
+        .scalar_subquery(),
     )
     .values(state=SignatureState.VERIFIED, verified_at=bindparam("now"))
-)
-
-
-def confirm_from_link(
-    session: DbSession, slug: str, token: str, *, settings: SigningSettings, now: datetime
-) -> bool:
-    """The usual confirmation, pending -> verified, straight from the link: one UPDATE that
-    checks what the full path (signature_from_token, then confirm) would: the token, that the
-    signature belongs to this letter, that it is pending and that the letter is open.
-
-    False when anything else is the case (an expired or bad link, a second click, a closed
-    letter): nothing changed, and the full path finds out what to say."""
-    if not SLUG_PATTERN.match(slug):  # a NUL byte, say: PostgreSQL refuses such a parameter
-        return False
-    try:
-        signature_id = read_token(
-            settings.secret_key, TokenPurpose.CONFIRM, token, max_age=settings.confirm_max_age
-        )
-    except (TokenExpired, TokenInvalid):
-        return False
-    confirmed = session.connection().execute(
-        _CONFIRM_FROM_LINK, {"signature_id": signature_id, "slug": slug, "now": now}
-    )
-    return confirmed.rowcount == 1
-
-
-_letters = Letter.__table__.c
-#: _CONFIRM, for a signature of the open letter at `slug`: the letter and the signature are
-#: not loaded (each cost more CPU than the UPDATE).
-_CONFIRM_FROM_LINK = _CONFIRM.where(
-    _signatures.letter_id
-    == select(_letters.id)
-    .where(
-        _letters.slug == bindparam("slug"),
-        _letters.status == LetterStatus.OPEN,
-        or_(_letters.closes_at.is_(None), _letters.closes_at > bindparam("now")),
-    )
-    .scalar_subquery()
 )
 
 

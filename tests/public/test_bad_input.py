@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from app.db import utcnow
 from app.models import LetterStatus, OutboundEmail, Signature
 from tests.factories import make_letter
-from tests.helpers import CSRF_PATTERN, sign, sign_form_token, signing_answers
+from tests.helpers import CSRF_PATTERN, confirm_signature, sign, sign_form_token, signing_answers
 
 
 def _nothing_written(session) -> bool:
@@ -79,12 +79,11 @@ def test_input_is_trimmed_and_unicode_normalised(client: FlaskClient, session) -
 
 def test_html_in_answers_is_shown_as_text_never_run(client: FlaskClient, session, app) -> None:
     from app.models import SignatureState
-    from app.signing import lifecycle
 
     letter = make_letter(session, slug="xss")
     sign(client, "xss", name="<script>alert(1)</script>", affiliation="<b>Evil</b> Corp")
     signature = session.scalars(select(Signature)).one()
-    lifecycle.confirm(session, signature, now=utcnow())
+    confirm_signature(session, app, signature)
     assert signature.state is SignatureState.VERIFIED
     page = client.get(f"/letters/{letter.slug}/signatories").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page
