@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_limiter import RateLimitExceeded
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, SecurityError
@@ -50,8 +49,10 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     with app.app_context():
         database.configure_sqlite(database.db.engine)
     migrate.init_app(app, database.db, directory=str(PROJECT_ROOT / "migrations"))
-    # Before CSRFProtect's own hook, which reads the body: the import page takes big uploads.
-    app.before_request(_larger_body_for_imports)
+    # The blueprints before CSRFProtect: a blueprint's before_app_request hooks then run
+    # before CSRFProtect's, which reads the body (the console's import page allows a bigger
+    # one than the rest of the site, and must say so first).
+    _register_blueprints(app)
     csrf.init_app(app)
     limiter.init_app(app)
     if (
@@ -65,15 +66,6 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
         )
     login_manager.init_app(app)
     http_cache.install(app)
-
-    from app.api import bp as api_bp
-    from app.organiser import bp as organiser_bp
-    from app.public import bp as public_bp
-
-    app.register_blueprint(public_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(organiser_bp)
-    csrf.exempt(api_bp)  # read-only JSON, no cookies involved
 
     from app.cli import register_commands
 
@@ -91,9 +83,15 @@ def _end_session_even_if_the_database_went_away(_error: BaseException | None) ->
         database.db.session.registry.clear()
 
 
-def _larger_body_for_imports() -> None:
-    if request.endpoint == "organiser.import_signatures" and current_user.is_authenticated:
-        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
+def _register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
+    from app.organiser import bp as organiser_bp
+    from app.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(organiser_bp)
+    csrf.exempt(api_bp)  # read-only JSON, no cookies involved
 
 
 def _writes_begin_immediately() -> None:

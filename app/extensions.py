@@ -25,6 +25,5 @@ csrf = CSRFProtect()
 migrate = Migrate()
 limiter = Limiter(key_func=client_key)
 login_manager = LoginManager()
-login_manager.login_view = "organiser.login"
 login_manager.login_message = "Please sign in to continue."
 login_manager.session_protection = "strong"

@@ -32,6 +32,9 @@ FAILED_LOGIN = "That email address and password do not match an organiser accoun
 PUBLIC_ENDPOINTS = {"organiser.login", "organiser.login_code"}
 
 
+login_manager.login_view = "organiser.login"
+
+
 @login_manager.user_loader
 def _load_organiser(session_id: str) -> Organiser | None:
     return organisers.organiser_by_session_id(db.session, session_id)

@@ -47,8 +47,8 @@ from app.models import (
     SignatureState,
 )
 from app.moderation.operations import Correction, SignatureFilter
-from app.support.countries import country_choices, is_country_code
-from app.support.form_fields import moment_from, multi_line, single_line
+from app.support.countries import is_country_code
+from app.support.form_fields import CountryField, moment_from, multi_line, single_line
 from app.support.identifiers import whole_number
 
 
@@ -186,16 +186,12 @@ class CorrectionForm(FlaskForm):
         filters=[single_line],
         validators=[DataRequired(), Length(max=AFFILIATION_MAX)],
     )
-    country = SelectField("Country")
+    country = CountryField("Country")
     notable_context = StringField(
         "Context shown with a notable signatory (optional)",
         filters=[single_line],
         validators=[Optional(), Length(max=NOTABLE_CONTEXT_MAX)],
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.country.choices = dict(country_choices())
 
     @staticmethod
     def initial(signature: Signature) -> SimpleNamespace:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.models import AFFILIATION_MAX, COMMENT_MAX, EMAIL_MAX, NAME_MAX, TITLE_MAX
 from app.signing.lifecycle import SignatureInput
-from app.support.countries import country_choices, is_country_code
 from app.support.form_fields import (
+    CheckboxField,
+    CountryField,
+    EmailAddressField,
+    TextBoxField,
+    TextField,
     deliverable_looking_email,
     multi_line,
     no_stacked_marks,
@@ -20,20 +21,8 @@ from app.support.form_fields import (
 )
 
 
-@cache
-def _country_choices() -> dict[str, str]:
-    # Built once: every page view and form post uses it.
-    return {"": "Choose your country", **dict(country_choices())}
-
-
-class CountryField(SelectField):
-    def pre_validate(self, form: object) -> None:
-        if self.data and not is_country_code(self.data):
-            raise ValidationError("Please choose a country from the list.")
-
-
 class SignForm(FlaskForm):
-    name = StringField(
+    name = TextField(
         "Full name",
         filters=[single_line],
         validators=[
@@ -43,7 +32,7 @@ class SignForm(FlaskForm):
             no_stacked_marks,
         ],
     )
-    email = EmailField(
+    email = EmailAddressField(
         "Email address",
         description="We send a confirmation link here. It is never shown publicly.",
         filters=[single_line],
@@ -53,7 +42,7 @@ class SignForm(FlaskForm):
             deliverable_looking_email,
         ],
     )
-    affiliation = StringField(
+    affiliation = TextField(
         "Affiliation (organisation)",
         filters=[single_line],
         validators=[
@@ -65,7 +54,7 @@ class SignForm(FlaskForm):
             no_stacked_marks,
         ],
     )
-    title = StringField(
+    title = TextField(
         "Title or role",
         filters=[single_line],
         validators=[
@@ -75,8 +64,12 @@ class SignForm(FlaskForm):
             no_stacked_marks,
         ],
     )
-    country = CountryField("Country", validators=[DataRequired("Please choose your country.")])
-    comment = TextAreaField(
+    country = CountryField(
+        "Country",
+        placeholder="Choose your country",
+        validators=[DataRequired("Please choose your country.")],
+    )
+    comment = TextBoxField(
         "Comment (optional)",
         filters=[multi_line],
         validators=[
@@ -88,16 +81,12 @@ class SignForm(FlaskForm):
             no_stacked_marks,
         ],
     )
-    is_public = BooleanField("Show my name on the public list of signatories", default=True)
+    is_public = CheckboxField("Show my name on the public list of signatories", default=True)
     #: A honeypot: hidden from people, filled in by many bots. Its content is never refused,
     #: only noted, so a bot cannot tell it was caught.
-    website = StringField(
+    website = TextField(
         "Leave this field empty", filters=[single_line], validators=[Length(max=500)]
     )
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.country.choices = _country_choices()
 
     def answers(self) -> SignatureInput:
         return SignatureInput(

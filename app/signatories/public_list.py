@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import func, literal, or_, select, tuple_
+from sqlalchemy import bindparam, func, literal, or_, select, tuple_
 
 from app.db import DbSession, UTCDateTime, upsert
 from app.errors import InvalidInput
@@ -53,8 +53,14 @@ class SignatoryPage:
 
 
 def count_verified(session: DbSession, letter: Letter) -> int:
-    """Verified signatures, listed or not, unless held for review."""
-    return verified_counts(session, [letter.id]).get(letter.id, 0)
+    """Verified signatures, listed or not, unless held for review (see verified_counts)."""
+    return int(session.scalar(_KEPT_COUNT, {"letter_id": letter.id}) or 0)
+
+
+#: Built once, as every letter page asks it.
+_KEPT_COUNT = select(func.sum(SignatureCount.verified)).where(
+    SignatureCount.letter_id == bindparam("letter_id")
+)
 
 
 def verified_counts(session: DbSession, letter_ids: Sequence[int]) -> dict[int, int]:
@@ -148,23 +154,7 @@ def signatory_page(
     country: str | None = None,
 ) -> SignatoryPage:
     """Public signatories, newest first, by keyset: page 5,000 costs what page 1 does."""
-    query = (
-        select(
-            Signature.name,
-            Signature.title,
-            Affiliation.name.label("affiliation"),
-            Signature.country,
-            Signature.verified_at,
-            Signature.id,
-        )
-        .join(Affiliation, Signature.affiliation_id == Affiliation.id)
-        .where(
-            Signature.letter_id == letter.id,
-            *PUBLICLY_COUNTED,
-            Signature.is_public.is_(True),
-        )
-        .order_by(Signature.verified_at.desc(), Signature.id.desc())
-    )
+    query = _PUBLIC_SIGNATORIES
     if cursor:
         verified_at, signature_id = _read_cursor(cursor)
         query = query.where(
@@ -180,7 +170,7 @@ def signatory_page(
         )
     if country:
         query = query.where(Signature.country == country)
-    rows = session.execute(query.limit(limit + 1)).all()
+    rows = session.execute(query.limit(limit + 1), {"letter_id": letter.id}).all()
     # verified_at is never NULL on a verified signature: a CHECK constraint guarantees it.
     items = [
         PublicSignatory(
@@ -199,6 +189,26 @@ def signatory_page(
     return SignatoryPage(items=items, next_cursor=next_cursor)
 
 
+#: Every page of the public list starts from this, built once.
+_PUBLIC_SIGNATORIES = (
+    select(
+        Signature.name,
+        Signature.title,
+        Affiliation.name.label("affiliation"),
+        Signature.country,
+        Signature.verified_at,
+        Signature.id,
+    )
+    .join(Affiliation, Signature.affiliation_id == Affiliation.id)
+    .where(
+        Signature.letter_id == bindparam("letter_id"),
+        *PUBLICLY_COUNTED,
+        Signature.is_public.is_(True),
+    )
+    .order_by(Signature.verified_at.desc(), Signature.id.desc())
+)
+
+
 def newest_signatories(
     session: DbSession, letter: Letter, *, limit: int = 10
 ) -> Sequence[PublicSignatory]:
@@ -215,16 +225,20 @@ class NotableSignatory:
 
 def notable_signatories(session: DbSession, letter: Letter) -> Sequence[NotableSignatory]:
     """Featured signatories in the organisers' order: verified and public ones only."""
-    rows = session.execute(
-        select(Signature.name, Signature.title, Affiliation.name, Signature.notable_context)
-        .join(Affiliation, Signature.affiliation_id == Affiliation.id)
-        .where(
-            Signature.letter_id == letter.id,
-            *PUBLICLY_COUNTED,
-            Signature.is_public.is_(True),
-            Signature.is_notable.is_(True),
-        )
-        .order_by(Signature.notable_rank.asc().nulls_last(), Signature.name)
-        .limit(200)
-    ).all()
+    rows = session.execute(_NOTABLES, {"letter_id": letter.id}).all()
     return [NotableSignatory(*row) for row in rows]
+
+
+#: Built once, as every letter page asks it.
+_NOTABLES = (
+    select(Signature.name, Signature.title, Affiliation.name, Signature.notable_context)
+    .join(Affiliation, Signature.affiliation_id == Affiliation.id)
+    .where(
+        Signature.letter_id == bindparam("letter_id"),
+        *PUBLICLY_COUNTED,
+        Signature.is_public.is_(True),
+        Signature.is_notable.is_(True),
+    )
+    .order_by(Signature.notable_rank.asc().nulls_last(), Signature.name)
+    .limit(200)
+)
