@@ -201,6 +201,11 @@ def scenario_pages(base: str, hello: float, hello_base: str, sizes: Sizes, smoke
     letter = wrk(f"{base}/letters/{SLUG}", "get.lua", sizes)
     check(not unexpected_statuses(letter, "200"), f"letter page: {letter['statuses']}")
     rows.append(rate_row("letter page", letter, hello, 0.8, smoke))
+    # A link shared in a chat or a feed carries a tracking parameter: no worker replays it
+    # (a query string), so this is the page rendered on every visit.
+    shared = wrk(f"{base}/letters/{SLUG}?utm_source=bench", "get.lua", sizes)
+    check(not unexpected_statuses(shared, "200"), f"shared link: {shared['statuses']}")
+    rows.append(rate_row("letter page, shared link (?utm_source=...)", shared, hello, 0.3, smoke))
 
     # First and last page of the public list and of the API. A query string keeps both out of
     # the worker's page cache, so each is rendered and queried every time.
@@ -262,7 +267,7 @@ def signatures_made(run: str) -> tuple[int, int, int]:
     return int(row[0]), int(row[2]), int(row[1])
 
 
-def scenario_signing(base: str, hello: float, sizes: Sizes, smoke: bool) -> list[Row]:
+def scenario_signing(base: str, hello: float, sizes: Sizes, smoke: bool) -> tuple[list[Row], dict]:
     token, cookie = token_and_cookie(base)
     run = f"s{int(time.time())}"
     figures = wrk(
@@ -287,9 +292,8 @@ def scenario_signing(base: str, hello: float, sizes: Sizes, smoke: bool) -> list
         f"{successes} successful responses but {stored} signatures stored",
     )
     row = rate_row("signing", figures, hello, 0.3, smoke)
-    p99_ok = figures["p99_ms"] < 250
-    row.target = f">= 0.3, p99 < 250 ms @{sizes.connections}"
-    row.met = None if smoke else bool(row.met and p99_ok)
+    row.target = "(against its floor, below)"
+    row.met = None
     note = Row(
         "  signatures stored / emails queued",
         f"{stored:,} / {emails:,}",
@@ -298,7 +302,7 @@ def scenario_signing(base: str, hello: float, sizes: Sizes, smoke: bool) -> list
         "1 each per response",
         True,
     )
-    return [row, note]
+    return [row, note], figures
 
 
 def confirmation_tokens(limit: int, path: Path) -> int:
@@ -315,7 +319,9 @@ def confirmation_tokens(limit: int, path: Path) -> int:
     return len(ids)
 
 
-def scenario_confirming(base: str, hello: float, sizes: Sizes, smoke: bool, work: Path) -> Row:
+def scenario_confirming(
+    base: str, hello: float, sizes: Sizes, smoke: bool, work: Path
+) -> tuple[Row, dict]:
     token, cookie = token_and_cookie(base)
     tokens = work / "tokens.txt"
     available = confirmation_tokens(sizes.pending, tokens)
@@ -337,12 +343,16 @@ def scenario_confirming(base: str, hello: float, sizes: Sizes, smoke: bool, work
         ).fetchone()
     check(kept == true, f"kept count {kept} but {true} verified signatures")
     row = rate_row("confirming", figures, hello, 0.3, smoke)
+    row.target = "(against its floor, below)"
+    row.met = None
     if figures["requests"] > available:
         row.figure += f" [{available:,} tokens: some confirmed twice]"
-    return row
+    return row, figures
 
 
-def scenario_floor(floor: str, hello: float, sizes: Sizes, smoke: bool, work: Path) -> list[Row]:
+def scenario_floor(
+    floor: str, hello: float, sizes: Sizes, smoke: bool, work: Path
+) -> tuple[list[Row], dict, dict]:
     """The floor app (bench/floor.py): what signing and confirming could reach at best."""
     unused = {"BENCH_CSRF_TOKEN": "", "BENCH_COOKIE": ""}  # the floor checks neither
     run = f"floor{int(time.time())}"
@@ -364,7 +374,22 @@ def scenario_floor(floor: str, hello: float, sizes: Sizes, smoke: bool, work: Pa
         row.target = f"the best {name} can do"
         row.met = None
         rows.append(row)
-    return rows
+    return rows, signing, confirming
+
+
+def against_floor(
+    name: str, app: dict, floor: dict, minimum: float, sizes: Sizes, smoke: bool
+) -> Row:
+    """The app's rate as a share of the floor's, measured in the same run."""
+    ratio = app["rate"] / floor["rate"]
+    return Row(
+        f"{name} against its floor",
+        f"{app['rate']:,.0f} req/s (p99 {app['p99_ms']:.0f} ms)",
+        f"floor {floor['rate']:,.0f} req/s",
+        ratio,
+        f">= {minimum}, p99 < 250 ms @{sizes.connections}",
+        None if smoke else ratio >= minimum and app["p99_ms"] < 250,
+    )
 
 
 def scenario_export(sizes: Sizes, work: Path, smoke: bool) -> Row:
@@ -789,15 +814,25 @@ def main() -> None:
                     Row("hello (baseline)", f"{hello['rate']:,.0f} req/s", "", None, "", None)
                 )
                 rows += scenario_pages(base, hello["rate"], hello_base, sizes, options.smoke)
-                rows += scenario_signing(base, hello["rate"], sizes, options.smoke)
-                rows.append(scenario_confirming(base, hello["rate"], sizes, options.smoke, work))
+                signing_rows, signing = scenario_signing(base, hello["rate"], sizes, options.smoke)
+                rows += signing_rows
+                confirming_row, confirming = scenario_confirming(
+                    base, hello["rate"], sizes, options.smoke, work
+                )
+                rows.append(confirming_row)
                 rows += scenario_mail(base, sizes, options.smoke)
                 console_export = scenario_console_export(base, work, options.smoke)
             with gunicorn("bench.floor:app", app_environment(free_port())) as floor:
-                floor_rows = scenario_floor(floor, hello["rate"], sizes, options.smoke, work)
+                floor_rows, floor_signing, floor_confirming = scenario_floor(
+                    floor, hello["rate"], sizes, options.smoke, work
+                )
         # Under the rows they bound: signing's and confirming's.
         at = next(i for i, row in enumerate(rows) if row.scenario == "confirming") + 1
-        rows[at:at] = floor_rows
+        rows[at:at] = [
+            *floor_rows,
+            against_floor("signing", signing, floor_signing, 0.5, sizes, options.smoke),
+            against_floor("confirming", confirming, floor_confirming, 0.6, sizes, options.smoke),
+        ]
         rows.append(scenario_export(sizes, work, options.smoke))
         rows.append(console_export)
         rows += scenario_imports(sizes, work, options.smoke)

@@ -19,7 +19,16 @@ from app.organiser import bp
 from app.organiser.forms import ConfirmActionForm, LetterForm, TeamForm
 from app.signatories import overview, public_list
 from app.signing import defences
+from app.support.http_cache import console_changed
 from app.support.markdown_html import render_markdown
+
+
+@bp.after_request
+def _public_pages_follow_the_console(response: BaseResponse) -> BaseResponse:
+    """A change made here is on the public pages at the next request, in every worker."""
+    if request.method == "POST" and response.status_code < 400:
+        console_changed()
+    return response
 
 
 def letter_of_mine(

@@ -3,9 +3,13 @@
 Two layers. Each such response carries an ETag and `Cache-Control: public, s-maxage,
 stale-while-revalidate`, so browsers revalidate cheaply (304) and a CDN or reverse proxy in front
 of the site answers the crowd of readers itself. Behind that, each worker process replays a
-public response it produced for a few seconds, straight from WSGI without entering Flask (no
-request context, hooks, queries or rendering): a surge that does reach the app costs one render
-per page per process every few seconds, and each visit about what a "hello world" costs.
+public response it produced for a few seconds (PAGE_CACHE_SECONDS), straight from WSGI without
+entering Flask (no request context, hooks, queries or rendering): a surge that does reach the
+app costs one render per page per process every few seconds, and each visit about what a
+"hello world" costs. `make bench` shows why it stays: the letter page rendered on every visit
+reaches about a fifth of "hello", replayed more than "hello" itself (docs/PERFORMANCE.md). It is
+the one place that trades freshness for speed, and it trades only signers' counts: a change made
+in the console is on every public page at the next request (ConsoleChanges).
 
 Only pages that are the same for everyone are marked public: none of them carries a CSRF token
 or reads the session (the sign form fetches its token separately; see public/views.py), and a
@@ -14,6 +18,7 @@ public response never sets a cookie (SessionCookiesOffSharedPages).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -21,7 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cachetools import TTLCache
+import redis
+from cachetools import LRUCache
 from flask import Flask, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wsgi import get_host
@@ -40,6 +46,39 @@ class StoredResponse:
     body: bytes
     etag: str
     stored_at: float
+    #: ConsoleChanges.current() before the page was rendered.
+    generation: int
+
+
+class ConsoleChanges:
+    """Counts the changes organisers make in the console, so that no worker replays a page
+    rendered before the latest one: a letter edited, a signature hidden or approved is on the
+    public pages at the next request, in every process. Kept in Redis when REDIS_URL is set
+    (shared by every worker and node), else in this process (one process: `make run`).
+
+    If Redis cannot be asked, the answer is "changed": a page is rendered afresh, never stale.
+    """
+
+    KEY = "undersigned:console-changes"
+
+    def __init__(self, redis_url: str | None) -> None:
+        self._local = 0
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5) if redis_url else None
+
+    def current(self) -> int:
+        if self._redis is None:
+            return self._local
+        try:
+            return int(self._redis.get(self.KEY) or 0)
+        except (redis.RedisError, ValueError):
+            return -1  # matches no kept page
+
+    def record(self) -> None:
+        self._local += 1
+        if self._redis is not None:
+            # If Redis is away, each worker's pages still expire within PAGE_CACHE_SECONDS.
+            with contextlib.suppress(redis.RedisError):
+                self._redis.incr(self.KEY)
 
 
 class SharedResponseCache:
@@ -51,15 +90,22 @@ class SharedResponseCache:
     A kept page is replayed only to a request the app would have answered the same way: the
     key holds everything the rules before a view look at (the host, checked against
     TRUSTED_HOSTS; the scheme, as a proxy reports it), so a request for a foreign host finds
-    nothing kept and gets the app's own 400, warm cache or cold.
+    nothing kept and gets the app's own 400, warm cache or cold. And only while nothing was
+    changed in the console since it was rendered (ConsoleChanges), and for `seconds` at most.
     """
 
-    def __init__(self, app: WSGIApplication, seconds: float) -> None:
+    def __init__(
+        self,
+        app: WSGIApplication,
+        seconds: float,
+        changes: ConsoleChanges,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.app = app
         self.seconds = seconds
-        self._responses: TTLCache[tuple[str, ...], StoredResponse] = TTLCache(
-            maxsize=_MAX_PAGES, ttl=seconds
-        )
+        self.changes = changes
+        self.clock = clock
+        self._responses: LRUCache[tuple[str, ...], StoredResponse] = LRUCache(maxsize=_MAX_PAGES)
         self._lock = threading.Lock()  # gthread workers serve requests on several threads
 
     def clear(self) -> None:
@@ -70,14 +116,15 @@ class SharedResponseCache:
         if environ["REQUEST_METHOD"] != "GET" or environ.get("QUERY_STRING"):
             return self.app(environ, start_response)
         key = _cache_key(environ)
+        generation = self.changes.current()
         with self._lock:
             stored = self._responses.get(key)
-        if stored is None:
-            rendered = self._render(key, environ, start_response)
+        if stored is None or not self._fresh(stored, generation):
+            rendered = self._render(key, generation, environ, start_response)
             if not isinstance(rendered, StoredResponse):
                 return rendered
             stored = rendered
-        age = ("Age", str(int(time.monotonic() - stored.stored_at)))
+        age = ("Age", str(int(self.clock() - stored.stored_at)))
         if environ.get("HTTP_IF_NONE_MATCH") == stored.etag:
             kept = [(k, v) for k, v in stored.headers if k.lower() != "content-length"]
             start_response("304 Not Modified", [*kept, age])
@@ -85,8 +132,15 @@ class SharedResponseCache:
         start_response(stored.status, [*stored.headers, age])
         return [stored.body]
 
+    def _fresh(self, stored: StoredResponse, generation: int) -> bool:
+        return stored.generation == generation and self.clock() - stored.stored_at < self.seconds
+
     def _render(
-        self, key: tuple[str, ...], environ: WSGIEnvironment, start_response: StartResponse
+        self,
+        key: tuple[str, ...],
+        generation: int,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
     ) -> StoredResponse | Iterable[bytes]:
         """Run the app. A public 200 is read whole and kept, and returned to be answered like a
         hit. Anything else (a 304, a private page, a streamed export) goes to the client as the
@@ -117,7 +171,7 @@ class SharedResponseCache:
                 close()
         replayed = [(k, v) for k, v in captured["headers"] if k.lower() != "date"]
         entry = StoredResponse(
-            captured["status"], replayed, body, headers["etag"], time.monotonic()
+            captured["status"], replayed, body, headers["etag"], self.clock(), generation
         )
         with self._lock:
             self._responses[key] = entry
@@ -153,9 +207,18 @@ def install(app: Flask) -> None:
     app.session_interface = SessionCookiesOffSharedPages()
     seconds = float(app.config["PAGE_CACHE_SECONDS"])
     if seconds > 0:
-        cache = SharedResponseCache(app.wsgi_app, seconds)
+        changes = ConsoleChanges(app.config.get("REDIS_URL"))
+        cache = SharedResponseCache(app.wsgi_app, seconds, changes)
         app.wsgi_app = cache  # type: ignore[method-assign]
         app.extensions["shared_response_cache"] = cache
+
+
+def console_changed() -> None:
+    """Something organisers see on public pages may have changed: no worker replays a page
+    rendered before now (see ConsoleChanges)."""
+    cache = shared_response_cache(current_app)
+    if cache is not None:
+        cache.changes.record()
 
 
 def shared_response_cache(app: Flask) -> SharedResponseCache | None:

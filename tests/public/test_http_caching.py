@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from flask.testing import FlaskClient
 
 from app import create_app
 from app.support.http_cache import shared_response_cache
 from config import TestingConfig
-from tests.factories import make_letter, make_signature
+from tests.factories import make_letter, make_organiser, make_signature
 from tests.helpers import sign_form_token
 
 SHARED_PAGES = [
@@ -92,8 +94,15 @@ def test_a_worker_renders_a_shared_page_once_per_interval(session) -> None:
     # and once the interval is over, so is the kept page.
     cache = shared_response_cache(cached)
     assert cache is not None
-    cache.clear()
-    assert 'data-testid="verified-count">2<' in client.get("/letters/busy").get_data(as_text=True)
+    clock = [time.monotonic() + 3600]  # an hour on: what was kept before has expired
+    cache.clock = lambda: clock[0]
+    kept = client.get("/letters/busy")  # kept anew at the fake clock's time
+    assert 'data-testid="verified-count">2<' in kept.get_data(as_text=True)
+    clock[0] += 59.9
+    assert client.get("/letters/busy").get_data() == kept.get_data()
+    make_signature(session, letter=letter)
+    clock[0] += 0.2  # 60.1 s after it was kept: the interval is over
+    assert 'data-testid="verified-count">3<' in client.get("/letters/busy").get_data(as_text=True)
 
 
 def test_replayed_pages_keep_their_headers_and_answer_revalidation(session) -> None:
@@ -184,3 +193,35 @@ def test_a_page_kept_for_one_scheme_is_not_replayed_for_another(session) -> None
     assert cache is not None
     assert len(cache._responses) == 2
     assert plain.status_code == secure.status_code == 200
+
+
+def test_an_organisers_change_is_on_the_public_page_at_the_next_request(session) -> None:
+    """The replay keeps signers' counts a few seconds; it never hides what an organiser just
+    changed in the console, in this worker or another (the count of changes is shared)."""
+    from app.models import OrganiserRole
+    from tests.helpers import csrf_token, log_in
+
+    shared = "redis://127.0.0.1:6379/12"  # what the workers of a deployment share
+    cached = create_app(TestingConfig, PAGE_CACHE_SECONDS=60, REDIS_URL=shared)
+    other_worker = create_app(TestingConfig, PAGE_CACHE_SECONDS=60, REDIS_URL=shared)
+    letter = make_letter(session, slug="edited", title="Old title")
+    organiser = make_organiser(session, letters={letter: OrganiserRole.OWNER})
+    session.commit()
+    reader, elsewhere = cached.test_client(), other_worker.test_client()
+    assert "Old title" in reader.get("/letters/edited").get_data(as_text=True)
+    assert "Old title" in elsewhere.get("/letters/edited").get_data(as_text=True)
+
+    console = cached.test_client()
+    log_in(console, organiser.email)
+    edit = console.post(
+        "/admin/letters/edited/edit",
+        data={
+            "csrf_token": csrf_token(console, "/admin/letters/edited/edit"),
+            "title": "New title",
+            "body": letter.body,
+            "status": "open",
+        },
+    )
+    assert edit.status_code == 303
+    assert "New title" in reader.get("/letters/edited").get_data(as_text=True)
+    assert "New title" in elsewhere.get("/letters/edited").get_data(as_text=True)
