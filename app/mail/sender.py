@@ -9,9 +9,11 @@ The worker loop is its own transaction boundary, as a request is for a view: it 
 claim and each result itself, because holding a transaction open across SMTP calls would hold
 row locks for seconds.
 
-What can go wrong, exactly. A message is never lost: a claim older than the LEASE is treated as a
-dead worker's and taken again. A message is sent twice only in these cases, each limited to one
-batch (BATCH_SIZE) per worker:
+What can go wrong, exactly (README and docs/DEPLOY.md say the same). A message is never lost:
+a claim older than the LEASE is treated as a dead worker's and taken again. While workers and
+the database run, no message is sent twice, however many workers run. A message is sent a
+second time only in these cases, and then at most the messages of one batch (BATCH_SIZE, 50)
+per worker that the failure struck:
 
 - The worker dies (crash, kill -9, host lost) between the SMTP server's "250 OK" and the commit
   that records it: what its batch sent but had not recorded goes out again after the lease.
@@ -398,9 +400,13 @@ def _load_claimed(
 
 
 def _record_sent(session: DbSession, ids: list[int], claim_token: str, moment: datetime) -> None:
-    """Mark sent messages in one statement. Not waited onto disk (asynchronous commit on
+    """Mark sent messages in one statement, not waited onto disk (asynchronous commit on
     PostgreSQL): if the database crashed first, they would be sent again after their lease,
-    never lost. Waiting for the disk per message was most of what limited the outbox."""
+    never lost.
+
+    Measured 2026-12-03 (5,000 confirmations composed at delivery, two workers, an SMTP sink on
+    loopback, three runs each, with bench/run.py's mail workers and sink): 478-586 msg/s
+    with it (median 498), 441-472 without (median 451), about a tenth more."""
     if not ids:
         return
     if session.get_bind().dialect.name == "postgresql":
