@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,11 +25,12 @@ from app.models import (
     OrganiserRole,
     Signature,
 )
-from app.signing.defences import clean_blocklists
 from app.support.text import has_control_characters, normalise
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 BODY_MAX = 100_000
+#: An email domain as organisers may block one (with its subdomains).
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z0-9-]{2,63}$")
 
 
 def create_letter(
@@ -178,6 +180,21 @@ def update_letter(
             new_version=letter.version if new_version else None,
         )
     return change
+
+
+def clean_blocklists(domains: list[str], ranges: list[str]) -> tuple[list[str], list[str]]:
+    """Organisers' blocklists, checked: InvalidInput naming the first bad entry."""
+    clean_domains = sorted({d.strip().lower().lstrip("@.") for d in domains if d.strip()})
+    for domain in clean_domains:
+        if not _DOMAIN.match(domain):
+            raise InvalidInput(f"{domain!r} is not an email domain (like example.org).")
+    clean_ranges = []
+    for cidr in (r.strip() for r in ranges if r.strip()):
+        try:
+            clean_ranges.append(str(ipaddress.ip_network(cidr, strict=False)))
+        except ValueError:
+            raise InvalidInput(f"{cidr!r} is not an address range (like 203.0.113.0/24).") from None
+    return clean_domains[:1000], sorted(set(clean_ranges))[:1000]
 
 
 def _check_target(target: int | None) -> None:
