@@ -6,10 +6,10 @@ of the site answers the crowd of readers itself. Behind that, each worker proces
 public response it produced for a few seconds (PAGE_CACHE_SECONDS), straight from WSGI without
 entering Flask (no request context, hooks, queries or rendering): a surge that does reach the
 app costs one render per page per process every few seconds, and each visit about what a
-"hello world" costs. `make bench` shows why it stays: the letter page rendered on every visit
-reaches about a fifth of "hello", replayed more than "hello" itself (docs/PERFORMANCE.md). It is
-the one place that trades freshness for speed, and it trades only signers' counts: a change made
-in the console is on every public page at the next request (ConsoleChanges).
+"hello world" costs. `make bench` shows why it stays: rendered on every visit, the letter page
+reaches 0.05-0.07 of "hello"; replayed, 1.4 times "hello" (docs/PERFORMANCE.md). It is the one
+place that trades freshness for speed, and it trades only signers' counts: a change made in the
+console reaches every worker's replay at once (ConsoleChanges).
 
 Only pages that are the same for everyone are marked public: none of them carries a CSRF token
 or reads the session (the sign form fetches its token separately; see public/views.py), and a
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -53,32 +54,57 @@ class StoredResponse:
 class ConsoleChanges:
     """Counts the changes organisers make in the console, so that no worker replays a page
     rendered before the latest one: a letter edited, a signature hidden or approved is on the
-    public pages at the next request, in every process. Kept in Redis when REDIS_URL is set
-    (shared by every worker and node), else in this process (one process: `make run`).
+    public pages at once in the worker that made it, and in every other worker as soon as Redis
+    passes the word on (well under a millisecond here; a channel, so a replayed page costs no
+    round trip). Without REDIS_URL the count is this process's own (`make run`: one process).
 
-    If Redis cannot be asked, the answer is "changed": a page is rendered afresh, never stale.
+    Whenever the listener is not sure it heard everything (it has just subscribed, or lost its
+    connection), it counts a change itself: a page is rendered afresh, never kept stale.
     """
 
-    KEY = "undersigned:console-changes"
+    CHANNEL = "undersigned:console-changes"
 
     def __init__(self, redis_url: str | None) -> None:
-        self._local = 0
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5) if redis_url else None
+        self._count = 0
+        self._redis_url = redis_url
+        self._listening_in: int | None = None  # the process whose listener runs
+        self._lock = threading.Lock()
 
     def current(self) -> int:
-        if self._redis is None:
-            return self._local
-        try:
-            return int(self._redis.get(self.KEY) or 0)
-        except (redis.RedisError, ValueError):
-            return -1  # matches no kept page
+        if self._redis_url is not None and self._listening_in != os.getpid():
+            self._listen()
+        return self._count
 
     def record(self) -> None:
-        self._local += 1
-        if self._redis is not None:
-            # If Redis is away, each worker's pages still expire within PAGE_CACHE_SECONDS.
+        self._count += 1
+        if self._redis_url is not None:
+            # If Redis is away, other workers' pages still expire within PAGE_CACHE_SECONDS.
             with contextlib.suppress(redis.RedisError):
-                self._redis.incr(self.KEY)
+                redis.Redis.from_url(self._redis_url, socket_timeout=0.5).publish(
+                    self.CHANNEL, "changed"
+                )
+
+    def _listen(self) -> None:
+        """Start this process's listener (gunicorn forks workers after the app is made)."""
+        with self._lock:
+            if self._listening_in == os.getpid():
+                return
+            self._listening_in = os.getpid()
+            self._count += 1  # nothing heard yet: what is kept counts as old
+            threading.Thread(target=self._hear, name="console-changes", daemon=True).start()
+
+    def _hear(self) -> None:
+        assert self._redis_url is not None
+        while True:
+            try:
+                client = redis.Redis.from_url(self._redis_url, socket_keepalive=True)
+                subscriber = client.pubsub(ignore_subscribe_messages=False)
+                subscriber.subscribe(self.CHANNEL)
+                for _message in subscriber.listen():
+                    self._count += 1  # a change, or (first) the subscription itself
+            except redis.RedisError:
+                self._count += 1
+                time.sleep(1)
 
 
 class SharedResponseCache:

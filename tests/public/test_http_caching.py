@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.support.http_cache import shared_response_cache
+from app.support.http_cache import ConsoleChanges, shared_response_cache
 from config import TestingConfig
 from tests.factories import make_letter, make_organiser, make_signature
 from tests.helpers import sign_form_token
@@ -211,6 +212,18 @@ def test_an_organisers_change_is_on_the_public_page_at_the_next_request(session)
     assert "Old title" in reader.get("/letters/edited").get_data(as_text=True)
     assert "Old title" in elsewhere.get("/letters/edited").get_data(as_text=True)
 
+    # Both workers listen for changes (their listeners start with their first request).
+    other = shared_response_cache(other_worker).changes
+    listeners = redis.Redis.from_url(shared)
+    _wait_for(
+        lambda: (
+            dict(listeners.pubsub_numsub(ConsoleChanges.CHANNEL))[ConsoleChanges.CHANNEL.encode()]
+            >= 2
+        ),
+        "both workers to listen",
+    )
+    heard_before = other.current()
+
     console = cached.test_client()
     log_in(console, organiser.email)
     edit = console.post(
@@ -224,4 +237,12 @@ def test_an_organisers_change_is_on_the_public_page_at_the_next_request(session)
     )
     assert edit.status_code == 303
     assert "New title" in reader.get("/letters/edited").get_data(as_text=True)
+    _wait_for(lambda: other.current() > heard_before, "the other worker to hear of the change")
     assert "New title" in elsewhere.get("/letters/edited").get_data(as_text=True)
+
+
+def _wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, f"waited 10 s for {what}"
+        time.sleep(0.005)
