@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -31,26 +31,39 @@ class ComposedEmail:
 KindComposer = Callable[[DbSession, Sequence[OutboundEmail]], Mapping[int, ComposedEmail]]
 
 
+@dataclass
+class Composition:
+    """A batch, written: the messages, and the rows whose composer failed (a bug, a broken
+    template), kept apart so that one bad kind neither stops the worker nor loses the rest;
+    they are tried again later like a message the server deferred."""
+
+    messages: dict[int, ComposedEmail] = field(default_factory=dict)
+    broken: dict[int, str] = field(default_factory=dict)
+
+
 class Composer:
     """Every kind of message the sender may meet, each with the domain function that writes it."""
 
     def __init__(self, kinds: Mapping[str, KindComposer]) -> None:
         self.kinds = dict(kinds)
 
-    def __call__(
-        self, session: DbSession, rows: Sequence[OutboundEmail]
-    ) -> dict[int, ComposedEmail]:
+    def __call__(self, session: DbSession, rows: Sequence[OutboundEmail]) -> Composition:
         by_kind: dict[str, list[OutboundEmail]] = {}
         for row in rows:
             by_kind.setdefault(row.kind, []).append(row)
-        composed: dict[int, ComposedEmail] = {}
+        composition = Composition()
         for kind, of_kind in by_kind.items():
             writer = self.kinds.get(kind)
             if writer is None:
                 log.error("no composer for emails of kind %r", kind)
                 continue
-            composed.update(writer(session, of_kind))
-        return composed
+            try:
+                composition.messages.update(writer(session, of_kind))
+            except Exception as error:
+                log.exception("emails of kind %r could not be composed", kind)
+                reason = f"{type(error).__name__}: {error}"[:300]
+                composition.broken.update({row.id: reason for row in of_kind})
+        return composition
 
 
 @cache

@@ -47,7 +47,7 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Update, and_, or_, select, text, update
+from sqlalchemy import ColumnElement, Update, and_, null, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.sql.dml import ReturningUpdate
 
@@ -367,8 +367,10 @@ class _Claimed:
     kind: str
     attempts: int
     claimed_at: datetime | None
-    #: None when it could not be written: what it was about is gone.
+    #: None when it could not be written: what it was about is gone, or (broken) its
+    #: composer failed.
     message: Message | None
+    broken: str | None = None
 
 
 def _load_claimed(
@@ -382,14 +384,16 @@ def _load_claimed(
         .order_by(OutboundEmail.id)
         .execution_options(populate_existing=True)
     ).all()
-    composed = compose(session, rows)
+    composition = compose(session, rows)
+    written = composition.messages
     claimed = [
         _Claimed(
             row.id,
             row.kind,
             row.attempts,
             row.claimed_at,
-            build_message(row, composed[row.id], sender) if row.id in composed else None,
+            build_message(row, written[row.id], sender) if row.id in written else None,
+            composition.broken.get(row.id),
         )
         for row in rows
     ]
@@ -421,7 +425,7 @@ def _record_sent(session: DbSession, ids: list[int], claim_token: str, moment: d
 
 
 #: A sent message keeps no context (the name on a receipt): it has served its purpose.
-_SENT_VALUES = {"status": EmailStatus.SENT, "last_error": None, "context": None}
+_SENT_VALUES = {"status": EmailStatus.SENT, "last_error": None, "context": null()}
 
 
 def _young(claimed: _Claimed, moment: datetime) -> bool:
@@ -466,15 +470,16 @@ def _send(
         )
 
     def fail(error: Exception) -> Delivery:
-        values = {"status": EmailStatus.FAILED, "last_error": str(error)[:500], "context": None}
+        values = {"status": EmailStatus.FAILED, "last_error": str(error)[:500], "context": null()}
         _update_if_ours(session, email_id, claim_token, values)
         return Delivery.FAILED
 
-    if claimed.message is None:
-        log.warning("email %s (%s) not sent: what it was about is gone", email_id, claimed.kind)
-        return fail(NothingToSend("not sent: what it was about is gone"))
     attempts = claimed.attempts
     try:
+        if claimed.broken is not None:
+            raise TemporaryFailure(f"could not be composed: {claimed.broken}")
+        if claimed.message is None:
+            raise NothingToSend("not sent: what it was about is gone")
         transport.send(claimed.message)
     except TransportUnavailable as unavailable:
         requeue(TRANSPORT_RETRY, unavailable, attempts=attempts - 1)

@@ -186,7 +186,7 @@ class CorrectionForm(FlaskForm):
         filters=[single_line],
         validators=[DataRequired(), Length(max=AFFILIATION_MAX)],
     )
-    country = CountryField("Country")
+    country = CountryField("Country", validators=[DataRequired("Choose a country from the list.")])
     notable_context = StringField(
         "Context shown with a notable signatory (optional)",
         filters=[single_line],
@@ -337,12 +337,13 @@ class SignatureFilterForm(Form):
     """The moderation table's filter, read from the query string (a GET form, no CSRF token);
     its links carry these keys and nothing else."""
 
-    q = StringField(filters=[lambda value: (value or "").strip()[:100]])
+    # In the order they are checked, so the first error reported is the one it always was.
     state = StringField()
-    country = StringField(filters=[lambda value: (value or "").upper()])
     affiliation = StringField()
-    signed_from = StringField("From", name="from")
+    country = StringField(filters=[lambda value: (value or "").upper()])
     signed_until = StringField("To", name="until")
+    q = StringField(filters=[lambda value: (value or "").strip()[:100]])
+    signed_from = StringField("From", name="from")
     sort = StringField(default="newest")
     notable = StringField()
     held = StringField()

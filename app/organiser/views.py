@@ -25,8 +25,18 @@ from app.support.markdown_html import render_markdown
 
 @bp.after_request
 def _public_pages_follow_the_console(response: BaseResponse) -> BaseResponse:
-    """A change made here is on the public pages at the next request, in every worker."""
-    if request.method == "POST" and response.status_code < 400:
+    """A change a signed-in organiser made to a letter (or a new letter) is on the public pages
+    at the next request, in every worker. Only those: a sign-in or an anonymous post must not
+    be a way to switch every worker's replay off."""
+    changes_a_letter = "slug" in (request.view_args or {}) or request.endpoint == (
+        "organiser.new_letter"
+    )
+    if (
+        request.method == "POST"
+        and response.status_code < 400
+        and changes_a_letter
+        and current_user.is_authenticated
+    ):
         console_changed()
     return response
 

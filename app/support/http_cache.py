@@ -59,10 +59,13 @@ class ConsoleChanges:
     round trip). Without REDIS_URL the count is this process's own (`make run`: one process).
 
     Whenever the listener is not sure it heard everything (it has just subscribed, or lost its
-    connection), it counts a change itself: a page is rendered afresh, never kept stale.
+    connection), it counts a change itself, so a page is rendered afresh. A connection that
+    dies silently is found by an unanswered ping within twice HEALTH_CHECK seconds; until then,
+    and while Redis is away, other workers' pages are fresh again within PAGE_CACHE_SECONDS.
     """
 
     CHANNEL = "undersigned:console-changes"
+    HEALTH_CHECK = 10
 
     def __init__(self, redis_url: str | None) -> None:
         self._count = 0
@@ -100,11 +103,26 @@ class ConsoleChanges:
                 client = redis.Redis.from_url(self._redis_url, socket_keepalive=True)
                 subscriber = client.pubsub(ignore_subscribe_messages=False)
                 subscriber.subscribe(self.CHANNEL)
-                for _message in subscriber.listen():
-                    self._count += 1  # a change, or (first) the subscription itself
+                self._hear_on(subscriber)
             except redis.RedisError:
                 self._count += 1
                 time.sleep(1)
+
+    def _hear_on(self, subscriber: redis.client.PubSub) -> None:
+        """Count every message (the subscription's own confirmation too); when quiet, ping,
+        and give the connection up if the ping is not answered within HEALTH_CHECK."""
+        pinged = False
+        while True:
+            message = subscriber.get_message(timeout=self.HEALTH_CHECK)
+            if message is None:
+                if pinged:
+                    raise redis.ConnectionError("no answer to a ping")
+                subscriber.ping()
+                pinged = True
+                continue
+            pinged = False
+            if message["type"] != "pong":
+                self._count += 1
 
 
 class SharedResponseCache:

@@ -43,6 +43,9 @@ def upgrade():
         "last_error = 'composed before 0007 and cannot be composed again' "
         "WHERE status IN ('queued', 'sending') AND signature_id IS NULL"
     )
+    # Blanked before they go: PostgreSQL's DROP COLUMN leaves the old values in the table's
+    # pages until rows are rewritten (docs/DEPLOY.md: VACUUM FULL after upgrading).
+    op.execute("UPDATE outbound_emails SET subject = '', body_text = '', body_html = ''")
     with op.batch_alter_table('outbound_emails', schema=None) as batch_op:
         batch_op.drop_column('body_html')
         batch_op.drop_column('body_text')
@@ -50,7 +53,13 @@ def upgrade():
 
 
 def downgrade():
-    # What was sent is not written back: the bodies were never kept.
+    # Bodies were never kept, so the release before this one could only send blank messages:
+    # what is still queued is marked failed instead (the organisers' console shows it).
+    op.execute(
+        "UPDATE outbound_emails SET status = 'failed', claimed_at = NULL, claim_token = NULL, "
+        "last_error = 'queued after 0007, which keeps no bodies' "
+        "WHERE status IN ('queued', 'sending')"
+    )
     with op.batch_alter_table('outbound_emails', schema=None) as batch_op:
         batch_op.add_column(sa.Column('subject', sa.String(length=300), server_default='', nullable=False))
         batch_op.add_column(sa.Column('body_text', sa.Text(), server_default='', nullable=False))

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.db import db, utcnow
 from app.mail.composing import ComposedEmail
-from app.mail.outbox import queue_email
+from app.mail.outbox import Outgoing, queue_email
 from app.mail.sender import (
     LEASE,
     MAX_ATTEMPTS,
@@ -321,3 +321,34 @@ def test_a_slow_batch_records_what_it_sent_before_its_claims_could_be_taken_over
     )
     assert sent_twice == 0
     assert stats.sent + len(taken_by_another[0]) == 3
+
+
+def test_a_kind_that_cannot_be_composed_is_deferred_and_the_rest_still_go(
+    app: Flask, session, mail_to_smtp: SMTPServer
+) -> None:
+    """A bug in one kind's composer neither stops the worker nor loses the batch: its rows are
+    tried again later (counted as attempts), every other message goes out."""
+    from app.mail.composing import Composer
+
+    def broken(_session, _rows):
+        raise RuntimeError("template missing")
+
+    [good] = _queue(session, 1)
+    bad = queue_email(
+        session, Outgoing(kind="broken", to_address="b@example.org"), sender_domain="s.test"
+    )
+    session.commit()
+    compose = Composer({**NOTES.kinds, "broken": broken})
+    stats = run_worker(
+        db.session,
+        SMTPTransport(smtp_settings(app.config)),
+        sender=app.config["MAIL_DEFAULT_SENDER"],
+        compose=compose,
+        once=True,
+    )
+    assert (stats.sent, stats.deferred) == (1, 1)
+    session.expire_all()
+    assert session.get(OutboundEmail, good).status is EmailStatus.SENT
+    deferred = session.get(OutboundEmail, bad)
+    assert (deferred.status, deferred.attempts) == (EmailStatus.QUEUED, 1)
+    assert "could not be composed: RuntimeError: template missing" in (deferred.last_error or "")

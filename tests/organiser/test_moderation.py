@@ -243,6 +243,13 @@ def test_correcting_an_affiliation_typo(client: FlaskClient, session, campaign) 
         data={"csrf_token": token, "name": "", "title": "x", "affiliation": "y", "country": "GB"},
     )
     assert bad.status_code == 422
+    no_country = client.post(
+        url,
+        data={"csrf_token": token, "name": "Ada", "title": "x", "affiliation": "y", "country": ""},
+    )
+    assert no_country.status_code == 422
+    page = no_country.get_data(as_text=True)
+    assert 'id="country-error">Choose a country from the list.<' in page
 
 
 def test_resend_goes_to_pending_signatures_only(client: FlaskClient, session, campaign) -> None:

@@ -12,7 +12,7 @@ from app import create_app
 from app.support.http_cache import ConsoleChanges, shared_response_cache
 from config import TestingConfig
 from tests.factories import make_letter, make_organiser, make_signature
-from tests.helpers import sign_form_token
+from tests.helpers import csrf_token, sign_form_token
 
 SHARED_PAGES = [
     "/",
@@ -246,3 +246,23 @@ def _wait_for(condition, what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"waited 10 s for {what}"
         time.sleep(0.005)
+
+
+def test_sign_ins_and_anonymous_posts_do_not_switch_the_replay_off(session) -> None:
+    """Only a signed-in organiser's change to a letter counts; otherwise anyone could keep
+    every worker rendering every page."""
+    cached = create_app(TestingConfig, PAGE_CACHE_SECONDS=60)
+    make_letter(session, slug="steady")
+    client = cached.test_client()
+    client.get("/letters/steady")
+    changes = shared_response_cache(cached).changes
+    before = changes.current()
+    token = csrf_token(client, "/admin/login")
+    failed = client.post(
+        "/admin/login", data={"csrf_token": token, "email": "x@y.example", "password": "nope"}
+    )
+    assert failed.status_code == 200
+    assert client.post("/admin/logout", data={"csrf_token": token}).status_code == 302
+    act = client.post("/admin/letters/steady/signatures/act", data={"csrf_token": token})
+    assert act.status_code == 302  # to sign in
+    assert changes.current() == before
