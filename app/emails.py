@@ -12,4 +12,4 @@ from app.signing.settings import signing_settings
 
 
 def composer(config: Mapping[str, Any]) -> Composer:
-    return Composer({**signing_emails.composers(signing_settings(config))})
+    return Composer(signing_emails.composers(signing_settings(config)))

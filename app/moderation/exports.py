@@ -120,7 +120,7 @@ def moderation_rows(
     return _export_rows(session, query.execution_options(yield_per=batch_size))
 
 
-def count_filtered(session: DbSession, letter: Letter, wanted: SignatureFilter) -> int:
+def _count_filtered(session: DbSession, letter: Letter, wanted: SignatureFilter) -> int:
     subquery = filtered(session, letter, wanted).order_by(None).subquery()
     return session.scalar(select(func.count()).select_from(subquery)) or 0
 
@@ -136,7 +136,7 @@ def record_export(
 ) -> int:
     """Count what a download of the table's filter will hold and record who takes it, before
     it is streamed; TooLarge when only CSV can carry that many rows."""
-    rows = count_filtered(session, letter, wanted)
+    rows = _count_filtered(session, letter, wanted)
     if file_format != "csv" and rows > ROW_BY_ROW_MAX:
         raise TooLarge(
             f"This filter selects {rows:,} signatures: more than a {file_format.upper()} file "

@@ -496,13 +496,13 @@ def _display(signature: Signature) -> dict[str, Any]:
 
 
 def resend_confirmations(
-    session: DbSession, letter: Letter, signatures: Sequence[Signature], settings: SigningSettings
+    session: DbSession, signatures: Sequence[Signature], settings: SigningSettings
 ) -> ActionResult:
     """A fresh confirmation email for each pending signature, within its cap."""
     result = ActionResult()
     for signature in signatures:
         if signature.state is SignatureState.PENDING and queue_confirmation_if_allowed(
-            session, letter, signature, settings
+            session, signature, settings
         ):
             result.changed.append(signature.id)
         else:
@@ -611,7 +611,7 @@ BULK_ACTIONS: dict[str, BulkAction] = {
             OrganiserRole.MODERATOR,
             "resend the confirmation email to",
             lambda session, letter, chosen, given, settings: resend_confirmations(
-                session, letter, chosen, settings
+                session, chosen, settings
             ),
         ),
         BulkAction(

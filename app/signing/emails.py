@@ -22,29 +22,22 @@ ALREADY_SIGNED = "already_signed"
 WITHDRAWN = "withdrawn"
 
 
+def about_signature(kind: str, letter_id: int, signature_id: int, to_address: str) -> Outgoing:
+    """A confirmation or an "already signed" notice, written at delivery from the signature."""
+    return Outgoing(
+        kind=kind, to_address=to_address, letter_id=letter_id, signature_id=signature_id
+    )
+
+
+def confirmation_for(letter_id: int, signature_id: int, to_address: str) -> Outgoing:
+    return about_signature(CONFIRM, letter_id, signature_id, to_address)
+
+
 def queue_about_signature(
     session: DbSession, kind: str, signature: Signature, settings: SigningSettings
 ) -> None:
-    """A confirmation or an "already signed" notice, written at delivery from the signature."""
-    message = Outgoing(
-        kind=kind,
-        to_address=signature.email,
-        letter_id=signature.letter_id,
-        signature_id=signature.id,
-    )
+    message = about_signature(kind, signature.letter_id, signature.id, signature.email)
     queue_email(session, message, sender_domain=settings.sender_domain)
-
-
-def confirmation_for(
-    letter_id: int, signature_id: int, to_address: str, language: str = "en"
-) -> Outgoing:
-    return Outgoing(
-        kind=CONFIRM,
-        to_address=to_address,
-        letter_id=letter_id,
-        signature_id=signature_id,
-        language=language,
-    )
 
 
 def queue_withdrawal_receipt(

@@ -90,7 +90,7 @@ def sign(
     existing = _find(session, letter, email_key)
     if existing is None:  # pragma: no cover - the unique constraint says it exists
         raise RuntimeError("signature vanished after a conflict on its address")
-    return _respond_to_repeat(session, letter, existing, settings)
+    return _respond_to_repeat(session, existing, settings)
 
 
 def _find(session: DbSession, letter: Letter, email_key: str) -> Signature | None:
@@ -161,7 +161,7 @@ def _insert_signature(dialect_name: str) -> Insert:
 
 
 def _respond_to_repeat(
-    session: DbSession, letter: Letter, signature: Signature, settings: SigningSettings
+    session: DbSession, signature: Signature, settings: SigningSettings
 ) -> SignOutcome:
     if signature.state not in (SignatureState.PENDING, SignatureState.VERIFIED):
         # Withdrawn and hidden signatures get no email: neither is the signer's to undo here.
@@ -176,7 +176,7 @@ def _respond_to_repeat(
 
 
 def queue_confirmation_if_allowed(
-    session: DbSession, letter: Letter, signature: Signature, settings: SigningSettings
+    session: DbSession, signature: Signature, settings: SigningSettings
 ) -> bool:
     """Send a pending signature its link again (an organiser's resend), within the cap."""
     if signature.state is not SignatureState.PENDING:
@@ -293,7 +293,7 @@ def resend_confirmation(
     if not letter.is_open(now):
         raise LetterClosed("This letter is closed and no longer takes signatures.")
     signature = _signature_of_letter(session, letter, signature_id)
-    return _respond_to_repeat(session, letter, signature, settings)
+    return _respond_to_repeat(session, signature, settings)
 
 
 # --- withdrawal ------------------------------------------------------------------------------

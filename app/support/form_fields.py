@@ -88,6 +88,17 @@ def attributes(**values: Any) -> str:
     return " ".join(written)
 
 
+def _with_validation_attributes(
+    widget: widgets.TextArea | widgets.Select, field: Field, values: dict[str, Any]
+) -> dict[str, Any]:
+    """The attributes the field's validators imply (required, maxlength, ...), as WTForms adds
+    them, unless given."""
+    for name in widget.validation_attrs:
+        if name not in values and getattr(field.flags, name, False):
+            values[name] = getattr(field.flags, name)
+    return values
+
+
 class TextInput(widgets.TextInput):
     html_params = staticmethod(attributes)
 
@@ -103,9 +114,7 @@ class CheckboxInput(widgets.CheckboxInput):
 class TextArea(widgets.TextArea):
     def __call__(self, field: Field, **values: Any) -> Markup:
         values.setdefault("id", field.id)
-        for name in self.validation_attrs:
-            if name not in values and getattr(field.flags, name, False):
-                values[name] = getattr(field.flags, name)
+        _with_validation_attributes(self, field, values)
         text = escape(field._value())
         return Markup(f"<textarea {attributes(name=field.name, **values)}>\r\n{text}</textarea>")  # noqa: S704
 
@@ -133,15 +142,13 @@ class CountrySelect(widgets.Select):
 
     def __call__(self, field: Field, **values: Any) -> Markup:
         values.setdefault("id", field.id)
-        for name in self.validation_attrs:
-            if name not in values and getattr(field.flags, name, False):
-                values[name] = True
+        _with_validation_attributes(self, field, values)
         chosen = field.data or None  # nothing chosen yet: no option marked, as WTForms did
         options = "".join(
             selected if value == chosen else plain
             for value, plain, selected in _country_options(getattr(field, "placeholder", None))
         )
-        # The options were escaped when they were made; html_params escapes the attributes.
+        # The options were escaped when they were made; `attributes` escapes the rest.
         select = f"<select {attributes(name=field.name, **values)}>{options}</select>"
         return Markup(select)  # noqa: S704
 

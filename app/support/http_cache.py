@@ -71,6 +71,7 @@ class ConsoleChanges:
         self._count = 0
         self._redis_url = redis_url
         self._listening_in: int | None = None  # the process whose listener runs
+        self._publisher: redis.Redis | None = None  # made in that process, as the listener
         self._lock = threading.Lock()
 
     def current(self) -> int:
@@ -82,17 +83,19 @@ class ConsoleChanges:
         self._count += 1
         if self._redis_url is not None:
             # If Redis is away, other workers' pages still expire within PAGE_CACHE_SECONDS.
+            self.current()  # this process's listener and publisher made
             with contextlib.suppress(redis.RedisError):
-                redis.Redis.from_url(self._redis_url, socket_timeout=0.5).publish(
-                    self.CHANNEL, "changed"
-                )
+                assert self._publisher is not None
+                self._publisher.publish(self.CHANNEL, "changed")
 
     def _listen(self) -> None:
         """Start this process's listener (gunicorn forks workers after the app is made)."""
+        assert self._redis_url is not None
         with self._lock:
             if self._listening_in == os.getpid():
                 return
             self._listening_in = os.getpid()
+            self._publisher = redis.Redis.from_url(self._redis_url, socket_timeout=0.5)
             self._count += 1  # nothing heard yet: what is kept counts as old
             threading.Thread(target=self._hear, name="console-changes", daemon=True).start()
 
@@ -151,10 +154,6 @@ class SharedResponseCache:
         self.clock = clock
         self._responses: LRUCache[tuple[str, ...], StoredResponse] = LRUCache(maxsize=_MAX_PAGES)
         self._lock = threading.Lock()  # gthread workers serve requests on several threads
-
-    def clear(self) -> None:
-        with self._lock:
-            self._responses.clear()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ["REQUEST_METHOD"] != "GET" or environ.get("QUERY_STRING"):

@@ -266,3 +266,37 @@ def test_sign_ins_and_anonymous_posts_do_not_switch_the_replay_off(session) -> N
     act = client.post("/admin/letters/steady/signatures/act", data={"csrf_token": token})
     assert act.status_code == 302  # to sign in
     assert changes.current() == before
+
+
+class _QuietSubscriber:
+    """A subscription that delivers the given messages, then nothing, not even a pong."""
+
+    def __init__(self, messages: list[dict]) -> None:
+        self.messages = messages
+        self.pings = 0
+        self.silences = 0
+
+    def get_message(self, timeout: float) -> dict | None:
+        if self.messages:
+            return self.messages.pop(0)
+        self.silences += 1
+        assert self.silences <= 3, "kept listening to a connection gone quiet"
+        return None
+
+    def ping(self) -> None:
+        self.pings += 1
+
+
+def test_the_change_listener_counts_messages_and_gives_up_a_connection_gone_quiet() -> None:
+    changes = ConsoleChanges(None)
+    subscriber = _QuietSubscriber(
+        [
+            {"type": "subscribe", "data": 1},
+            {"type": "message", "data": b"changed"},
+            {"type": "pong", "data": b""},
+        ]
+    )
+    with pytest.raises(redis.ConnectionError):
+        changes._hear_on(subscriber)  # type: ignore[arg-type]
+    # The subscription and the change counted, the pong not; one ping, unanswered: given up.
+    assert (changes.current(), subscriber.pings) == (2, 1)
