@@ -120,8 +120,8 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SIGNATORIES_PAGE_SIZE = 50
     #: Pages everyone sees alike (letter, public list, API) are rendered at most once per this
-    #: many seconds per worker process; 0 renders every time (see app/caching.py).
-    PAGE_CACHE_SECONDS = 3.0
+    #: many seconds per worker process; 0 renders every time (see app/support/http_cache.py).
+    PAGE_CACHE_SECONDS = float(_int("PAGE_CACHE_SECONDS", 3))
     #: How long a CDN or reverse proxy may serve them without asking (s-maxage), may serve a
     #: stale copy while it asks again in the background, and may serve one while the app fails.
     HTTP_SHARED_MAX_AGE = 10

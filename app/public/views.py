@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 
+from cachetools import LRUCache
 from flask import (
     Response,
     abort,
@@ -15,7 +16,9 @@ from flask import (
     request,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.db import db, utcnow
@@ -62,22 +65,66 @@ def index() -> Response:
     )
 
 
-def _letter_page(letter: Letter, form: SignForm, *, csrf_token: str | None = None) -> str:
-    """The letter and its sign form. Without csrf_token it is the same for every visitor (and
-    cached as such); the form then fetches a token of its own when someone starts filling it."""
+def _letter_page(letter: Letter, filled_in: SignForm | None = None) -> str:
+    """The letter and its sign form: blank on the page every visitor shares (and that is
+    cached as such; the form fetches a CSRF token of its own when someone starts filling it),
+    or as a signer filled it in, with their errors and a token."""
+    is_open = letter.is_open(utcnow())
     return render_template(
         "public/letter.html",
         letter=letter,
         body_html=render_markdown(letter.body),
-        verified_count=public_list.count_verified(db.session, letter),
-        newest=public_list.newest_signatories(db.session, letter),
-        notables=public_list.notable_signatories(db.session, letter),
+        signatories=public_list.letter_summary(db.session, letter),
+        sign_form=_sign_form(letter.slug, filled_in) if is_open else None,
+        is_open=is_open,
+    )
+
+
+#: Where each app keeps the blank sign forms it wrote (see _sign_form).
+BLANK_SIGN_FORMS = "undersigned_blank_sign_forms"
+
+
+@bp.record_once
+def _keep_blank_sign_forms(state: BlueprintSetupState) -> None:
+    # Bounded: one per public letter (and captcha setting) a process has served lately.
+    state.app.extensions[BLANK_SIGN_FORMS] = LRUCache(maxsize=256)
+
+
+def _sign_form(slug: str, filled_in: SignForm | None) -> Markup:
+    """The sign form's HTML: as a signer filled it in (their answers, errors and a token), or
+    blank. Blank, it is the same for every visitor and depends on nothing but what its key
+    holds (the letter's address and the captcha settings); writing it (WTForms' fields bound
+    and rendered) was a quarter of the letter page's CPU, so each process keeps what it wrote."""
+    provider = _captcha()
+    site_key = current_app.config.get("CAPTCHA_SITE_KEY")
+    if filled_in is not None:
+        return _write_sign_form(slug, filled_in, generate_csrf(), provider, site_key)
+    kept: LRUCache[tuple[str, str | None, str | None], Markup]
+    kept = current_app.extensions[BLANK_SIGN_FORMS]
+    key = (slug, provider.name if provider else None, site_key)
+    blank = kept.get(key)
+    if blank is None:
+        form = SignForm(meta={"csrf": False})
+        blank = kept[key] = _write_sign_form(slug, form, None, provider, site_key)
+    return blank
+
+
+def _write_sign_form(
+    slug: str,
+    form: SignForm,
+    csrf_token: str | None,
+    provider: captcha.Provider | None,
+    site_key: str | None,
+) -> Markup:
+    page = render_template(
+        "public/_sign_form.html",
+        slug=slug,
         form=form,
         csrf_token=csrf_token,
-        is_open=letter.is_open(utcnow()),
-        captcha=_captcha(),
-        captcha_site_key=current_app.config.get("CAPTCHA_SITE_KEY"),
+        captcha=provider,
+        captcha_site_key=site_key,
     )
+    return Markup(page)  # noqa: S704 (a template's output, escaped by Jinja)
 
 
 @bp.get("/privacy")
@@ -101,11 +148,7 @@ def csrf_token() -> BaseResponse:
 
 @bp.get("/letters/<slug>")
 def letter(slug: str) -> Response:
-    return shared_response(
-        lambda: _letter_page(
-            letters.public_letter(db.session, slug), SignForm(meta={"csrf": False})
-        )
-    )
+    return shared_response(lambda: _letter_page(letters.public_letter(db.session, slug)))
 
 
 def _address_and_letter() -> str:
@@ -136,7 +179,7 @@ def sign(slug: str) -> BaseResponse:
             "Your answers are kept: please press the button again."
         )
     if not valid or not _captcha_passed(form):
-        page = _letter_page(letter, form, csrf_token=generate_csrf())
+        page = _letter_page(letter, filled_in=form)
         return _private(make_response(page, 422))
     settings = signing_settings(current_app.config)
     clues = Clues(

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import redis
 from cachetools import LRUCache
@@ -128,11 +129,32 @@ class ConsoleChanges:
                 self._count += 1
 
 
-class SharedResponseCache:
-    """WSGI middleware: replays public 200 responses to GETs without a query string.
+#: Query parameters that campaign links and social networks add to a shared link for their own
+#: counting (`utm_*` is matched by prefix). No page reads them, and a public page never writes
+#: its own address, so a link that carries them is the same page as the bare one: most visits
+#: to a letter that is going round come through such a link, each with its own click id.
+TRACKING_PARAMETERS = frozenset(
+    {
+        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid",
+        "ttclid", "igshid", "li_fat_id", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "ref_src",
+    }
+)  # fmt: skip
 
-    Pages with a query string (later pages of a list, searches) always go to the app: their
-    variety is endless, and a proxy still caches them by their headers.
+
+def _only_tracking(query_string: str) -> bool:
+    """True when every parameter of the query string is one of TRACKING_PARAMETERS."""
+    for name, _value in parse_qsl(query_string, keep_blank_values=True):
+        if not (name.startswith("utm_") or name in TRACKING_PARAMETERS):
+            return False
+    return True
+
+
+class SharedResponseCache:
+    """WSGI middleware: replays public 200 responses to GETs without a query string, or with
+    tracking parameters only (TRACKING_PARAMETERS), which the key leaves out.
+
+    Pages with any other query string (later pages of a list, searches) always go to the app:
+    their variety is endless, and a proxy still caches them by their headers.
 
     A kept page is replayed only to a request the app would have answered the same way: the
     key holds everything the rules before a view look at (the host, checked against
@@ -156,7 +178,10 @@ class SharedResponseCache:
         self._lock = threading.Lock()  # gthread workers serve requests on several threads
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ["REQUEST_METHOD"] != "GET" or environ.get("QUERY_STRING"):
+        if environ["REQUEST_METHOD"] != "GET":
+            return self.app(environ, start_response)
+        query_string = environ.get("QUERY_STRING")
+        if query_string and not _only_tracking(query_string):
             return self.app(environ, start_response)
         key = _cache_key(environ)
         generation = self.changes.current()
@@ -223,7 +248,8 @@ class SharedResponseCache:
 
 def _cache_key(environ: WSGIEnvironment) -> tuple[str, ...]:
     """What a public page may depend on besides the data: its path, the host it was asked for
-    and the scheme (a proxy's X-Forwarded-Proto included: ProxyFix runs inside this cache)."""
+    and the scheme (a proxy's X-Forwarded-Proto included: ProxyFix runs inside this cache).
+    Not the query string: only pages without one, or with tracking parameters only, are kept."""
     return (
         environ.get("PATH_INFO", ""),
         get_host(environ),

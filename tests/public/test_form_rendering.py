@@ -32,3 +32,17 @@ def test_a_blank_form_offers_every_country_after_the_prompt(client: FlaskClient,
     assert select.count("<option") > 240
     assert "selected" not in select
     assert "required" in select.split(">")[0]
+
+
+def test_the_blank_form_each_process_keeps_never_holds_one_signers_answers(
+    client: FlaskClient, session
+) -> None:
+    make_letter(session, slug="kept-blank")
+    before = client.get("/letters/kept-blank").get_data(as_text=True)
+    refused = sign(client, "kept-blank", name="Grace Hopper", email="not an address")
+    assert refused.status_code == 422
+    assert "Grace Hopper" in refused.get_data(as_text=True)
+    after = client.get("/letters/kept-blank").get_data(as_text=True)
+    assert after == before
+    assert "Grace Hopper" not in after and "error-summary" not in after
+    assert 'name="csrf_token" value=""' in after

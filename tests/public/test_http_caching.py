@@ -106,6 +106,28 @@ def test_a_worker_renders_a_shared_page_once_per_interval(session) -> None:
     assert 'data-testid="verified-count">3<' in client.get("/letters/busy").get_data(as_text=True)
 
 
+def test_a_shared_link_with_tracking_parameters_is_the_page_kept_for_the_bare_address(
+    session,
+) -> None:
+    cached = create_app(TestingConfig, PAGE_CACHE_SECONDS=60)
+    letter = make_letter(session, slug="shared")
+    make_signature(session, letter=letter)
+    client = cached.test_client()
+    bare = client.get("/letters/shared")
+    make_signature(session, letter=letter)  # kept pages still say 1
+    for link in (
+        "/letters/shared?utm_source=mastodon&utm_medium=social",
+        "/letters/shared?fbclid=IwAR0abc",
+        "/letters/shared?gclid=x&utm_campaign=",
+    ):
+        assert client.get(link).get_data() == bare.get_data(), link
+    # Anything else in the query string is a different request, rendered by the app,
+    for link in ("/letters/shared?utm_source=x&lang=fr", "/letters/shared?utm_source=x&q=1"):
+        assert 'data-testid="verified-count">2<' in client.get(link).get_data(as_text=True)
+    # and tracking parameters on a page that is not shared (a link page) change nothing.
+    assert client.get("/csrf-token?utm_source=x").headers["Cache-Control"] == "no-store"
+
+
 def test_replayed_pages_keep_their_headers_and_answer_revalidation(session) -> None:
     cached = create_app(TestingConfig, PAGE_CACHE_SECONDS=60)
     make_letter(session, slug="replayed")
