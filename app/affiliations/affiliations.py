@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy import ScalarSelect, and_, bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
@@ -29,6 +29,10 @@ def affiliation_for(session: DbSession, letter_id: int, name: str) -> Affiliatio
         # A merged variant ("M.I.T.") is only an alias now: sign under the canonical name.
         canonical = session.get(Affiliation, found.canonical_id) if found.canonical_id else None
         return canonical or found
+    return _create(session, letter_id, name, key)
+
+
+def _create(session: DbSession, letter_id: int, name: str, key: str) -> Affiliation:
     affiliation = Affiliation(letter_id=letter_id, name=name, key=key)
     try:
         with session.begin_nested():
@@ -43,6 +47,20 @@ def affiliation_for(session: DbSession, letter_id: int, name: str) -> Affiliatio
 _BY_KEY = select(Affiliation).where(
     Affiliation.letter_id == bindparam("letter_id"), Affiliation.key == bindparam("key")
 )
+
+
+def existing_affiliation_id() -> ScalarSelect[int]:
+    """As a column of a caller's statement (signing asks it with its other look-ups, in one
+    round trip): the id affiliation_for would sign under, if that affiliation exists already;
+    NULL if not. Takes `letter_id` and `affiliation_key` (affiliation_key(name))."""
+    return (
+        select(func.coalesce(Affiliation.canonical_id, Affiliation.id))
+        .where(
+            Affiliation.letter_id == bindparam("letter_id"),
+            Affiliation.key == bindparam("affiliation_key"),
+        )
+        .scalar_subquery()
+    )
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
-from sqlalchemy import Executable, bindparam, exists, func, select
+from sqlalchemy import Row, Select, bindparam, exists, func, select
 
 from app.db import DbSession
 from app.errors import InvalidInput
@@ -71,23 +72,55 @@ def canonical_email(email: str) -> str:
     return f"{local}@{domain}"
 
 
+@dataclass(frozen=True)
+class SignerKeys:
+    """What a new signature is stored and compared under: worked out once per signature."""
+
+    email_key: str  # mailbox_key: one signature per address
+    email_canonical: str  # canonical_email: the same mailbox spelt another way
+    name_key: str  # lookalike_key: names that look alike
+
+    @classmethod
+    def of(cls, name: str, email: str) -> SignerKeys:
+        return cls(mailbox_key(email), canonical_email(email), lookalike_key(name))
+
+
+def look_up_values(
+    letter: Letter, keys: SignerKeys, clues: Clues, *, now: datetime, with_rate: bool
+) -> dict[str, object]:
+    """The values look_ups(with_rate) takes."""
+    values: dict[str, object] = {
+        "letter_id": letter.id,
+        "canonical": keys.email_canonical,
+        "email_key": keys.email_key,
+        "name_key": keys.name_key,
+    }
+    if with_rate:
+        longest = max(window for window, _ in RATE_WINDOWS)
+        values.update(client_hash=clues.client_hash, since=now - longest)
+        values.update({f"after_{i}": now - window for i, (window, _) in enumerate(RATE_WINDOWS)})
+    return values
+
+
 def review_flags(
-    session: DbSession,
     letter: Letter,
     *,
     name: str,
     email: str,
+    keys: SignerKeys,
     clues: Clues,
-    now: datetime,
-    check_rate: bool,
+    found: Row[*tuple[Any, ...]],
+    with_rate: bool,
 ) -> list[str]:
-    """Every soft defence this signature trips; empty when it looks ordinary."""
+    """Every soft defence this signature trips; empty when it looks ordinary. `found` is the
+    answer to look_ups(with_rate), which the caller runs (with whatever else it needs to know
+    before its insert, in the same statement)."""
     flags = []
     if clues.honeypot.strip():
         flags.append(HONEYPOT)
     if _URL.search(name):
         flags.append(URL_IN_NAME)
-    if watched_name(letter, name):
+    if _is_watched(letter, keys.name_key):
         flags.append(WATCHED_NAME)
     if mixes_scripts(name):
         flags.append(MIXED_SCRIPTS)
@@ -100,37 +133,24 @@ def review_flags(
         clues.client_address, letter.blocked_ranges or []
     ):
         flags.append(BLOCKED_RANGE)
-    # The look-ups that need the database, in one statement built once (see _look_ups).
-    rate = check_rate and clues.client_hash is not None
-    params: dict[str, object] = {
-        "letter_id": letter.id,
-        "canonical": canonical_email(email),
-        "email_key": mailbox_key(email),
-        "name_key": lookalike_key(name),
-    }
-    if rate:
-        longest = max(window for window, _ in RATE_WINDOWS)
-        params.update(client_hash=clues.client_hash, since=now - longest)
-        params.update({f"after_{i}": now - window for i, (window, _) in enumerate(RATE_WINDOWS)})
-    found = session.connection().execute(_look_ups(rate), params).one()
-    twin, notable_twin, *counts = found
-    if twin:
+    if found.twin:
         flags.append(DUPLICATE_MAILBOX)
-    if notable_twin:
+    if found.notable_twin:
         flags.append(LOOKS_LIKE_NOTABLE)
-    if rate and any(
-        count >= allowed for count, (_, allowed) in zip(counts, RATE_WINDOWS, strict=True)
+    if with_rate and any(
+        found._mapping[f"recent_{i}"] >= allowed for i, (_, allowed) in enumerate(RATE_WINDOWS)
     ):
         flags.append(RATE)
     return flags
 
 
 @cache
-def _look_ups(with_rate: bool) -> Executable:
+def look_ups(with_rate: bool) -> Select[*tuple[Any, ...]]:
     """One SELECT: is there a twin (the same mailbox spelt another way), is there a notable
     signatory whose name has this name's look-alike key (someone signing as a famous person who
     has signed), and, with_rate, how many signatures this address made within each of
-    RATE_WINDOWS. Built once: constructing it per signature cost more CPU than running it.
+    RATE_WINDOWS (recent_0, recent_1, ...). Built once: constructing it per signature cost more
+    CPU than running it.
 
     The rate part reads at most the few newest rows from the address, so a campus behind one
     NAT address with thousands of signatures costs what a lone signer does.
@@ -154,8 +174,9 @@ def _look_ups(with_rate: bool) -> Executable:
         table.is_notable.is_(True),
         table.email_normalized != bindparam("email_key"),
     )
+    answers = (twin.label("twin"), notable_twin.label("notable_twin"))
     if not with_rate:
-        return select(twin, notable_twin)
+        return select(*answers)
     newest = (
         select(table.signed_at)
         .where(
@@ -168,16 +189,20 @@ def _look_ups(with_rate: bool) -> Executable:
         .subquery()
     )
     counts = (
-        func.count().filter(newest.c.signed_at > bindparam(f"after_{i}"))
+        func.count().filter(newest.c.signed_at > bindparam(f"after_{i}")).label(f"recent_{i}")
         for i in range(len(RATE_WINDOWS))
     )
-    return select(twin, notable_twin, *counts).select_from(newest)
+    return select(*answers, *counts).select_from(newest)
 
 
 def watched_name(letter: Letter, name: str) -> bool:
     """Whether the name is, or looks like, one on the letter's watch-list."""
+    return _is_watched(letter, lookalike_key(name))
+
+
+def _is_watched(letter: Letter, name_key: str) -> bool:
     watched = letter.watch_names or []
-    return bool(watched) and lookalike_key(name) in {lookalike_key(w) for w in watched}
+    return bool(watched) and name_key in {lookalike_key(w) for w in watched}
 
 
 def email_domain(email: str) -> str:

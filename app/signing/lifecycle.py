@@ -11,18 +11,30 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Insert, bindparam, delete, literal, or_, select, update
+from sqlalchemy import Insert, Select, bindparam, delete, literal, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
-from app.affiliations.affiliations import affiliation_for
+from app.affiliations.affiliations import (
+    affiliation_for,
+    affiliation_key,
+    existing_affiliation_id,
+)
 from app.db import DbSession, upsert
 from app.errors import LetterClosed, NotFound
 from app.letters.letters import SLUG_PATTERN, public_letter
 from app.mail.outbox import queue_email
 from app.models import Letter, LetterStatus, OutboundEmail, Signature, SignatureState
-from app.signing.defences import NO_CLUES, Clues, canonical_email, review_flags
+from app.signing.defences import (
+    NO_CLUES,
+    Clues,
+    SignerKeys,
+    look_up_values,
+    look_ups,
+    review_flags,
+)
 from app.signing.emails import (
     ALREADY_SIGNED,
     CONFIRM,
@@ -32,7 +44,6 @@ from app.signing.emails import (
 )
 from app.signing.settings import SigningSettings
 from app.signing.tokens import TokenPurpose, read_token
-from app.support.text import lookalike_key, mailbox_key
 
 
 @dataclass(frozen=True)
@@ -70,27 +81,49 @@ def sign(
     signer sees and receives exactly what anyone else would."""
     if not letter.is_open(now):
         raise LetterClosed("This letter is closed and no longer takes signatures.")
-    email_key = mailbox_key(answers.email)
+    keys = SignerKeys.of(answers.name, answers.email)
+    with_rate = settings.rate_checks and clues.client_hash is not None
+    found = (
+        session.connection()
+        .execute(
+            _before_signing(with_rate),
+            {
+                **look_up_values(letter, keys, clues, now=now, with_rate=with_rate),
+                "affiliation_key": affiliation_key(answers.affiliation),
+            },
+        )
+        .one()
+    )
     flags = review_flags(
-        session,
         letter,
         name=answers.name,
         email=answers.email,
+        keys=keys,
         clues=clues,
-        now=now,
-        check_rate=settings.rate_checks,
+        found=found,
+        with_rate=with_rate,
     )
+    affiliation_id = found.affiliation_id
+    if affiliation_id is None:  # the first signer from there
+        affiliation_id = affiliation_for(session, letter.id, answers.affiliation).id
     # Most signers are new: try the insert first, and look for an earlier signature only when
     # the address turns out to have one (the unique constraint says so, race-free).
-    created_id = _create(session, letter, answers, email_key, now, clues, flags)
+    created_id = _create(session, letter, answers, keys, affiliation_id, now, clues, flags)
     if created_id is not None:
         confirmation = confirmation_for(letter.id, created_id, answers.email)
         queue_email(session, confirmation, sender_domain=settings.sender_domain)
         return SignOutcome.CREATED
-    existing = _find(session, letter, email_key)
+    existing = _find(session, letter, keys.email_key)
     if existing is None:  # pragma: no cover - the unique constraint says it exists
         raise RuntimeError("signature vanished after a conflict on its address")
     return _respond_to_repeat(session, existing, settings)
+
+
+@cache
+def _before_signing(with_rate: bool) -> Select[*tuple[Any, ...]]:
+    """What signing must know before its insert, in one statement (one round trip): the soft
+    defences' look-ups and the id of the signer's affiliation if it exists."""
+    return look_ups(with_rate).add_columns(existing_affiliation_id().label("affiliation_id"))
 
 
 def _find(session: DbSession, letter: Letter, email_key: str) -> Signature | None:
@@ -109,7 +142,8 @@ def _create(
     session: DbSession,
     letter: Letter,
     answers: SignatureInput,
-    email_key: str,
+    keys: SignerKeys,
+    affiliation_id: int,
     now: datetime,
     clues: Clues,
     flags: list[str],
@@ -120,15 +154,14 @@ def _create(
     INSERT ... ON CONFLICT DO NOTHING RETURNING: one round trip, no savepoint, and correct
     when two requests with one address race (the loser gets None).
     """
-    affiliation = affiliation_for(session, letter.id, answers.affiliation)
     values = {
         "letter_id": letter.id,
         "state": SignatureState.PENDING,
         "name": answers.name,
-        "name_key": lookalike_key(answers.name),
+        "name_key": keys.name_key,
         "email": answers.email,
-        "email_normalized": email_key,
-        "affiliation_id": affiliation.id,
+        "email_normalized": keys.email_key,
+        "affiliation_id": affiliation_id,
         "title": answers.title,
         "country": answers.country,
         "comment": answers.comment or None,
@@ -140,7 +173,7 @@ def _create(
         "review_flags": flags,
         "client_hash": clues.client_hash,
         "client_block_hash": clues.client_block_hash,
-        "email_canonical": canonical_email(answers.email),
+        "email_canonical": keys.email_canonical,
     }
     connection = session.connection()
     new_id = connection.execute(_insert_signature(connection.dialect.name), values).scalar()
