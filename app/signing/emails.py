@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.db import DbSession
 from app.mail.composing import ComposedEmail, KindComposer, render
@@ -108,7 +108,7 @@ def _with_signatures(
         for signature in session.scalars(
             select(Signature)
             .where(Signature.id.in_(ids))
-            .options(joinedload(Signature.letter), joinedload(Signature.affiliation))
+            .options(selectinload(Signature.letter), joinedload(Signature.affiliation))
         )
     }
     return [
