@@ -43,6 +43,16 @@ def _int(name: str, default: int) -> int:
         refuse_to_start(f"Undersigned: {name} must be a whole number, got {value!r}.")
 
 
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        refuse_to_start(f"Undersigned: {name} must be a number, got {value!r}.")
+
+
 def database_url(raw: str | None) -> str:
     """Normalise DATABASE_URL: default SQLite under instance/, PostgreSQL through psycopg 3."""
     if not raw:
@@ -121,7 +131,7 @@ class Config:
     SIGNATORIES_PAGE_SIZE = 50
     #: Pages everyone sees alike (letter, public list, API) are rendered at most once per this
     #: many seconds per worker process; 0 renders every time (see app/support/http_cache.py).
-    PAGE_CACHE_SECONDS = float(_int("PAGE_CACHE_SECONDS", 3))
+    PAGE_CACHE_SECONDS = _float("PAGE_CACHE_SECONDS", 3.0)
     #: How long a CDN or reverse proxy may serve them without asking (s-maxage), may serve a
     #: stale copy while it asks again in the background, and may serve one while the app fails.
     HTTP_SHARED_MAX_AGE = 10

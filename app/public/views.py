@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import threading
+from collections.abc import Callable
 
 from cachetools import LRUCache
 from flask import (
@@ -84,29 +86,45 @@ def _letter_page(letter: Letter, filled_in: SignForm | None = None) -> str:
 BLANK_SIGN_FORMS = "undersigned_blank_sign_forms"
 
 
+class _KeptForms:
+    """Blank sign forms by what they depend on, bounded (one per public letter and setting a
+    process has served lately), and safe across a worker's threads (gthread, `flask run`)."""
+
+    def __init__(self) -> None:
+        self._forms: LRUCache[tuple[str | None, ...], Markup] = LRUCache(maxsize=256)
+        self._lock = threading.Lock()
+
+    def get_or_write(self, key: tuple[str | None, ...], write: Callable[[], Markup]) -> Markup:
+        with self._lock:
+            kept = self._forms.get(key)
+        if kept is None:
+            kept = write()
+            with self._lock:
+                self._forms[key] = kept
+        return kept
+
+
 @bp.record_once
 def _keep_blank_sign_forms(state: BlueprintSetupState) -> None:
-    # Bounded: one per public letter (and captcha setting) a process has served lately.
-    state.app.extensions[BLANK_SIGN_FORMS] = LRUCache(maxsize=256)
+    state.app.extensions[BLANK_SIGN_FORMS] = _KeptForms()
 
 
 def _sign_form(slug: str, filled_in: SignForm | None) -> Markup:
     """The sign form's HTML: as a signer filled it in (their answers, errors and a token), or
     blank. Blank, it is the same for every visitor and depends on nothing but what its key
-    holds (the letter's address and the captcha settings); writing it (WTForms' fields bound
-    and rendered) was a quarter of the letter page's CPU, so each process keeps what it wrote."""
+    holds (the letter's address, where the site is mounted and the captcha settings); writing
+    it (WTForms' fields bound and rendered) was a quarter of the letter page's CPU, so each
+    process keeps what it wrote."""
     provider = _captcha()
     site_key = current_app.config.get("CAPTCHA_SITE_KEY")
     if filled_in is not None:
         return _write_sign_form(slug, filled_in, generate_csrf(), provider, site_key)
-    kept: LRUCache[tuple[str, str | None, str | None], Markup]
-    kept = current_app.extensions[BLANK_SIGN_FORMS]
-    key = (slug, provider.name if provider else None, site_key)
-    blank = kept.get(key)
-    if blank is None:
-        form = SignForm(meta={"csrf": False})
-        blank = kept[key] = _write_sign_form(slug, form, None, provider, site_key)
-    return blank
+    key = (slug, request.script_root, provider.name if provider else None, site_key)
+    kept: _KeptForms = current_app.extensions[BLANK_SIGN_FORMS]
+    return kept.get_or_write(
+        key,
+        lambda: _write_sign_form(slug, SignForm(meta={"csrf": False}), None, provider, site_key),
+    )
 
 
 def _write_sign_form(
