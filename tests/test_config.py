@@ -83,3 +83,24 @@ def test_rate_limits_for_signing_and_links_can_be_raised_from_the_environment() 
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert shown.stdout.strip() == "500 per minute | 900 per minute"
+
+
+@pytest.mark.parametrize(("value", "shown"), [("0", "0.0"), ("1.5", "1.5"), ("", "3.0")])
+def test_the_page_replay_can_be_tuned_or_switched_off_from_the_environment(
+    value: str, shown: str
+) -> None:
+    """Behind a CDN that keeps pages itself, an operator may want the replay off (0)."""
+    printed = subprocess.run(
+        [sys.executable, "-c", "from config import Config; print(Config.PAGE_CACHE_SECONDS)"],
+        cwd=PROJECT_ROOT, env={**os.environ, "PAGE_CACHE_SECONDS": value},
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert printed.stdout.strip() == shown
+
+
+def test_a_replay_interval_that_is_not_a_number_stops_the_start() -> None:
+    started = _start(
+        {"SECRET_KEY": "s3cret", "BASE_URL": "https://x.example", "PAGE_CACHE_SECONDS": "soon"}
+    )
+    assert started.returncode != 0
+    assert "PAGE_CACHE_SECONDS must be a number" in started.stderr
