@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -33,24 +34,25 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+_N = TypeVar("_N", int, float)
+
+
 def _int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        refuse_to_start(f"Undersigned: {name} must be a whole number, got {value!r}.")
+    return _number(name, default, int, "a whole number")
 
 
 def _float(name: str, default: float) -> float:
+    return _number(name, default, float, "a number")
+
+
+def _number(name: str, default: _N, parse: Callable[[str], _N], what: str) -> _N:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
     try:
-        return float(value)
+        return parse(value)
     except ValueError:
-        refuse_to_start(f"Undersigned: {name} must be a number, got {value!r}.")
+        refuse_to_start(f"Undersigned: {name} must be {what}, got {value!r}.")
 
 
 def database_url(raw: str | None) -> str:

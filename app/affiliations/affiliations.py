@@ -29,10 +29,13 @@ def affiliation_for(session: DbSession, letter_id: int, name: str) -> Affiliatio
         # A merged variant ("M.I.T.") is only an alias now: sign under the canonical name.
         canonical = session.get(Affiliation, found.canonical_id) if found.canonical_id else None
         return canonical or found
-    return _create(session, letter_id, name, key)
+    return create_affiliation(session, letter_id, name)
 
 
-def _create(session: DbSession, letter_id: int, name: str, key: str) -> Affiliation:
+def create_affiliation(session: DbSession, letter_id: int, name: str) -> Affiliation:
+    """A new affiliation for the letter, when a look-up found none; if another signer from the
+    same organisation created it meanwhile, theirs."""
+    key = affiliation_key(name)
     affiliation = Affiliation(letter_id=letter_id, name=name, key=key)
     try:
         with session.begin_nested():

@@ -83,7 +83,7 @@ def _letter_page(letter: Letter, filled_in: SignForm | None = None) -> str:
 
 
 #: Where each app keeps the blank sign forms it wrote (see _sign_form).
-BLANK_SIGN_FORMS = "undersigned_blank_sign_forms"
+_BLANK_SIGN_FORMS = "undersigned_blank_sign_forms"
 
 
 class _KeptForms:
@@ -106,7 +106,7 @@ class _KeptForms:
 
 @bp.record_once
 def _keep_blank_sign_forms(state: BlueprintSetupState) -> None:
-    state.app.extensions[BLANK_SIGN_FORMS] = _KeptForms()
+    state.app.extensions[_BLANK_SIGN_FORMS] = _KeptForms()
 
 
 def _sign_form(slug: str, filled_in: SignForm | None) -> Markup:
@@ -120,7 +120,7 @@ def _sign_form(slug: str, filled_in: SignForm | None) -> Markup:
     if filled_in is not None:
         return _write_sign_form(slug, filled_in, generate_csrf(), provider, site_key)
     key = (slug, request.script_root, provider.name if provider else None, site_key)
-    kept: _KeptForms = current_app.extensions[BLANK_SIGN_FORMS]
+    kept: _KeptForms = current_app.extensions[_BLANK_SIGN_FORMS]
     return kept.get_or_write(
         key,
         lambda: _write_sign_form(slug, SignForm(meta={"csrf": False}), None, provider, site_key),

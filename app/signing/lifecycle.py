@@ -20,6 +20,7 @@ from app import audit
 from app.affiliations.affiliations import (
     affiliation_for,
     affiliation_key,
+    create_affiliation,
     existing_affiliation_id,
 )
 from app.db import DbSession, upsert
@@ -105,7 +106,7 @@ def sign(
     )
     affiliation_id = found.affiliation_id
     if affiliation_id is None:  # the first signer from there
-        affiliation_id = affiliation_for(session, letter.id, answers.affiliation).id
+        affiliation_id = create_affiliation(session, letter.id, answers.affiliation).id
     # Most signers are new: try the insert first, and look for an earlier signature only when
     # the address turns out to have one (the unique constraint says so, race-free).
     created_id = _create(session, letter, answers, keys, affiliation_id, now, clues, flags)
