@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 
 app = Flask(__name__)
 
-_INSERT_SIGNATURE = """
+INSERT_SIGNATURE_SQL = """
     INSERT INTO signatures (letter_id, state, name, email, email_normalized, affiliation_id,
         title, country, is_public, emails_sent, signed_at, letter_version, quarantined,
         review_flags)
@@ -30,13 +30,13 @@ _INSERT_SIGNATURE = """
     ON CONFLICT (letter_id, email_normalized) DO NOTHING
     RETURNING id
 """
-_QUEUE_EMAIL = """
+QUEUE_EMAIL_SQL = """
     INSERT INTO outbound_emails (kind, to_address, letter_id, signature_id, language, message_id,
         status, attempts, next_attempt_at, created_at)
     SELECT 'confirm', %(email)s, letter_id, id, 'en', %(message_id)s, 'queued', 0, now(), now()
     FROM signatures WHERE id = %(signature_id)s
 """
-_CONFIRM = """
+CONFIRM_SQL = """
     UPDATE signatures SET state = 'verified', verified_at = now()
     WHERE id = %(id)s AND state = 'pending'
 """
@@ -63,7 +63,7 @@ def sign(slug: str) -> Response:
     database = _database()
     with database.transaction():
         signature_id = database.execute(
-            _INSERT_SIGNATURE,
+            INSERT_SIGNATURE_SQL,
             {
                 "slug": slug,
                 "name": form["name"],
@@ -76,7 +76,7 @@ def sign(slug: str) -> Response:
         ).fetchone()
         if signature_id is not None:
             database.execute(
-                _QUEUE_EMAIL,
+                QUEUE_EMAIL_SQL,
                 {
                     "email": form["email"],
                     "message_id": uuid.uuid4().hex,
@@ -91,5 +91,5 @@ def sign(slug: str) -> Response:
 def confirm(slug: str, signature_id: int) -> Response:
     database = _database()
     with database.transaction():
-        database.execute(_CONFIRM, {"id": signature_id}, prepare=True)
+        database.execute(CONFIRM_SQL, {"id": signature_id}, prepare=True)
     return redirect(f"/letters/{slug}/confirm/{signature_id}", code=303)

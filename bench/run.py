@@ -350,8 +350,6 @@ def scenario_signing(base: str, hello: float, sizes: Sizes, smoke: bool) -> tupl
 
 
 def confirmation_tokens(limit: int, path: Path) -> int:
-    from app.signing.tokens import TokenPurpose, make_token
-
     with psycopg.connect(URL) as connection:
         ids = [
             row[0]
@@ -359,8 +357,17 @@ def confirmation_tokens(limit: int, path: Path) -> int:
                 "SELECT id FROM signatures WHERE state = 'pending' ORDER BY id LIMIT %s", (limit,)
             )
         ]
-    path.write_text("".join(make_token(SECRET, TokenPurpose.CONFIRM, i) + "\n" for i in ids))
+    write_tokens(ids, path)
     return len(ids)
+
+
+def write_tokens(signature_ids: list[int], path: Path) -> None:
+    """The confirm links' tokens for these signatures, one per line, as confirm.lua reads them."""
+    from app.signing.tokens import TokenPurpose, make_token
+
+    path.write_text(
+        "".join(make_token(SECRET, TokenPurpose.CONFIRM, i) + "\n" for i in signature_ids)
+    )
 
 
 def scenario_confirming(
@@ -395,30 +402,57 @@ def scenario_confirming(
 
 
 def scenario_floor(
-    floor: str, hello: float, sizes: Sizes, smoke: bool, work: Path
-) -> tuple[list[Row], dict, dict]:
-    """The floor app (bench/floor.py): what signing and confirming could reach at best."""
-    unused = {"BENCH_CSRF_TOKEN": "", "BENCH_COOKIE": ""}  # the floor checks neither
-    run = f"floor{int(time.time())}"
-    signing = wrk(floor, "sign.lua", sizes, BENCH_RUN=run, BENCH_SLUG=SLUG, **unused)
-    check(not unexpected_statuses(signing, "303"), f"floor signing: {signing['statuses']}")
-    ids = work / "floor-ids.txt"
-    with psycopg.connect(URL) as connection:
-        # From the other end of the pending signatures than the ones the app confirmed.
-        pending = connection.execute(
-            "SELECT id FROM signatures WHERE state = 'pending' ORDER BY id DESC LIMIT %s",
-            (sizes.pending // 2,),
-        ).fetchall()
-    ids.write_text("".join(f"{row[0]}\n" for row in pending))
-    confirming = wrk(floor, "confirm.lua", sizes, BENCH_SLUG=SLUG, BENCH_TOKENS=str(ids), **unused)
-    check(not unexpected_statuses(confirming, "303"), f"floor confirming: {confirming['statuses']}")
+    floor: str, libraries: str, hello: float, sizes: Sizes, smoke: bool, work: Path
+) -> tuple[list[Row], dict[str, dict]]:
+    """The two floors: what signing and confirming could reach at best (bench/floor.py), and
+    the same with the libraries Undersigned is built on doing their part (libraries_floor.py)."""
+    figures: dict[str, dict] = {}
     rows = []
-    for name, figures in (("signing", signing), ("confirming", confirming)):
-        row = rate_row(f"  floor: bare {name}, no checks", figures, hello, 0.3, smoke)
-        row.target = f"the best {name} can do"
-        row.met = None
-        rows.append(row)
-    return rows, signing, confirming
+    for kind, base in (("libraries", libraries), ("floor", floor)):
+        if kind == "floor":  # the floor checks neither token nor cookie
+            token, cookie = "", ""
+        else:
+            token, cookie = token_and_cookie(base)
+        auth = {"BENCH_CSRF_TOKEN": token, "BENCH_COOKIE": cookie}
+        run = f"{kind}{int(time.time())}"
+        signing = wrk(base, "sign.lua", sizes, BENCH_RUN=run, BENCH_SLUG=SLUG, **auth)
+        check(not unexpected_statuses(signing, "303"), f"{kind} signing: {signing['statuses']}")
+        # From the other end of the pending signatures than the ones the app confirmed.
+        with psycopg.connect(URL) as connection:
+            pending = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT id FROM signatures WHERE state = 'pending' ORDER BY id DESC LIMIT %s",
+                    (sizes.pending // 3,),
+                )
+            ]
+        ids = work / f"{kind}-ids.txt"
+        if kind == "floor":
+            ids.write_text("".join(f"{signature_id}\n" for signature_id in pending))
+        else:
+            write_tokens(pending, ids)
+        confirming = wrk(base, "confirm.lua", sizes, BENCH_SLUG=SLUG, BENCH_TOKENS=str(ids), **auth)
+        check(
+            not unexpected_statuses(confirming, "303"),
+            f"{kind} confirming: {confirming['statuses']}",
+        )
+        for name, result in (("signing", signing), ("confirming", confirming)):
+            figures[f"{kind} {name}"] = result
+            label = (
+                f"  floor: bare {name}, no checks"
+                if kind == "floor"
+                else f"  floor with the libraries: {name}"
+            )
+            row = rate_row(label, result, hello, 0.3, smoke)
+            row.target = (
+                f"the best {name} can do"
+                if kind == "floor"
+                else "CSRF, form, limiter, pooled session"
+            )
+            row.met = None
+            rows.append(row)
+    rows.sort(key=lambda row: "libraries" in row.scenario)  # the floor first
+    return rows, figures
 
 
 def against_floor(
@@ -434,6 +468,24 @@ def against_floor(
         f">= {minimum}, p99 < 250 ms @{sizes.connections}",
         None if smoke else ratio >= minimum and app["p99_ms"] < 250,
     )
+
+
+def libraries_against_floor(floors: dict[str, dict], sizes: Sizes) -> list[Row]:
+    """How far the libraries alone stay from the floor: the most the app could reach with them."""
+    rows = []
+    for name in ("signing", "confirming"):
+        libraries, floor = floors[f"libraries {name}"], floors[f"floor {name}"]
+        rows.append(
+            Row(
+                f"  {name} with the libraries alone, against the floor",
+                f"{libraries['rate']:,.0f} req/s (p99 {libraries['p99_ms']:.0f} ms)",
+                f"floor {floor['rate']:,.0f} req/s",
+                libraries["rate"] / floor["rate"],
+                "(the ceiling of the ratio above)",
+                None,
+            )
+        )
+    return rows
 
 
 def scenario_export(sizes: Sizes, work: Path, smoke: bool) -> Row:
@@ -868,16 +920,22 @@ def main() -> None:
                 rows.append(confirming_row)
                 rows += scenario_mail(base, sizes, options.smoke)
                 console_export = scenario_console_export(base, work, options.smoke)
-            with gunicorn("bench.floor:app", app_environment(free_port())) as floor:
-                floor_rows, floor_signing, floor_confirming = scenario_floor(
-                    floor, hello["rate"], sizes, options.smoke, work
+            with (
+                gunicorn("bench.floor:app", app_environment(free_port())) as floor,
+                gunicorn("bench.libraries_floor:app", app_environment(free_port())) as libraries,
+            ):
+                floor_rows, floors = scenario_floor(
+                    floor, libraries, hello["rate"], sizes, options.smoke, work
                 )
         # Under the rows they bound: signing's and confirming's.
         at = next(i for i, row in enumerate(rows) if row.scenario == "confirming") + 1
         rows[at:at] = [
             *floor_rows,
-            against_floor("signing", signing, floor_signing, 0.5, sizes, options.smoke),
-            against_floor("confirming", confirming, floor_confirming, 0.6, sizes, options.smoke),
+            against_floor("signing", signing, floors["floor signing"], 0.5, sizes, options.smoke),
+            against_floor(
+                "confirming", confirming, floors["floor confirming"], 0.6, sizes, options.smoke
+            ),
+            *libraries_against_floor(floors, sizes),
         ]
         rows.append(scenario_export(sizes, work, options.smoke))
         rows.append(console_export)
