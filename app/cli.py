@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app wsgi letters|signatures|mail ...`."""
+"""Command-line tools: `flask --app wsgi letters|signatures|mail|organisers|organisations ...`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from app.letters import letters
 from app.mail.sender import ConsoleTransport, SMTPTransport, Transport, run_worker, smtp_settings
 from app.models import LetterStatus, OrganiserRole
 from app.moderation import exports, imports, retention
+from app.organisations import breakdown, registry
 from app.signatories import public_list
 from app.signing.settings import signing_settings
 
@@ -28,6 +29,9 @@ letters_cli = AppGroup("letters", help="Create and list letters.")
 signatures_cli = AppGroup("signatures", help="Import and export a letter's signatures.")
 mail_cli = AppGroup("mail", help="Deliver queued email.")
 organisers_cli = AppGroup("organisers", help="Organiser accounts and their letters.")
+organisations_cli = AppGroup(
+    "organisations", help="The registry of organisations, and the ones a letter watches."
+)
 
 
 def _closing_time(
@@ -316,8 +320,54 @@ def grant_role(email: str, slug: str, role: str) -> None:
     click.echo(f"{organiser.email} is now {role} of {letter.slug}")
 
 
+@organisations_cli.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_organisations(csv_file: Path) -> None:
+    """Add or update organisations from a CSV file: name, domains (separated by spaces),
+    sector (academia, industry, civil society, government, other), country (name or ISO
+    code, may be empty).
+
+    An organisation already in the registry (same name, ignoring case, accents and
+    punctuation) is updated, never duplicated. Any bad row stops the import: every one is
+    listed and nothing is written.
+    """
+    try:
+        result = registry.import_registry(db.session, csv_file.read_bytes(), by=None)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(
+        f"Added {result.added} organisations, updated {result.updated},"
+        f" {result.unchanged} unchanged."
+    )
+
+
+@organisations_cli.command("watch")
+@click.argument("slug")
+@click.argument("names", nargs=-1)
+@click.option("--clear", is_flag=True, help="Watch no organisation.")
+def watch_organisations(slug: str, names: tuple[str, ...], clear: bool) -> None:
+    """Set the organisations a letter's breakdown always shows, signed or not (registry
+    names; they replace the current list)."""
+    if clear == bool(names):
+        raise click.UsageError("Give the organisations' names, or --clear (not both).")
+    letter = letters.find_letter(db.session, slug)
+    if letter is None:
+        raise click.ClickException(f"No letter with the slug {slug!r}.")
+    try:
+        watched = breakdown.set_watch_list(db.session, letter, list(names), by=None)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    if not watched:
+        click.echo(f"{letter.slug} watches no organisation.")
+    for organisation in watched:
+        click.echo(f"{letter.slug} watches {organisation.name}")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(letters_cli)
     app.cli.add_command(signatures_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(organisers_cli)
+    app.cli.add_command(organisations_cli)

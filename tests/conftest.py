@@ -31,11 +31,16 @@ from config import TestingConfig
 
 TABLES_CHILD_FIRST = (
     "audit_events",
+    "notable_evidence",
     "letter_organisers",
     "organisers",
     "outbound_emails",
+    "watched_organisations",
+    "signature_tallies",
     "signatures",
     "affiliations",
+    "organisation_domains",
+    "organisations",
     "letters",
 )
 

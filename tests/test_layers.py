@@ -34,7 +34,16 @@ def test_no_view_or_command_writes_the_audit_log() -> None:
 def test_the_domain_never_reaches_for_flask_globals() -> None:
     """Domain packages take a session and plain values; request, g, current_app and session
     belong to the audiences."""
-    domain = ["signing", "letters", "signatories", "affiliations", "moderation", "accounts", "mail"]
+    domain = [
+        "signing",
+        "letters",
+        "signatories",
+        "affiliations",
+        "organisations",
+        "moderation",
+        "accounts",
+        "mail",
+    ]
     found = []
     for package in domain:
         for module in _modules(f"app/{package}"):

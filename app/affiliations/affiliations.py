@@ -6,13 +6,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ScalarSelect, and_, bindparam, case, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    ScalarSelect,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.db import DbSession
 from app.errors import InvalidInput
-from app.models import AFFILIATION_MAX, PUBLICLY_COUNTED, Affiliation, Letter, Organiser, Signature
+from app.models import (
+    AFFILIATION_MAX,
+    PUBLICLY_COUNTED,
+    Affiliation,
+    Letter,
+    Organisation,
+    Organiser,
+    Signature,
+)
 from app.support.text import has_control_characters, matching_key, normalise
 
 
@@ -36,7 +54,14 @@ def create_affiliation(session: DbSession, letter_id: int, name: str) -> Affilia
     """A new affiliation for the letter, when a look-up found none; if another signer from the
     same organisation created it meanwhile, theirs."""
     key = affiliation_key(name)
-    affiliation = Affiliation(letter_id=letter_id, name=name, key=key)
+    affiliation = Affiliation(
+        letter_id=letter_id,
+        name=name,
+        key=key,
+        # Linked at once when the name is a registered organisation's own (same folding);
+        # asked within the INSERT, so the first signer from there pays no extra round trip.
+        organisation_id=select(Organisation.id).where(Organisation.key == key).scalar_subquery(),
+    )
     try:
         with session.begin_nested():
             session.add(affiliation)
@@ -63,6 +88,15 @@ def existing_affiliation_id() -> ScalarSelect[int]:
             Affiliation.key == bindparam("affiliation_key"),
         )
         .scalar_subquery()
+    )
+
+
+def ids_containing(letter_id: int | BindParameter[int], text: str) -> Select[int]:
+    """The ids of one letter's affiliations whose name contains `text`: a search of signatures
+    by affiliation asks `affiliation_id IN` this, so each side of its OR keeps an index (an OR
+    across the join would make PostgreSQL read every signature of the letter)."""
+    return select(Affiliation.id).where(
+        Affiliation.letter_id == letter_id, Affiliation.name.icontains(text, autoescape=True)
     )
 
 
@@ -154,6 +188,9 @@ def merge(
         )
         for variant in variants:
             variant.canonical_id = target.id
+            # What the organisers linked a variant to is not lost when the target had nothing.
+            if target.organisation_id is None and variant.organisation_id is not None:
+                target.organisation_id = variant.organisation_id
     session.flush()
     merged = Merge(target.id, ids, int(moved or 0), renamed_from)
     audit.record(
@@ -191,3 +228,28 @@ def rename(session: DbSession, affiliation: Affiliation, name: str) -> str | Non
     old, affiliation.name = affiliation.name, name
     session.flush()
     return old
+
+
+def link_organisation(
+    session: DbSession,
+    affiliation: Affiliation,
+    organisation: Organisation | None,
+    *,
+    by: Organiser | None,
+) -> None:
+    """Say which registered organisation a letter's affiliation stands for (None: none). Its
+    signatories then count as stating that organisation; their aliases follow it."""
+    if affiliation.canonical_id is not None:
+        raise InvalidInput("Link the affiliation this one was merged into instead.")
+    before = affiliation.organisation.name if affiliation.organisation else None
+    affiliation.organisation = organisation
+    session.flush()
+    audit.record(
+        session,
+        by,
+        "affiliations.link",
+        letter=session.get(Letter, affiliation.letter_id),
+        affiliation=affiliation.name,
+        before=before,
+        after=organisation.name if organisation else None,
+    )

@@ -11,6 +11,7 @@ from flask import Response, abort, current_app, request, url_for
 from app.api import bp
 from app.db import db, utcnow
 from app.letters import letters
+from app.organisations import breakdown
 from app.signatories import public_list
 from app.support.http_cache import shared_response
 from app.support.identifiers import whole_number
@@ -64,5 +65,26 @@ def _signatory_list(slug: str) -> dict[str, Any]:
         cursor=request.args.get("cursor") or None,
         search=public_list.clean_search(request.args.get("q", "")),
         country=public_list.clean_country(request.args.get("country", "")),
+        verified_only=public_list.clean_flag(request.args.get("verified", ""), "verified"),
     )
     return {"items": [item.as_json() for item in page.items], "next": page.next_cursor}
+
+
+@bp.get("/letters/<slug>/affiliations")
+def affiliations(slug: str) -> Response:
+    def data() -> dict[str, Any]:
+        found = letters.public_letter(db.session, slug)
+        return breakdown.as_json(breakdown.letter_breakdown(db.session, found))
+
+    return _json(data)
+
+
+@bp.get("/letters/<slug>/affiliations.csv")
+def affiliations_csv(slug: str) -> Response:
+    def data() -> str:
+        found = letters.public_letter(db.session, slug)
+        return breakdown.as_csv(breakdown.letter_breakdown(db.session, found))
+
+    response = shared_response(data, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-affiliations.csv"'
+    return response

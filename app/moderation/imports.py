@@ -9,18 +9,13 @@ are looked at.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any, TypeVar
 
 import psycopg
-import pycountry
 from sqlalchemy import String, func, insert, literal, select, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app import audit
 from app.affiliations.affiliations import affiliation_key
 from app.db import DbSession, bulk_insert
-from app.errors import DomainError, InvalidInput
+from app.errors import InvalidInput
 from app.mail.outbox import queue_many
 from app.models import (
     AFFILIATION_MAX,
@@ -45,54 +40,25 @@ from app.models import (
 )
 from app.signing.emails import confirmation_for
 from app.signing.settings import SigningSettings
+from app.support.countries import country_code
+from app.support.csv_input import CsvRecords, RowProblem, cell_text
 from app.support.identifiers import IN_LIST_MAX, chunks
 from app.support.text import (
-    MAX_MARKS_PER_LETTER,
     InvalidAddress,
     email_address,
-    has_control_characters,
-    has_stacked_marks,
     lookalike_key,
     mailbox_key,
-    matching_key,
-    normalise,
 )
 
 REQUIRED_COLUMNS = ("name", "email", "affiliation", "title", "country")
 OPTIONAL_COLUMNS = ("comment",)
-MAX_ERRORS_REPORTED = 100
 MAX_ROWS = 500_000
-#: Columns a header may have: six are read, a few more are tolerated (a spreadsheet's notes).
-MAX_COLUMNS = 50
-#: Bytes a line may have. A row at every field's limit, in four-byte characters, takes about
-#: 12 KB; anything longer is not a row of signatories.
-MAX_LINE_BYTES = 32 * 1024
 #: Keys (addresses, organisations) looked up per query when matching a file against the letter.
 LOOKUP_CHUNK = IN_LIST_MAX
 #: Rows checked, then written, at a time: big enough for COPY to pay, small enough to overlap.
 CHUNK_ROWS = 10_000
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
-
-
-class ImportRejected(DomainError):
-    """The file has problems; nothing was imported."""
-
-    def __init__(self, problems: Sequence[RowProblem]) -> None:
-        self.problems = list(problems)
-        shown = "\n".join(str(p) for p in self.problems[:MAX_ERRORS_REPORTED])
-        more = len(self.problems) - MAX_ERRORS_REPORTED
-        extra = f"\n... and {more} more" if more > 0 else ""
-        super().__init__(f"Nothing was imported: {len(self.problems)} problem(s).\n{shown}{extra}")
 
 
 @dataclass(frozen=True)
@@ -124,75 +90,6 @@ class ImportResult:
         }
 
 
-@cache
-def _country_codes() -> dict[str, str]:
-    """Every way a country may be written (code, name, official name) -> alpha-2 code."""
-    codes: dict[str, str] = {}
-    for country in pycountry.countries:
-        for spelling in (
-            country.alpha_2,
-            country.alpha_3,
-            country.name,
-            getattr(country, "official_name", None),
-            getattr(country, "common_name", None),
-        ):
-            if spelling:
-                codes[matching_key(spelling)] = country.alpha_2
-    return codes
-
-
-def country_code(value: str) -> str | None:
-    return _country_codes().get(matching_key(value))
-
-
-def _text(value: str, label: str, limit: int, *, required: bool, multiline: bool = False) -> str:
-    value = normalise(value, multiline=multiline)
-    if required and not value:
-        raise ValueError(f"{label} is missing")
-    if len(value) > limit:
-        raise ValueError(f"{label} is longer than {limit} characters")
-    if has_control_characters(value, multiline=multiline):
-        raise ValueError(f"{label} contains invisible control characters")
-    if has_stacked_marks(value):
-        raise ValueError(f"{label} has letters with more than {MAX_MARKS_PER_LETTER} accents")
-    return value
-
-
-#: What a refused header is told.
-COLUMNS = (
-    f"an import file has at most {MAX_COLUMNS} columns, among them {', '.join(REQUIRED_COLUMNS)}"
-    f" and, optionally, {', '.join(OPTIONAL_COLUMNS)}"
-)
-
-
-class LineTooLong(ValueError):
-    """A line of the file is longer than MAX_LINE_BYTES."""
-
-    def __init__(self, line: int) -> None:
-        self.line = line
-        super().__init__(f"longer than {MAX_LINE_BYTES:,} bytes")
-
-
-class _Lines:
-    """The file's lines, for the CSV reader: a line longer than MAX_LINE_BYTES stops the
-    reading (LineTooLong) before the reader splits it into cells."""
-
-    def __init__(self, text: str) -> None:
-        self._lines = iter(io.StringIO(text, newline=""))
-        self._number = 0
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._lines)
-        self._number += 1
-        # Characters first: a line that short cannot be too long in bytes (UTF-8: at most 4).
-        if len(line) > MAX_LINE_BYTES // 4 and len(line.encode()) > MAX_LINE_BYTES:
-            raise LineTooLong(self._number)
-        return line
-
-
 def parse(data: bytes) -> list[ImportRow]:
     """Check every row; ImportRejected listing each bad line, or the clean rows."""
     return [row for chunk in _checked_chunks(data) for row in chunk]
@@ -201,94 +98,44 @@ def parse(data: bytes) -> list[ImportRow]:
 def _checked_chunks(data: bytes) -> Iterator[list[ImportRow]]:
     """The file's clean rows, CHUNK_ROWS at a time; once the whole file is read,
     ImportRejected listing every bad line (after a first bad line no more chunks come)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportRejected(
-            [RowProblem(1, f"the file is not UTF-8 text ({error.reason})")]
-        ) from None
-    lines = _Lines(text)
-    reader = csv.DictReader(lines)
-    try:
-        columns = reader.fieldnames or []
-    except csv.Error as error:
-        raise ImportRejected([RowProblem(1, f"not readable as CSV ({error})")]) from None
-    except LineTooLong as error:
-        problem = RowProblem(error.line, f"the header is {error}; {COLUMNS}")
-        raise ImportRejected([problem]) from None
-    if len(columns) > MAX_COLUMNS:
-        raise ImportRejected([RowProblem(1, f"{len(columns):,} columns; {COLUMNS}")])
-    headers = [normalise(h).lower() for h in columns]
-    counts = Counter(h for h in headers if h)
-    repeated = sorted(h for h, count in counts.items() if count > 1)
-    if repeated:
-        raise ImportRejected([RowProblem(1, f"repeated column(s): {', '.join(repeated)}")])
-    missing = [column for column in REQUIRED_COLUMNS if column not in headers]
-    if missing:
-        raise ImportRejected([RowProblem(1, f"missing column(s): {', '.join(missing)}")])
-    reader.fieldnames = headers
-    problems: list[RowProblem] = []
+    records = CsvRecords(
+        data, required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, max_rows=MAX_ROWS
+    )
     rows: list[ImportRow] = []
-    seen = 0
-    records = iter(reader)
-    while True:
-        try:
-            record = next(records)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            problems.append(RowProblem(reader.line_num, f"not readable as CSV ({error})"))
-            break
-        except LineTooLong as error:
-            problems.append(
-                RowProblem(error.line, f"not readable as CSV: {error}, more than any row needs")
-            )
-            break
-        line = reader.line_num
-        if seen >= MAX_ROWS:
-            problems.append(RowProblem(line, f"more than {MAX_ROWS:,} rows; split the file"))
-            break
-        seen += 1
-        if None in record:
-            problems.append(RowProblem(line, "more cells than there are columns"))
-            continue
+    for line, record in records:
         try:
             row = _row(line, record)
         except ValueError as error:
-            problems.append(RowProblem(line, str(error)))
+            records.problems.append(RowProblem(line, str(error)))
             continue
-        if problems:  # a refused file's clean rows are never written: not kept either
+        if records.problems:  # a refused file's clean rows are never written: not kept either
             continue
         rows.append(row)
         if len(rows) == CHUNK_ROWS:
             yield rows
             rows = []
-    if problems:
-        raise ImportRejected(problems)
-    if not seen:
-        raise ImportRejected([RowProblem(1, "the file has no rows")])
+    records.finish()
     yield rows
 
 
-def _row(line: int, record: dict[str, str | None]) -> ImportRow:
-    value = {key: (record.get(key) or "") for key in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
-    email_text = _text(value["email"], "email", EMAIL_MAX, required=True)
+def _row(line: int, value: dict[str, str]) -> ImportRow:
+    email_text = cell_text(value["email"], "email", EMAIL_MAX, required=True)
     try:
         email = email_address(email_text)
     except InvalidAddress as error:
         raise ValueError(f"email {email_text!r}: {error}") from None
-    country_text = _text(value["country"], "country", 100, required=True)
+    country_text = cell_text(value["country"], "country", 100, required=True)
     code = country_code(country_text)
     if code is None:
         raise ValueError(f"country {country_text!r} is not a country name or ISO 3166 code")
-    comment = _text(value["comment"], "comment", COMMENT_MAX, required=False, multiline=True)
+    comment = cell_text(value["comment"], "comment", COMMENT_MAX, required=False, multiline=True)
     return ImportRow(
         line=line,
-        name=_text(value["name"], "name", NAME_MAX, required=True),
+        name=cell_text(value["name"], "name", NAME_MAX, required=True),
         email=email,
         email_key=mailbox_key(email),
-        affiliation=_text(value["affiliation"], "affiliation", AFFILIATION_MAX, required=True),
-        title=_text(value["title"], "title", TITLE_MAX, required=True),
+        affiliation=cell_text(value["affiliation"], "affiliation", AFFILIATION_MAX, required=True),
+        title=cell_text(value["title"], "title", TITLE_MAX, required=True),
         country=code,
         comment=comment or None,
     )

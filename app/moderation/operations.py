@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, tuple_
 
 from app import audit
-from app.affiliations.affiliations import affiliation_for, affiliation_key, rename
+from app.affiliations.affiliations import affiliation_for, affiliation_key, ids_containing, rename
 from app.db import DbSession, UTCDateTime
 from app.errors import InvalidInput, NotFound
 from app.models import (
@@ -81,16 +81,7 @@ class SignaturePage:
 
 def _affiliations_matching(session: DbSession, letter: Letter, text: str) -> list[int]:
     """Ids of the letter's affiliations whose name contains `text` (few rows: one letter's)."""
-    return list(
-        session.scalars(
-            select(Affiliation.id)
-            .where(
-                Affiliation.letter_id == letter.id,
-                Affiliation.name.icontains(text, autoescape=True),
-            )
-            .limit(1000)
-        )
-    )
+    return list(session.scalars(ids_containing(letter.id, text).limit(1000)))
 
 
 def _conditions(

@@ -28,6 +28,7 @@ from app.organiser import bp
 from app.organiser.forms import ImportForm, SignatureFilterForm
 from app.organiser.views import letter_of_mine, render_letter_page
 from app.signing.settings import signing_settings
+from app.support.csv_input import MAX_ERRORS_REPORTED, ImportRejected, RowProblem
 from app.support.identifiers import whole_number
 
 #: Whole Content-Type values. Given as content_type, never as mimetype: Werkzeug appends
@@ -126,7 +127,7 @@ def _larger_body_for_imports() -> None:
 def import_signatures(slug: str) -> BaseResponse | tuple[str, int]:
     letter, role = letter_of_mine(slug, OrganiserRole.MODERATOR)
     form = ImportForm()
-    problems: list[imports.RowProblem] = []
+    problems: list[RowProblem] = []
     status = 200
     if form.validate_on_submit():
         upload = form.file.data
@@ -142,8 +143,8 @@ def import_signatures(slug: str) -> BaseResponse | tuple[str, int]:
                 now=utcnow(),
                 organiser=current_user,
             )
-        except imports.ImportRejected as rejected:
-            problems = rejected.problems[: imports.MAX_ERRORS_REPORTED]
+        except ImportRejected as rejected:
+            problems = rejected.problems[:MAX_ERRORS_REPORTED]
             status = 422
         else:
             db.session.commit()

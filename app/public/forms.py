@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms import RadioField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.models import AFFILIATION_MAX, COMMENT_MAX, EMAIL_MAX, NAME_MAX, TITLE_MAX
@@ -19,6 +21,9 @@ from app.support.form_fields import (
     printable,
     single_line,
 )
+
+IDENTIFICATION = "identification"
+ON_BEHALF = "on_behalf"
 
 
 class SignForm(FlaskForm):
@@ -81,6 +86,16 @@ class SignForm(FlaskForm):
             no_stacked_marks,
         ],
     )
+    signing_as = RadioField(
+        "How you sign",
+        choices=[
+            SelectChoice(IDENTIFICATION, "My affiliation is for identification only"),
+            SelectChoice(ON_BEHALF, "I sign on behalf of my organisation"),
+        ],
+        default=IDENTIFICATION,
+        # A post without it (an older page, a script) signs as most people do.
+        filters=[lambda value: value or IDENTIFICATION],
+    )
     is_public = CheckboxField("Show my name on the public list of signatories", default=True)
     #: A honeypot: hidden from people, filled in by many bots. Its content is never refused,
     #: only noted, so a bot cannot tell it was caught.
@@ -97,6 +112,7 @@ class SignForm(FlaskForm):
             country=self.country.data,
             comment=self.comment.data or None,
             is_public=bool(self.is_public.data),
+            on_behalf=self.signing_as.data == ON_BEHALF,
         )
 
 

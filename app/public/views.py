@@ -28,6 +28,7 @@ from app.errors import LetterClosed
 from app.extensions import client_key, csrf, limiter
 from app.letters import letters
 from app.models import Letter, SignatureState
+from app.organisations import breakdown
 from app.public import bp
 from app.public.forms import ConfirmForm, ResendForm, SignForm, WithdrawForm
 from app.signatories import public_list
@@ -36,7 +37,7 @@ from app.signing.defences import Clues, block_hash, client_hash
 from app.signing.links import withdraw_url
 from app.signing.settings import signing_settings
 from app.signing.tokens import TokenExpired
-from app.support.countries import country_choices
+from app.support.countries import country_choices, country_name
 from app.support.http_cache import shared_response
 from app.support.markdown_html import render_markdown
 
@@ -353,6 +354,7 @@ def _signatory_list_page(slug: str) -> str:
     letter = letters.public_letter(db.session, slug)
     search = public_list.clean_search(request.args.get("q", ""))
     country = public_list.clean_country(request.args.get("country", ""))
+    verified_only = public_list.clean_flag(request.args.get("verified", ""), "verified")
     page = public_list.signatory_page(
         db.session,
         letter,
@@ -360,6 +362,7 @@ def _signatory_list_page(slug: str) -> str:
         cursor=request.args.get("cursor") or None,
         search=search,
         country=country,
+        verified_only=verified_only,
     )
     return render_template(
         "public/signatories.html",
@@ -367,6 +370,7 @@ def _signatory_list_page(slug: str) -> str:
         page=page,
         search=search or "",
         country=country or "",
+        verified_only=verified_only,
         countries=country_choices(),
         verified_count=public_list.count_verified(db.session, letter),
         is_first_page=not request.args.get("cursor"),
@@ -383,6 +387,22 @@ def history(slug: str) -> Response:
             letter=letter,
             versions=letters.versions_of(db.session, letter),
             render=render_markdown,
+        )
+
+    return shared_response(page)
+
+
+@bp.get("/letters/<slug>/breakdown")
+def breakdown_page(slug: str) -> Response:
+    """Who signed and who is absent: counts by organisation, sector and country."""
+
+    def page() -> str:
+        letter = letters.public_letter(db.session, slug)
+        return render_template(
+            "public/breakdown.html",
+            letter=letter,
+            result=breakdown.letter_breakdown(db.session, letter),
+            country_name=country_name,
         )
 
     return shared_response(page)

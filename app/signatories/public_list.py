@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TypeVarTuple, cast
 
 from sqlalchemy import (
+    Boolean,
     CompoundSelect,
     Integer,
     Result,
@@ -24,10 +25,20 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
+from sqlalchemy.orm import aliased
 
+from app.affiliations.affiliations import ids_containing
 from app.db import DbSession, UTCDateTime, upsert
 from app.errors import InvalidInput
-from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Signature, SignatureCount
+from app.models import (
+    PUBLICLY_COUNTED,
+    Affiliation,
+    Letter,
+    Organisation,
+    Signature,
+    SignatureCount,
+    SignatureTally,
+)
 from app.support.countries import country_name, is_country_code
 from app.support.identifiers import BadCursor, decode_cursor, encode_cursor
 from app.support.text import has_control_characters, normalise
@@ -43,19 +54,32 @@ _BAD_CURSOR = "This page link is not valid; start again from the first page."
 class PublicSignatory:
     name: str
     title: str
+    #: As the signer stated it.
     affiliation: str
     country: str
     verified_at: datetime
+    #: The registered organisation: the one the signer's confirmed address is at when there
+    #: is one, else the one their stated affiliation is linked to; None when neither.
+    organisation: str | None = None
+    #: The signer confirmed from an address at `organisation`'s domain.
+    affiliation_verified: bool = False
 
     @property
     def country_name(self) -> str:
         return country_name(self.country)
 
-    def as_json(self) -> dict[str, str]:
+    @property
+    def verified_elsewhere(self) -> bool:
+        """Verified for an organisation other than the one they named: both are shown."""
+        return self.affiliation_verified and self.organisation != self.affiliation
+
+    def as_json(self) -> dict[str, str | bool | None]:
         return {
             "name": self.name,
             "title": self.title,
             "affiliation": self.affiliation,
+            "affiliation_verified": self.affiliation_verified,
+            "organisation": self.organisation,
             "country": self.country,
             "signed_at": self.verified_at.isoformat(),
         }
@@ -160,6 +184,16 @@ def clean_country(code: str) -> str | None:
     return code.upper()
 
 
+def clean_flag(text: str, name: str) -> bool:
+    """A yes-or-no filter: "1", "true", "yes" or "on" (and their opposites, or nothing)."""
+    value = text.strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise InvalidInput(f"{name} must be 1 or 0.")
+
+
 def signatory_page(
     session: DbSession,
     letter: Letter,
@@ -168,10 +202,11 @@ def signatory_page(
     cursor: str | None = None,
     search: str | None = None,
     country: str | None = None,
+    verified_only: bool = False,
 ) -> SignatoryPage:
     """Public signatories, newest first, by keyset: page 5,000 costs what page 1 does."""
     query = _PUBLIC_SIGNATORIES
-    filtered = bool(cursor or search or country)
+    filtered = bool(cursor or search or country or verified_only)
     if cursor:
         verified_at, signature_id = _read_cursor(cursor)
         query = query.where(
@@ -182,11 +217,13 @@ def signatory_page(
         query = query.where(
             or_(
                 Signature.name.icontains(search, autoescape=True),
-                Affiliation.name.icontains(search, autoescape=True),
+                Signature.affiliation_id.in_(ids_containing(bindparam("letter_id"), search)),
             )
         )
     if country:
         query = query.where(Signature.country == country)
+    if verified_only:
+        query = query.where(Signature.email_organisation_id.is_not(None))
     # The unfiltered first page (every letter page shows it) is a statement built once.
     query = query.limit(_ROW_LIMIT) if filtered else _FIRST_PAGE
     rows = _read(session, query, letter_id=letter.id, row_limit=limit + 1).all()
@@ -198,6 +235,8 @@ def signatory_page(
             affiliation=row.affiliation,
             country=row.country,
             verified_at=cast(datetime, row.verified_at),
+            organisation=row.organisation,
+            affiliation_verified=row.affiliation_verified,
         )
         for row in rows[:limit]
     ]
@@ -208,6 +247,8 @@ def signatory_page(
     return SignatoryPage(items=items, next_cursor=next_cursor)
 
 
+_STATED = aliased(Organisation, name="stated_organisation")
+_VERIFIED = aliased(Organisation, name="verified_organisation")
 #: Every page of the public list starts from this, built once.
 _PUBLIC_SIGNATORIES = (
     select(
@@ -217,8 +258,12 @@ _PUBLIC_SIGNATORIES = (
         Signature.country,
         Signature.verified_at,
         Signature.id,
+        func.coalesce(_VERIFIED.name, _STATED.name).label("organisation"),
+        Signature.email_organisation_id.is_not(None).label("affiliation_verified"),
     )
     .join(Affiliation, Signature.affiliation_id == Affiliation.id)
+    .outerjoin(_STATED, _STATED.id == Affiliation.organisation_id)
+    .outerjoin(_VERIFIED, _VERIFIED.id == Signature.email_organisation_id)
     .where(
         Signature.letter_id == bindparam("letter_id"),
         *PUBLICLY_COUNTED,
@@ -279,6 +324,8 @@ class LetterSummary:
     verified_count: int  # as count_verified
     newest: Sequence[PublicSignatory]  # the first NEWEST_SHOWN of the public list
     notables: Sequence[NotableSignatory]  # as notable_signatories
+    #: Listed signatories who confirmed from an address at a registered organisation.
+    verified_affiliations: int = 0
 
 
 NEWEST_SHOWN = 10
@@ -288,27 +335,38 @@ def letter_summary(session: DbSession, letter: Letter) -> LetterSummary:
     """count_verified, the newest NEWEST_SHOWN signatories and notable_signatories, in one
     statement (_SUMMARY): the letter page needs all three on every render, and asked one by one
     their round trips to the database were a fifth of the page's CPU."""
-    verified_count = 0
+    verified_count = verified_affiliations = 0
     newest: list[PublicSignatory] = []
     notables: list[NotableSignatory] = []
     for row in session.connection().execute(_SUMMARY, {"letter_id": letter.id}):
         if row.part == "count":
             verified_count = int(row.number or 0)
+        elif row.part == "verified":
+            verified_affiliations = int(row.number or 0)
         elif row.part == "newest":
             newest.append(
-                PublicSignatory(row.name, row.title, row.affiliation, row.country, row.verified_at)
+                PublicSignatory(
+                    row.name,
+                    row.title,
+                    row.affiliation,
+                    row.country,
+                    row.verified_at,
+                    row.organisation,
+                    bool(row.affiliation_verified),
+                )
             )
         else:
             notables.append(NotableSignatory(row.name, row.title, row.affiliation, row.context))
-    return LetterSummary(verified_count, newest, notables)
+    return LetterSummary(verified_count, newest, notables, verified_affiliations)
 
 
 def _summary_statement() -> CompoundSelect:
-    """Three parts in one UNION ALL, told apart by `part`, each in its own order (`number`,
-    from row_number(), which also carries the count)."""
+    """Four parts in one UNION ALL, told apart by `part`, each in its own order (`number`,
+    from row_number(), which also carries the two counts)."""
     newest = _PUBLIC_SIGNATORIES.limit(NEWEST_SHOWN).subquery()
     notables = _NOTABLES.add_columns(Signature.notable_rank.label("rank")).subquery()
     no_text, no_moment = null().cast(String), null().cast(UTCDateTime())
+    no_flag = null().cast(Boolean)
     newest_part = select(
         literal("newest").label("part"),
         newest.c.name,
@@ -316,6 +374,8 @@ def _summary_statement() -> CompoundSelect:
         newest.c.affiliation,
         newest.c.country,
         newest.c.verified_at,
+        newest.c.organisation,
+        newest.c.affiliation_verified,
         null().cast(Text).label("context"),
         func.row_number()
         .over(order_by=(newest.c.verified_at.desc(), newest.c.id.desc()))
@@ -328,6 +388,8 @@ def _summary_statement() -> CompoundSelect:
         notables.c.affiliation,
         no_text,
         no_moment,
+        no_text,
+        no_flag,
         notables.c.notable_context,
         func.row_number().over(order_by=(notables.c.rank.asc().nulls_last(), notables.c.name)),
     )
@@ -339,9 +401,28 @@ def _summary_statement() -> CompoundSelect:
         no_text,
         no_moment,
         no_text,
+        no_flag,
+        no_text,
         _KEPT_COUNT.scalar_subquery(),
     )
-    return union_all(newest_part, notables_part, count_part).order_by(
+    verified_part = select(
+        literal("verified"),
+        no_text,
+        no_text,
+        no_text,
+        no_text,
+        no_moment,
+        no_text,
+        no_flag,
+        no_text,
+        select(func.coalesce(func.sum(SignatureTally.signatures), 0))
+        .where(
+            SignatureTally.letter_id == bindparam("letter_id"),
+            SignatureTally.organisation_id != 0,
+        )
+        .scalar_subquery(),
+    )
+    return union_all(newest_part, notables_part, count_part, verified_part).order_by(
         literal_column("part"), literal_column("number")
     )
 

@@ -27,7 +27,9 @@ from app.db import DbSession, upsert
 from app.errors import LetterClosed, NotFound
 from app.letters.letters import SLUG_PATTERN, public_letter
 from app.mail.outbox import queue_email
-from app.models import Letter, LetterStatus, OutboundEmail, Signature, SignatureState
+from app.models import Affiliation, Letter, LetterStatus, OutboundEmail, Signature, SignatureState
+from app.organisations.on_behalf import accepted_without_review
+from app.organisations.registry import email_domains, email_organisation_id
 from app.signing.defences import (
     NO_CLUES,
     Clues,
@@ -58,6 +60,8 @@ class SignatureInput:
     country: str
     comment: str | None
     is_public: bool
+    #: "Signing on behalf of my organisation", not naming it for identification only.
+    on_behalf: bool = False
 
 
 class SignOutcome(enum.Enum):
@@ -91,6 +95,7 @@ def sign(
             {
                 **look_up_values(letter, keys, clues, now=now, with_rate=with_rate),
                 "affiliation_key": affiliation_key(answers.affiliation),
+                "email_domains": email_domains(answers.email),
             },
         )
         .one()
@@ -107,9 +112,20 @@ def sign(
     affiliation_id = found.affiliation_id
     if affiliation_id is None:  # the first signer from there
         affiliation_id = create_affiliation(session, letter.id, answers.affiliation).id
+    at = Placement(
+        affiliation_id=affiliation_id,
+        email_organisation_id=found.email_organisation_id,
+        on_behalf_confirmed=answers.on_behalf
+        and accepted_without_review(
+            letter,
+            title=answers.title,
+            email_organisation_id=found.email_organisation_id,
+            stated_organisation_id=_organisation_of(session, affiliation_id),
+        ),
+    )
     # Most signers are new: try the insert first, and look for an earlier signature only when
     # the address turns out to have one (the unique constraint says so, race-free).
-    created_id = _create(session, letter, answers, keys, affiliation_id, now, clues, flags)
+    created_id = _create(session, letter, answers, keys, at, now, clues, flags)
     if created_id is not None:
         confirmation = confirmation_for(letter.id, created_id, answers.email)
         queue_email(session, confirmation, sender_domain=settings.sender_domain)
@@ -124,7 +140,25 @@ def sign(
 def _before_signing(with_rate: bool) -> Select[*tuple[Any, ...]]:
     """What signing must know before its insert, in one statement (one round trip): the soft
     defences' look-ups and the id of the signer's affiliation if it exists."""
-    return look_ups(with_rate).add_columns(existing_affiliation_id().label("affiliation_id"))
+    return look_ups(with_rate).add_columns(
+        existing_affiliation_id().label("affiliation_id"),
+        email_organisation_id().label("email_organisation_id"),
+    )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a new signature stands: its affiliation, the organisation its address is at, and
+    whether its organisational signature needs no organiser's review."""
+
+    affiliation_id: int
+    email_organisation_id: int | None
+    on_behalf_confirmed: bool
+
+
+def _organisation_of(session: DbSession, affiliation_id: int) -> int | None:
+    affiliation = session.get(Affiliation, affiliation_id)
+    return affiliation.organisation_id if affiliation is not None else None
 
 
 def _find(session: DbSession, letter: Letter, email_key: str) -> Signature | None:
@@ -144,7 +178,7 @@ def _create(
     letter: Letter,
     answers: SignatureInput,
     keys: SignerKeys,
-    affiliation_id: int,
+    at: Placement,
     now: datetime,
     clues: Clues,
     flags: list[str],
@@ -162,7 +196,10 @@ def _create(
         "name_key": keys.name_key,
         "email": answers.email,
         "email_normalized": keys.email_key,
-        "affiliation_id": affiliation_id,
+        "affiliation_id": at.affiliation_id,
+        "email_organisation_id": at.email_organisation_id,
+        "on_behalf": answers.on_behalf,
+        "on_behalf_confirmed": at.on_behalf_confirmed,
         "title": answers.title,
         "country": answers.country,
         "comment": answers.comment or None,
@@ -376,6 +413,10 @@ def withdraw(
     signature.comment = None
     signature.source = None
     signature.email_canonical = None
+    signature.email_organisation_id = None
+    signature.on_behalf = False
+    signature.on_behalf_confirmed = signature.on_behalf_confirmed_by_organiser = False
+    signature.evidence = None
     signature.client_hash = signature.client_block_hash = None
     signature.review_flags = []
     signature.affiliation = affiliation_for(session, letter.id, WITHDRAWN_AFFILIATION)

@@ -6,6 +6,8 @@ from functools import cache
 
 import pycountry
 
+from app.support.text import matching_key
+
 
 @cache
 def country_choices() -> tuple[tuple[str, str], ...]:
@@ -28,3 +30,25 @@ def country_name(code: str) -> str:
 
 def is_country_code(code: str) -> bool:
     return code in _names()
+
+
+@cache
+def _spellings() -> dict[str, str]:
+    """Every way a country may be written (code, name, official name), folded -> alpha-2."""
+    codes: dict[str, str] = {}
+    for country in pycountry.countries:
+        for spelling in (
+            country.alpha_2,
+            country.alpha_3,
+            country.name,
+            getattr(country, "official_name", None),
+            getattr(country, "common_name", None),
+        ):
+            if spelling:
+                codes[matching_key(spelling)] = country.alpha_2
+    return codes
+
+
+def country_code(value: str) -> str | None:
+    """The alpha-2 code of a country as a person may write it ("fr", "FRA", "France")."""
+    return _spellings().get(matching_key(value))

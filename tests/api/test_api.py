@@ -42,7 +42,15 @@ def test_signatories_as_json_never_include_emails(app: Flask, client: FlaskClien
     assert first.status_code == 200
     data = first.get_json()
     assert [item["name"] for item in data["items"]] == ["Person 4", "Person 3", "Person 2"]
-    assert set(data["items"][0]) == {"name", "title", "affiliation", "country", "signed_at"}
+    assert set(data["items"][0]) == {
+        "name",
+        "title",
+        "affiliation",
+        "affiliation_verified",
+        "organisation",
+        "country",
+        "signed_at",
+    }
     assert data["items"][0]["country"] == "FR"
     assert "example.org" not in first.get_data(as_text=True)
     rest = client.get(f"/api/letters/api-list/signatories?limit=3&cursor={data['next']}").get_json()

@@ -21,6 +21,7 @@ from app.models import (
 )
 from app.moderation import imports
 from app.signing.settings import signing_settings
+from app.support import csv_input
 from tests.factories import make_letter, make_organiser, make_signature
 from tests.helpers import csrf_token, deliver_mail, log_in, sign, text_body
 
@@ -183,7 +184,7 @@ def test_a_bad_line_after_chunks_already_written_undoes_them(
     letter = make_letter(session, slug="chunked")
     good = "".join(f"Person {n},p{n}@example.org,Lab {n},Fellow,GB,\n" for n in range(5))
     content = HEADER + good + "Bad,bad@,Lab,Fellow,GB,\nLast,l@example.org,X,Y,GB,\n"
-    with pytest.raises(imports.ImportRejected) as rejected:
+    with pytest.raises(csv_input.ImportRejected) as rejected:
         imports.import_file(
             session,
             letter,

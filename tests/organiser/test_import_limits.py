@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from app.extensions import limiter
 from app.models import OrganiserRole, Signature
 from app.moderation import imports
+from app.support import csv_input
 from tests.factories import make_letter, make_organiser
 from tests.helpers import csrf_token, log_in
 
@@ -37,7 +38,7 @@ def header_cells(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every value the import normalises (each header cell, then each row's cells); a check
     that looks at a refused header's cells one by one stops at the hundredth."""
     seen: list[str] = []
-    original = imports.normalise
+    original = csv_input.normalise
 
     def counting(value: str | None, *, multiline: bool = False) -> str:
         seen.append(value or "")
@@ -45,7 +46,7 @@ def header_cells(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             raise AssertionError("the import looks at the cells of a file it should refuse")
         return original(value, multiline=multiline)
 
-    monkeypatch.setattr(imports, "normalise", counting)
+    monkeypatch.setattr(csv_input, "normalise", counting)
     return seen
 
 
@@ -126,7 +127,7 @@ def test_a_line_longer_than_the_bound_is_refused_and_nothing_is_kept(
 
 def test_a_line_just_within_the_bound_is_read_as_usual(runner, session, tmp_path: Path) -> None:
     make_letter(session, slug="long-lines")
-    padding = " " * (imports.MAX_LINE_BYTES - len(ROW.encode()) - 1)
+    padding = " " * (csv_input.MAX_LINE_BYTES - len(ROW.encode()) - 1)
     path = tmp_path / "padded.csv"
     path.write_text(HEADER + padding + ROW, encoding="utf-8")  # blanks before the name
     result = runner.invoke(args=["signatures", "import", "long-lines", str(path), "--verified"])

@@ -37,7 +37,8 @@ def test_every_form_field_has_a_label(client: FlaskClient, session) -> None:
     ids = re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', form)
     visible = [i for i in ids if i != "csrf_token"]
     assert set(visible) == {
-        "name", "email", "affiliation", "title", "country", "comment", "is_public", "website"
+        "name", "email", "affiliation", "title", "country", "comment", "signing_as-0",
+        "signing_as-1", "is_public", "website"
     }  # fmt: skip
     # The honeypot is hidden from people (and from screen readers) but labelled all the same.
     assert 'class="hp" aria-hidden="true"' in form

@@ -11,6 +11,7 @@ from app.extensions import limiter
 from app.models import OrganiserRole, Signature
 from app.moderation import operations
 from app.signing.defences import LOOKS_LIKE_NOTABLE, MIXED_SCRIPTS, WATCHED_NAME
+from app.support import csv_input
 from app.support.text import lookalike_key, mixes_scripts
 from tests.factories import make_letter, make_organiser, make_signature
 from tests.helpers import csrf_token, log_in, sign
@@ -156,7 +157,7 @@ def test_imported_names_get_their_key_and_stacked_marks_are_refused(app, session
     real = make_signature(session, letter=letter, name="Barack Obama")
     header = "name,email,affiliation,title,country\n"
     zalgo = "Z\u0334\u0327\u031b\u0316\u0317a"
-    with pytest.raises(imports.ImportRejected, match="more than 4 accents"):
+    with pytest.raises(csv_input.ImportRejected, match="more than 4 accents"):
         imports.parse(f"{header}{zalgo},z@example.org,X,Y,GB\n".encode())
     rows = imports.parse(
         f"{header}B\u0430r\u0430ck Ob\u0430m\u0430,b@example.org,X,Y,GB\n".encode()

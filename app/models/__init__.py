@@ -1,0 +1,72 @@
+"""The stored things, one module per part of the campaign; everything is importable from here.
+
+- letters: letters and the versions of their text
+- signatures: signatures, the affiliations signers name, notables' evidence, the kept counts
+- organisations: the shared registry of organisations, their email domains, watch-lists
+- accounts: organisers, their roles on letters, the audit log
+- mail: the outbox
+- base: field bounds shared with the forms, and how enums are stored
+"""
+
+from app.models.accounts import AuditEvent, LetterOrganiser, Organiser, OrganiserRole
+from app.models.base import (
+    AFFILIATION_MAX,
+    COMMENT_MAX,
+    DOMAIN_MAX,
+    EMAIL_MAX,
+    LETTER_TITLE_MAX,
+    NAME_MAX,
+    NOTABLE_CONTEXT_MAX,
+    SLUG_MAX,
+    TITLE_MAX,
+    URL_MAX,
+)
+from app.models.letters import Letter, LetterStatus, LetterVersion
+from app.models.mail import EmailStatus, OutboundEmail
+from app.models.organisations import Organisation, OrganisationDomain, Sector, WatchedOrganisation
+from app.models.signatures import (
+    COUNT_SHARDS,
+    PUBLICLY_COUNTED,
+    Affiliation,
+    EvidenceMethod,
+    NotableEvidence,
+    Signature,
+    SignatureCount,
+    SignatureState,
+    SignatureTally,
+)
+
+__all__ = [
+    "AFFILIATION_MAX",
+    "COMMENT_MAX",
+    "COUNT_SHARDS",
+    "DOMAIN_MAX",
+    "EMAIL_MAX",
+    "LETTER_TITLE_MAX",
+    "NAME_MAX",
+    "NOTABLE_CONTEXT_MAX",
+    "PUBLICLY_COUNTED",
+    "SLUG_MAX",
+    "TITLE_MAX",
+    "URL_MAX",
+    "Affiliation",
+    "AuditEvent",
+    "EmailStatus",
+    "EvidenceMethod",
+    "Letter",
+    "LetterOrganiser",
+    "LetterStatus",
+    "LetterVersion",
+    "NotableEvidence",
+    "Organisation",
+    "OrganisationDomain",
+    "Organiser",
+    "OrganiserRole",
+    "OutboundEmail",
+    "Sector",
+    "Signature",
+    "SignatureCount",
+    "SignatureState",
+    "SignatureTally",
+    "WatchedOrganisation",
+]

@@ -1,0 +1,73 @@
+"""Letters and the versions of their text."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import UTCDateTime, db, utcnow
+from app.models.base import LETTER_TITLE_MAX, SLUG_MAX, stored_enum
+
+
+class LetterStatus(enum.Enum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Letter(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The letter's address: /letters/<slug>.
+    slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
+    title: Mapped[str] = mapped_column(String(LETTER_TITLE_MAX))
+    #: The letter's text in Markdown; rendered and sanitised on display.
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[LetterStatus] = mapped_column(
+        stored_enum(LetterStatus, "letter_status"), default=LetterStatus.OPEN
+    )
+    #: After this moment the letter takes no more signatures, whatever its status says.
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The number of signatures the organisers aim for, shown as progress; optional.
+    target: Mapped[int | None] = mapped_column(Integer)
+    #: Number of the current text version (see LetterVersion); signatures record it.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Names that fakes like to use ("Xi Jinping", famous researchers): a new signature under
+    #: one of them is held for review until an organiser approves it.
+    watch_names: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    #: Email domains and client address ranges (CIDR) the organisers blocked: signatures from
+    #: them are held for review.
+    blocked_domains: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    blocked_ranges: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    #: Titles ("Director", "Chief executive") under which a signer writing from their
+    #: organisation's domain signs for it without an organiser confirming them one by one.
+    accepted_roles: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    def is_open(self, now: datetime) -> bool:
+        return self.status is LetterStatus.OPEN and (self.closes_at is None or self.closes_at > now)
+
+    def is_public(self) -> bool:
+        return self.status is not LetterStatus.DRAFT
+
+    def __repr__(self) -> str:
+        return f"<Letter {self.slug!r} {self.status.value}>"
+
+
+class LetterVersion(db.Model):  # type: ignore[name-defined]
+    """A letter's text as it stood; a new one is made when a signed letter's text is edited."""
+
+    __tablename__ = "letter_versions"
+    __table_args__ = (UniqueConstraint("letter_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(LETTER_TITLE_MAX))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,228 @@
+"""Who signed and who is absent: a letter's signatories counted by organisation (verified and
+stated apart), by sector and by country, with the organisations its organisers watch shown
+even when none of their people signed."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, delete, func, select
+
+from app import audit
+from app.db import DbSession
+from app.errors import InvalidInput
+from app.models import (
+    Affiliation,
+    Letter,
+    Organisation,
+    Organiser,
+    Sector,
+    SignatureTally,
+    WatchedOrganisation,
+)
+from app.moderation.exports import spreadsheet_safe
+from app.support.text import matching_key
+
+#: Organisations one letter may watch.
+MAX_WATCHED = 1000
+
+
+def watched_organisations(session: DbSession, letter: Letter) -> Sequence[Organisation]:
+    return session.scalars(
+        select(Organisation)
+        .join(WatchedOrganisation, WatchedOrganisation.organisation_id == Organisation.id)
+        .where(WatchedOrganisation.letter_id == letter.id)
+        .order_by(Organisation.key)
+    ).all()
+
+
+def set_watch_list(
+    session: DbSession, letter: Letter, names: Sequence[str], *, by: Organiser | None
+) -> Sequence[Organisation]:
+    """The letter watches exactly these registered organisations (by name, folded as the
+    registry folds it); InvalidInput naming every one the registry does not have, and
+    nothing changes."""
+    keys = list(dict.fromkeys(key for key in (matching_key(name) for name in names) if key))
+    if len(keys) > MAX_WATCHED:
+        raise InvalidInput(f"A letter may watch at most {MAX_WATCHED:,} organisations.")
+    found = {
+        organisation.key: organisation
+        for organisation in session.scalars(select(Organisation).where(Organisation.key.in_(keys)))
+    }
+    missing = [name for name in names if matching_key(name) and matching_key(name) not in found]
+    if missing:
+        raise InvalidInput(
+            "Not in the registry of organisations (add them first): " + "; ".join(missing)
+        )
+    before = [organisation.name for organisation in watched_organisations(session, letter)]
+    session.execute(delete(WatchedOrganisation).where(WatchedOrganisation.letter_id == letter.id))
+    session.add_all(
+        WatchedOrganisation(letter_id=letter.id, organisation_id=found[key].id) for key in keys
+    )
+    session.flush()
+    after = [found[key].name for key in keys]
+    audit.record(
+        session, by, "letter.watch_organisations", letter=letter, before=before, after=after
+    )
+    return [found[key] for key in keys]
+
+
+@dataclass(frozen=True)
+class OrganisationCount:
+    name: str
+    sector: Sector
+    #: Listed signatories who confirmed from an address at the organisation's domains.
+    verified: int
+    #: Listed signatories whose stated affiliation is (linked to) the organisation.
+    stated: int
+    watched: bool
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """A letter's listed signatories (verified, not held, public) by organisation, sector and
+    country. Sectors count each signatory once, under their verified organisation if they
+    have one, else the one their stated affiliation is linked to."""
+
+    organisations: Sequence[OrganisationCount]
+    sectors: dict[Sector, int]
+    countries: dict[str, int]
+    listed: int
+    #: Listed signatories with no registered organisation, verified or stated.
+    without_organisation: int
+
+    @property
+    def watched(self) -> Sequence[OrganisationCount]:
+        return [count for count in self.organisations if count.watched]
+
+    @property
+    def absent(self) -> Sequence[OrganisationCount]:
+        """Watched organisations none of whose people signed."""
+        return [c for c in self.organisations if c.watched and not (c.verified or c.stated)]
+
+
+def letter_breakdown(session: DbSession, letter: Letter) -> Breakdown:
+    """The breakdown, from the kept tallies (SignatureTally): a few thousand rows for a letter
+    with a million signatures, one statement, plus the organisations it names."""
+    verified: Counter[int] = Counter()
+    stated: Counter[int] = Counter()
+    by_signatory: Counter[int] = Counter()
+    countries: Counter[str] = Counter()
+    listed = without = 0
+    for stated_id, verified_id, country, signatures in session.connection().execute(
+        _TALLIES, {"letter_id": letter.id}
+    ):
+        number = int(signatures)
+        listed += number
+        countries[country] += number
+        if verified_id:
+            verified[verified_id] += number
+        if stated_id is not None:
+            stated[stated_id] += number
+        signatory_organisation = verified_id or stated_id
+        if signatory_organisation:
+            by_signatory[signatory_organisation] += number
+        else:
+            without += number
+    watched_ids = set(
+        session.scalars(
+            select(WatchedOrganisation.organisation_id).where(
+                WatchedOrganisation.letter_id == letter.id
+            )
+        )
+    )
+    ids = set(verified) | set(stated) | watched_ids
+    organisations = {
+        organisation.id: organisation
+        for organisation in session.scalars(select(Organisation).where(Organisation.id.in_(ids)))
+    }
+    counts = [
+        OrganisationCount(
+            name=organisation.name,
+            sector=organisation.sector,
+            verified=verified[organisation.id],
+            stated=stated[organisation.id],
+            watched=organisation.id in watched_ids,
+        )
+        for organisation in organisations.values()
+    ]
+    counts.sort(key=lambda c: (-c.verified, -c.stated, matching_key(c.name)))
+    sectors: Counter[Sector] = Counter()
+    for organisation_id, number in by_signatory.items():
+        if organisation_id in organisations:
+            sectors[organisations[organisation_id].sector] += number
+    return Breakdown(
+        organisations=counts,
+        sectors={sector: sectors[sector] for sector in Sector if sectors[sector]},
+        countries=dict(sorted(countries.items(), key=lambda item: (-item[1], item[0]))),
+        listed=listed,
+        without_organisation=without,
+    )
+
+
+#: Built once: the tallies of one letter summed over shards and affiliations, by the stated
+#: organisation (through the affiliation), the verified one and the country.
+_TALLIES = (
+    select(
+        Affiliation.organisation_id,
+        SignatureTally.organisation_id,
+        SignatureTally.country,
+        func.sum(SignatureTally.signatures),
+    )
+    .join(Affiliation, Affiliation.id == SignatureTally.affiliation_id)
+    .where(SignatureTally.letter_id == bindparam("letter_id"))
+    .group_by(Affiliation.organisation_id, SignatureTally.organisation_id, SignatureTally.country)
+    .having(func.sum(SignatureTally.signatures) != 0)
+)
+
+
+def as_json(result: Breakdown) -> dict[str, object]:
+    """The public API's shape (GET /api/letters/<slug>/affiliations)."""
+    return {
+        "organisations": [
+            {
+                "name": count.name,
+                "sector": count.sector.value,
+                "verified": count.verified,
+                "stated": count.stated,
+                "watched": count.watched,
+            }
+            for count in result.organisations
+        ],
+        "sectors": {sector.value: number for sector, number in result.sectors.items()},
+        "countries": result.countries,
+        "listed": result.listed,
+        "without_organisation": result.without_organisation,
+    }
+
+
+CSV_COLUMNS = ("kind", "name", "sector", "watched", "verified", "stated", "signatories")
+
+
+def as_csv(result: Breakdown) -> str:
+    """One table: a row per organisation (verified and stated counts), then per sector and per
+    country (signatories), told apart by `kind`. Names are defused for spreadsheets."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for count in result.organisations:
+        writer.writerow(
+            (
+                "organisation",
+                spreadsheet_safe(count.name),
+                count.sector.value,
+                "yes" if count.watched else "no",
+                count.verified,
+                count.stated,
+                "",
+            )
+        )
+    for sector, number in result.sectors.items():
+        writer.writerow(("sector", sector.value, sector.value, "", "", "", number))
+    for country, number in result.countries.items():
+        writer.writerow(("country", country, "", "", "", "", number))
+    return out.getvalue()

@@ -1,0 +1,130 @@
+"""Organisational signatures: a signer may sign on behalf of their organisation rather than
+name it for identification only. Such a signature counts for the organisation only once it is
+confirmed: by an organiser, or at once when the signer writes from the organisation's own
+domain under a title the letter accepts ("Director", "Chief executive")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+
+from app import audit
+from app.db import DbSession
+from app.errors import InvalidInput
+from app.models import TITLE_MAX, Affiliation, Letter, Organiser, Signature
+from app.support.text import has_control_characters, matching_key, normalise
+
+#: Accepted roles one letter may list.
+MAX_ROLES = 50
+
+
+def accepted_without_review(
+    letter: Letter,
+    *,
+    title: str,
+    email_organisation_id: int | None,
+    stated_organisation_id: int | None,
+) -> bool:
+    """True when an organisational signature needs no organiser: the address is at the very
+    organisation the signer names, and their title is one the letter accepts."""
+    return (
+        email_organisation_id is not None
+        and email_organisation_id == stated_organisation_id
+        and matching_key(title) in {matching_key(role) for role in letter.accepted_roles or []}
+    )
+
+
+def set_accepted_roles(
+    session: DbSession, letter: Letter, roles: Sequence[str], *, by: Organiser | None
+) -> list[str]:
+    """The titles under which a signer from their organisation's domain signs for it without
+    review. Organisational signatures confirmed that way are looked at again; those an
+    organiser confirmed stay confirmed."""
+    cleaned: list[str] = []
+    for role in roles:
+        role = normalise(role)
+        if not role:
+            continue
+        if len(role) > TITLE_MAX or has_control_characters(role):
+            raise InvalidInput(f"A role must be under {TITLE_MAX} printable characters.")
+        if matching_key(role) not in {matching_key(kept) for kept in cleaned}:
+            cleaned.append(role)
+    if len(cleaned) > MAX_ROLES:
+        raise InvalidInput(f"A letter may accept at most {MAX_ROLES} roles.")
+    before = list(letter.accepted_roles or [])
+    letter.accepted_roles = cleaned
+    session.flush()
+    _review_again(session, letter)
+    audit.record(session, by, "letter.accepted_roles", letter=letter, before=before, after=cleaned)
+    return cleaned
+
+
+def _review_again(session: DbSession, letter: Letter) -> None:
+    rows = session.execute(
+        select(
+            Signature.id,
+            Signature.title,
+            Signature.email_organisation_id,
+            Signature.on_behalf_confirmed,
+            Affiliation.organisation_id,
+        )
+        .join(Affiliation, Affiliation.id == Signature.affiliation_id)
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.on_behalf.is_(True),
+            Signature.on_behalf_confirmed_by_organiser.is_(False),
+        )
+    ).all()
+    for signature_id, title, email_organisation_id, confirmed, stated_organisation_id in rows:
+        accepted = accepted_without_review(
+            letter,
+            title=title,
+            email_organisation_id=email_organisation_id,
+            stated_organisation_id=stated_organisation_id,
+        )
+        if accepted != confirmed:
+            session.execute(
+                update(Signature)
+                .where(Signature.id == signature_id)
+                .values(on_behalf_confirmed=accepted)
+                .execution_options(synchronize_session=False)
+            )
+
+
+def confirm_on_behalf(
+    session: DbSession,
+    letter: Letter,
+    signature_ids: Sequence[int],
+    *,
+    confirmed: bool,
+    by: Organiser | None,
+) -> int:
+    """An organiser confirms (or takes back) that these organisational signatures speak for
+    their organisation; the number changed. Signatures of other letters are left alone."""
+    values = (
+        {"on_behalf_confirmed": True, "on_behalf_confirmed_by_organiser": True}
+        if confirmed
+        else {"on_behalf_confirmed": False, "on_behalf_confirmed_by_organiser": False}
+    )
+    result = session.execute(
+        update(Signature)
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.id.in_(signature_ids),
+            Signature.on_behalf.is_(True),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    if not confirmed:
+        _review_again(session, letter)  # an accepted role may still count it
+    audit.record(
+        session,
+        by,
+        "signatures.confirm_on_behalf" if confirmed else "signatures.unconfirm_on_behalf",
+        letter=letter,
+        signature_ids=signature_ids,
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
