@@ -107,6 +107,8 @@ class Config:
     SIGN_RATE_LIMIT = os.environ.get("SIGN_RATE_LIMIT") or "20 per minute;200 per hour"
     #: Confirm and withdraw pages per client address: people open a few, guessers thousands.
     LINK_PAGE_RATE_LIMIT = os.environ.get("LINK_PAGE_RATE_LIMIT") or "30 per minute;300 per hour"
+    #: "Check a list" (page and API) per client address: each check may ask about 500 names.
+    CHECK_RATE_LIMIT = os.environ.get("CHECK_RATE_LIMIT") or "10 per minute;100 per hour"
 
     #: Optional hosted captcha: hcaptcha, turnstile or friendlycaptcha (off when unset).
     CAPTCHA_PROVIDER: str | None = (os.environ.get("CAPTCHA_PROVIDER") or "").lower() or None
@@ -201,6 +203,7 @@ class TestingConfig(Config):
     # Limits stay on so tests go through them; generous, except where a test tightens them.
     SIGN_RATE_LIMIT = "10000 per minute"
     LINK_PAGE_RATE_LIMIT = "10000 per minute"
+    CHECK_RATE_LIMIT = "10000 per minute"
     MAIL_SERVER = None
     # Each test sees its own writes at once; tests of the page cache switch it on.
     PAGE_CACHE_SECONDS = 0.0

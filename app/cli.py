@@ -191,13 +191,17 @@ def purge_signatures() -> None:
 
 @signatures_cli.command("recount")
 def recount_signatures() -> None:
-    """Check every letter's kept signature count against COUNT(*) and repair any drift.
+    """Check every letter's kept signature count (and the breakdown's tallies) against the
+    signatures themselves, and repair any drift.
 
     The counts are kept by database triggers, so drift means someone changed the tables by
     hand with the triggers off; run this from cron (hourly is plenty) to catch it.
     """
     drifts = public_list.reconcile_counts(db.session)
+    tallies = breakdown.reconcile_tallies(db.session)
     db.session.commit()
+    if tallies:
+        click.echo(f"{tallies} breakdown tallies were off; repaired.")
     if not drifts:
         click.echo("All letters' counts agree with their signatures.")
         return

@@ -234,7 +234,45 @@ def prepare(rows: int, pending: int = 0) -> None:
                 """,
                 {"slug": SLUG, "state": state, "first": offset + 1, "last": offset + count},
             )
+        _organisations(connection)
         connection.execute("VACUUM ANALYZE")
+
+
+#: Registered organisations: the first ORGANISATIONS_SIGNING have signatories (every fourth
+#: signer confirmed from an address at one of them); the rest are watched and absent.
+ORGANISATIONS = 550
+ORGANISATIONS_SIGNING = 500
+
+
+def _organisations(connection: psycopg.Connection) -> None:
+    """The registry, affiliations linked to it, verified addresses and a watch-list: what the
+    breakdown and check-a-list read. Written past the triggers' per-row work: the tallies are
+    rebuilt in one statement afterwards, as migration 0009 builds them."""
+    sectors = "(ARRAY['academia','industry','civil_society','government','other'])"
+    connection.execute(
+        f"INSERT INTO organisations (name, key, sector, country, created_at, updated_at) "
+        f"SELECT 'Registered Org ' || k, 'registered org ' || k, {sectors}[1 + k % 5], 'GB', "
+        f"now(), now() FROM generate_series(1, {ORGANISATIONS}) AS k"
+    )
+    connection.execute(
+        "INSERT INTO organisation_domains (organisation_id, domain) "
+        "SELECT id, 'org' || id || '.example' FROM organisations"
+    )
+    # Half the letter's affiliations stand for a registered organisation.
+    connection.execute(
+        f"UPDATE affiliations SET organisation_id = (SELECT min(id) FROM organisations) "
+        f"+ (id % {ORGANISATIONS_SIGNING}) WHERE id % 2 = 0"
+    )
+    connection.execute(
+        f"UPDATE signatures SET email_organisation_id = (SELECT min(id) FROM organisations) "
+        f"+ (id % {ORGANISATIONS_SIGNING}) WHERE id % 4 = 0"
+    )
+    connection.execute(
+        "INSERT INTO watched_organisations (letter_id, organisation_id) "
+        "SELECT (SELECT id FROM letters WHERE slug = %s), o.id FROM organisations o "
+        "ORDER BY o.id DESC LIMIT 60",
+        (SLUG,),
+    )
 
 
 def main() -> None:

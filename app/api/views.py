@@ -10,9 +10,10 @@ from flask import Response, abort, current_app, request, url_for
 
 from app.api import bp
 from app.db import db, utcnow
+from app.extensions import limiter
 from app.letters import letters
 from app.organisations import breakdown
-from app.signatories import public_list
+from app.signatories import checking, integrity, public_list
 from app.support.http_cache import shared_response
 from app.support.identifiers import whole_number
 
@@ -39,6 +40,7 @@ def _letter(slug: str) -> dict[str, Any]:
         "accepting_signatures": found.is_open(utcnow()),
         "closes_at": found.closes_at.isoformat() if found.closes_at else None,
         "verified_signatures": public_list.count_verified(db.session, found),
+        "integrity": integrity.integrity(db.session, found).as_json(),
         "url": url_for("public.letter", slug=found.slug),
         "signatories": url_for("api.signatory_list", slug=found.slug),
     }
@@ -87,4 +89,29 @@ def affiliations_csv(slug: str) -> Response:
 
     response = shared_response(data, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{slug}-affiliations.csv"'
+    return response
+
+
+def check_limit() -> str:
+    return str(current_app.config["CHECK_RATE_LIMIT"])
+
+
+@bp.post("/letters/<slug>/check")
+@limiter.limit(check_limit)
+def check(slug: str) -> Response:
+    """Which of these names and organisations signed (public signatures only)."""
+    found = letters.public_letter(db.session, slug)
+    given = request.get_json(silent=True)
+    if not isinstance(given, dict):
+        abort(400, 'Send a JSON object: {"names": [...], "organisations": [...]}.')
+    result = checking.check_list(
+        db.session,
+        found,
+        checking.clean_queries(given.get("names", []), "names"),
+        checking.clean_queries(given.get("organisations", []), "organisations"),
+    )
+    response = Response(
+        json.dumps(result.as_json(), ensure_ascii=False), mimetype="application/json"
+    )
+    response.cache_control.no_store = True
     return response

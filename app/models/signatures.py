@@ -118,6 +118,13 @@ class Signature(db.Model):  # type: ignore[name-defined]
         Index("ix_signatures_letter_canonical", "letter_id", "email_canonical"),
         # Verified affiliations, counted per organisation by the breakdown.
         Index("ix_signatures_letter_email_organisation", "letter_id", "email_organisation_id"),
+        # The integrity line counts held signatures: a few among a million.
+        Index(
+            "ix_signatures_letter_held",
+            "letter_id",
+            postgresql_where=text("quarantined IS true"),
+            sqlite_where=text("quarantined IS 1"),
+        ),
         # Featured signatories, on every letter page and list: a handful among a million.
         Index(
             "ix_signatures_letter_notable",

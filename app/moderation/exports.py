@@ -12,17 +12,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, TextIO
 
-from sqlalchemy import Select, column, func, insert, select, table, text
+from sqlalchemy import Select, and_, column, func, insert, select, table, text
+from sqlalchemy.orm import aliased
 
 from app import audit
 from app.db import DbSession
 from app.errors import TooLarge
-from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Organiser, Signature
+from app.models import (
+    PUBLICLY_COUNTED,
+    Affiliation,
+    Letter,
+    Organisation,
+    Organiser,
+    Signature,
+    SignatureState,
+)
 from app.moderation.operations import SignatureFilter, filtered, filtered_columns, numbered
-
-#: Spreadsheets run a cell starting with these as a formula ("=HYPERLINK(...)" in a name
-#: field); such text is written with a "'" in front (spreadsheet_safe, and _defused in SQL).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+from app.support.spreadsheets import FORMULA_STARTS, spreadsheet_safe
 
 
 class Shape(enum.Enum):
@@ -40,8 +46,11 @@ class Shape(enum.Enum):
 @dataclass(frozen=True)
 class ExportColumn:
     name: str
+    #: A column, or an expression over the export's tables (see _joined).
     source: Any
     shape: Shape
+    #: The same value in the SQL of the COPY statements, when `source` is not a plain column.
+    copy_sql: str | None = None
 
     def python(self, value: Any) -> Any:
         """The value in a row of the Python writer (before CSV's own defusing)."""
@@ -55,7 +64,7 @@ class ExportColumn:
 
     def sql(self) -> str:
         """The same value as CSV text, computed by PostgreSQL (for COPY)."""
-        column = f"{self.source.table.name}.{self.source.name}"
+        column = self.copy_sql or f"{self.source.table.name}.{self.source.name}"
         if self.shape is Shape.MOMENT:
             return f"coalesce({_iso(column)}, '') AS {self.name}"
         if self.shape is Shape.YES_NO:
@@ -67,11 +76,38 @@ class ExportColumn:
 
 _EMPTY = "''"
 
+#: The organisation a signature's stated affiliation is linked to, and the one its confirmed
+#: address is at: joined to every export under these names (_joined, and the COPY queries).
+_STATED = aliased(Organisation, name="stated_organisation")
+_VERIFIED = aliased(Organisation, name="verified_organisation")
+_ORGANISATION_JOINS = """
+        LEFT JOIN organisations AS stated_organisation
+            ON stated_organisation.id = affiliations.organisation_id
+        LEFT JOIN organisations AS verified_organisation
+            ON verified_organisation.id = signatures.email_organisation_id"""
+
 #: The export, defined once: the Python writer and the COPY statements are built from it.
 COLUMNS = (
     ExportColumn("name", Signature.name, Shape.TEXT),
     ExportColumn("email", Signature.email, Shape.TEXT),
     ExportColumn("affiliation", Affiliation.name, Shape.TEXT),
+    # Confirmed from an address at a registered organisation's domain (never for imports).
+    ExportColumn(
+        "affiliation_verified",
+        and_(
+            Signature.state == SignatureState.VERIFIED,
+            Signature.email_organisation_id.is_not(None),
+        ),
+        Shape.YES_NO,
+        copy_sql="(signatures.state = 'verified' AND signatures.email_organisation_id IS NOT NULL)",
+    ),
+    # The registry's name: where the address is at, else what the affiliation is linked to.
+    ExportColumn(
+        "organisation",
+        func.coalesce(_VERIFIED.name, _STATED.name),
+        Shape.TEXT,
+        copy_sql="coalesce(verified_organisation.name, stated_organisation.name)",
+    ),
     ExportColumn("title", Signature.title, Shape.TEXT),
     ExportColumn("country", Signature.country, Shape.CODE),
     ExportColumn("comment", Signature.comment, Shape.TEXT),
@@ -89,8 +125,16 @@ _SOURCES = [column.source for column in COLUMNS]
 ROW_BY_ROW_MAX = 200_000
 
 
+def _joined(query: Select[Any]) -> Select[Any]:
+    """An export's query (signatures joined to their affiliations) with the organisations its
+    columns read."""
+    return query.outerjoin(_STATED, _STATED.id == Affiliation.organisation_id).outerjoin(
+        _VERIFIED, _VERIFIED.id == Signature.email_organisation_id
+    )
+
+
 def _export_rows(session: DbSession, query: Select[Any]) -> Iterator[dict[str, Any]]:
-    for values in session.execute(query):
+    for values in session.execute(_joined(query)):
         yield {
             column.name: column.python(value) for column, value in zip(COLUMNS, values, strict=True)
         }
@@ -147,15 +191,6 @@ def record_export(
         session, by, "export", letter=letter, format=file_format, rows=rows, filter=described
     )
     return rows
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """Defuse text a spreadsheet would run as a formula; booleans as yes/no."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return value
 
 
 class _Line:
@@ -240,7 +275,7 @@ def json_text(value: Any) -> str:
 def _defused(column: str) -> str:
     # spreadsheet_safe in SQL, by the first character's code (a NUL cannot occur in
     # PostgreSQL text). ascii() costs far less than left() on a million rows.
-    codes = ", ".join(str(ord(start)) for start in _FORMULA_STARTS if start != "\0")
+    codes = ", ".join(str(ord(start)) for start in FORMULA_STARTS if start != "\0")
     quote = "''''"  # SQL for a text holding one quote
     return f"CASE WHEN ascii({column}) IN ({codes}) THEN {quote} || {column} ELSE {column} END"
 
@@ -260,6 +295,7 @@ _COPY_QUERY = f"""
     COPY (
         SELECT {_CSV_COLUMNS}
         FROM signatures JOIN affiliations ON affiliations.id = signatures.affiliation_id
+        {_ORGANISATION_JOINS}
         WHERE signatures.letter_id = %s
             AND (%s OR (signatures.state = 'verified' AND NOT signatures.quarantined))
         ORDER BY signatures.id
@@ -278,6 +314,7 @@ _COPY_FILTERED = f"""
         SELECT {_CSV_COLUMNS}
         FROM export_ids JOIN signatures ON signatures.id = export_ids.signature_id
             JOIN affiliations ON affiliations.id = signatures.affiliation_id
+        {_ORGANISATION_JOINS}
         ORDER BY export_ids.position
     ) {_COPY_OPTIONS}
 """  # noqa: S608

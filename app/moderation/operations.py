@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, tuple_
 
@@ -18,15 +19,19 @@ from app.models import (
     NAME_MAX,
     NOTABLE_CONTEXT_MAX,
     TITLE_MAX,
+    URL_MAX,
     Affiliation,
     EmailStatus,
+    EvidenceMethod,
     Letter,
+    NotableEvidence,
     Organiser,
     OrganiserRole,
     OutboundEmail,
     Signature,
     SignatureState,
 )
+from app.signing.defences import WATCHED_NAME
 from app.signing.lifecycle import queue_confirmation_if_allowed
 from app.signing.settings import SigningSettings
 from app.support.countries import is_country_code
@@ -306,10 +311,12 @@ def hide(session: DbSession, signatures: Sequence[Signature], reason: str) -> Ac
 
 
 def approve(session: DbSession, signatures: Sequence[Signature]) -> ActionResult:
-    """Release signatures held for review: they are listed and counted once confirmed."""
+    """Release signatures held for review: they are listed and counted once confirmed. A
+    notable one (on the watch-list, or marked notable) is skipped: only evidence releases it
+    (record_evidence)."""
     result = ActionResult()
     for signature in signatures:
-        if not signature.quarantined:
+        if not signature.quarantined or needs_evidence(signature):
             result.skipped.append(signature.id)
             continue
         result.before[signature.id] = {"held": True, "flags": list(signature.review_flags)}
@@ -396,12 +403,100 @@ def set_notable(
                 signature.notable_rank = next_rank
             if context is not None:
                 signature.notable_context = context
+            if signature.evidence is None:
+                # Listed only with evidence: held until an organiser records how they checked.
+                signature.quarantined = True
+                if NEEDS_EVIDENCE not in signature.review_flags:
+                    signature.review_flags = [*signature.review_flags, NEEDS_EVIDENCE]
         else:
             signature.notable_rank = None
         result.after[signature.id] = notable
         result.changed.append(signature.id)
     session.flush()
     return result
+
+
+#: A review flag: marked notable by an organiser, held until evidence is recorded.
+NEEDS_EVIDENCE = "notable-unchecked"
+
+
+def needs_evidence(signature: Signature) -> bool:
+    """A notable signature (marked so, or on the letter's watch-list) without evidence: held,
+    and only record_evidence may release it."""
+    notable = signature.is_notable or WATCHED_NAME in signature.review_flags
+    return notable and signature.evidence is None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How an organiser checked that a notable signatory really signed."""
+
+    method: EvidenceMethod
+    public_url: str | None = None
+    note: str | None = None
+
+
+def record_evidence(
+    session: DbSession,
+    letter: Letter,
+    signature: Signature,
+    evidence: Evidence,
+    *,
+    by: Organiser,
+    now: datetime,
+) -> NotableEvidence:
+    """Record who checked a notable signatory, how and when: the signature is then released
+    from review and featured as notable (listed once confirmed), with "verified by the
+    organisers", the date and the method. The audit log keeps each review."""
+    url = normalise(evidence.public_url) or None
+    if url is not None and (
+        len(url) > URL_MAX
+        or has_control_characters(url)
+        or urlsplit(url).scheme not in ("http", "https")
+        or not urlsplit(url).netloc
+    ):
+        raise InvalidInput("The public link must be a web address (https://...).")
+    note = normalise(evidence.note) or None
+    if note is not None and (len(note) > NOTABLE_CONTEXT_MAX or has_control_characters(note)):
+        raise InvalidInput(f"Keep the note under {NOTABLE_CONTEXT_MAX} characters.")
+    before = {"held": signature.quarantined, "notable": signature.is_notable}
+    found = signature.evidence or NotableEvidence(signature_id=signature.id)
+    found.method = evidence.method
+    found.public_url = url
+    found.note = note
+    found.checked_at = now
+    found.checked_by_id = by.id
+    found.checked_by_email = by.email
+    signature.evidence = found
+    signature.quarantined = False
+    if not signature.is_notable:
+        set_notable(session, [signature], True)
+        signature.quarantined = False  # set_notable holds what has no evidence yet; it has
+    session.flush()
+    audit.record(
+        session,
+        by,
+        "signatures.notable_evidence",
+        letter=letter,
+        signature_ids=[signature.id],
+        before={str(signature.id): before},
+        after={str(signature.id): {"held": False, "notable": True}},
+        method=evidence.method.value,
+        public_url=url,
+    )
+    return found
+
+
+def evidence_queue(session: DbSession, letter: Letter) -> Sequence[Signature]:
+    """Notable signatures waiting for evidence (marked notable, or matching the watch-list),
+    oldest first: the console's review queue."""
+    held = session.scalars(
+        select(Signature)
+        .where(Signature.letter_id == letter.id, Signature.quarantined.is_(True))
+        .order_by(Signature.signed_at, Signature.id)
+        .limit(500)
+    )
+    return [signature for signature in held if needs_evidence(signature)]
 
 
 def order_notables(

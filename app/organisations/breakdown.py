@@ -10,21 +10,23 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import and_, bindparam, delete, func, select
 
 from app import audit
-from app.db import DbSession
+from app.db import DbSession, upsert
 from app.errors import InvalidInput
 from app.models import (
+    PUBLICLY_COUNTED,
     Affiliation,
     Letter,
     Organisation,
     Organiser,
     Sector,
+    Signature,
     SignatureTally,
     WatchedOrganisation,
 )
-from app.moderation.exports import spreadsheet_safe
+from app.support.spreadsheets import spreadsheet_safe
 from app.support.text import matching_key
 
 #: Organisations one letter may watch.
@@ -226,3 +228,85 @@ def as_csv(result: Breakdown) -> str:
     for country, number in result.countries.items():
         writer.writerow(("country", country, "", "", "", "", number))
     return out.getvalue()
+
+
+def reconcile_tallies(session: DbSession) -> int:
+    """Compare the kept tallies with a GROUP BY over the listed signatures and repair any
+    drift; the number of groups repaired. As reconcile_counts: both sides come from one
+    statement (one snapshot), and the repair adds the difference to shard 0, so what commits
+    meanwhile is kept too. The caller holds the recount's advisory lock (reconcile_counts)."""
+    listed = (
+        select(
+            Signature.letter_id,
+            Signature.affiliation_id,
+            func.coalesce(Signature.email_organisation_id, 0).label("organisation_id"),
+            Signature.country,
+            func.count().label("signatures"),
+        )
+        .where(*PUBLICLY_COUNTED, Signature.is_public.is_(True))
+        .group_by(
+            Signature.letter_id,
+            Signature.affiliation_id,
+            func.coalesce(Signature.email_organisation_id, 0),
+            Signature.country,
+        )
+        .subquery()
+    )
+    kept = (
+        select(
+            SignatureTally.letter_id,
+            SignatureTally.affiliation_id,
+            SignatureTally.organisation_id,
+            SignatureTally.country,
+            func.sum(SignatureTally.signatures).label("signatures"),
+        )
+        .group_by(
+            SignatureTally.letter_id,
+            SignatureTally.affiliation_id,
+            SignatureTally.organisation_id,
+            SignatureTally.country,
+        )
+        .subquery()
+    )
+    same_group = and_(
+        listed.c.letter_id == kept.c.letter_id,
+        listed.c.affiliation_id == kept.c.affiliation_id,
+        listed.c.organisation_id == kept.c.organisation_id,
+        listed.c.country == kept.c.country,
+    )
+    drift = func.coalesce(listed.c.signatures, 0) - func.coalesce(kept.c.signatures, 0)
+    rows = session.execute(
+        select(
+            func.coalesce(listed.c.letter_id, kept.c.letter_id),
+            func.coalesce(listed.c.affiliation_id, kept.c.affiliation_id),
+            func.coalesce(listed.c.organisation_id, kept.c.organisation_id),
+            func.coalesce(listed.c.country, kept.c.country),
+            drift,
+        )
+        .select_from(listed.join(kept, same_group, full=True))
+        .where(drift != 0)
+    ).all()
+    dialect = session.get_bind().dialect.name
+    for letter_id, affiliation_id, organisation_id, country, difference in rows:
+        session.execute(
+            upsert(SignatureTally, dialect)
+            .values(
+                letter_id=letter_id,
+                affiliation_id=affiliation_id,
+                organisation_id=organisation_id,
+                country=country,
+                shard=0,
+                signatures=difference,
+            )
+            .on_conflict_do_update(
+                index_elements=[
+                    "letter_id",
+                    "affiliation_id",
+                    "organisation_id",
+                    "country",
+                    "shard",
+                ],
+                set_={"signatures": SignatureTally.signatures + difference},
+            )
+        )
+    return len(rows)

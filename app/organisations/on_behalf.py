@@ -6,17 +6,71 @@ domain under a title the letter accepts ("Director", "Chief executive")."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, select, update
 
 from app import audit
 from app.db import DbSession
 from app.errors import InvalidInput
-from app.models import TITLE_MAX, Affiliation, Letter, Organiser, Signature
+from app.models import (
+    PUBLICLY_COUNTED,
+    TITLE_MAX,
+    Affiliation,
+    Letter,
+    Organisation,
+    Organiser,
+    Signature,
+)
 from app.support.text import has_control_characters, matching_key, normalise
 
 #: Accepted roles one letter may list.
 MAX_ROLES = 50
+
+
+@dataclass(frozen=True)
+class OrganisationalSignature:
+    signature_id: int
+    #: The registry's name for the organisation, or the affiliation as stated when unlinked.
+    organisation: str
+    name: str
+    title: str
+    confirmed: bool
+    #: The signer's address is at the organisation's own domain.
+    from_its_domain: bool
+
+
+def organisational_signatures(
+    session: DbSession, letter: Letter, *, confirmed_only: bool
+) -> Sequence[OrganisationalSignature]:
+    """Listed signatures made on behalf of an organisation (for the public list, only the
+    confirmed ones; for organisers, all of them, to confirm)."""
+    query = (
+        select(
+            Signature.id,
+            func.coalesce(Organisation.name, Affiliation.name),
+            Signature.name,
+            Signature.title,
+            Signature.on_behalf_confirmed,
+            and_(
+                Signature.email_organisation_id.is_not(None),
+                Signature.email_organisation_id == Affiliation.organisation_id,
+            ),
+        )
+        .join(Affiliation, Affiliation.id == Signature.affiliation_id)
+        .outerjoin(Organisation, Organisation.id == Affiliation.organisation_id)
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.on_behalf.is_(True),
+            *PUBLICLY_COUNTED,
+            Signature.is_public.is_(True),
+        )
+        .order_by(func.coalesce(Organisation.name, Affiliation.name), Signature.name)
+        .limit(2000)
+    )
+    if confirmed_only:
+        query = query.where(Signature.on_behalf_confirmed.is_(True))
+    return [OrganisationalSignature(*row) for row in session.execute(query)]
 
 
 def accepted_without_review(

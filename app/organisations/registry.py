@@ -186,6 +186,12 @@ def organisations(session: DbSession, *, search: str = "") -> Sequence[Organisat
     return session.scalars(query).all()
 
 
+def organisation_named(session: DbSession, name: str) -> Organisation | None:
+    """The registered organisation with this name (folded as the registry folds it)."""
+    key = matching_key(name)
+    return session.scalar(select(Organisation).where(Organisation.key == key)) if key else None
+
+
 def organisation(session: DbSession, organisation_id: int) -> Organisation:
     found = session.get(Organisation, organisation_id)
     if found is None:

@@ -8,5 +8,6 @@ from app.organiser import (  # noqa: E402, F401  (registers the routes)
     auth,
     data_views,
     moderation_views,
+    organisation_views,
     views,
 )

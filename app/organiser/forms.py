@@ -21,6 +21,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Length,
@@ -41,12 +42,17 @@ from app.models import (
     NOTABLE_CONTEXT_MAX,
     SLUG_MAX,
     TITLE_MAX,
+    URL_MAX,
+    EvidenceMethod,
     LetterStatus,
+    Organisation,
     OrganiserRole,
+    Sector,
     Signature,
     SignatureState,
 )
-from app.moderation.operations import Correction, SignatureFilter
+from app.moderation.operations import Correction, Evidence, SignatureFilter
+from app.organisations.registry import OrganisationInput
 from app.support.countries import is_country_code
 from app.support.form_fields import CountryField, moment_from, multi_line, single_line
 from app.support.identifiers import whole_number
@@ -221,6 +227,101 @@ class ImportForm(FlaskForm):
         validators=[FileRequired("Choose a CSV file."), FileAllowed(["csv"], "Only .csv files.")],
     )
     verified = BooleanField("These people have already confirmed (no email will be sent)")
+
+
+class EvidenceForm(FlaskForm):
+    """How an organiser checked that a notable signatory really signed."""
+
+    method = SelectField(
+        "How you checked",
+        choices=[
+            SelectChoice(method.value, method.label.capitalize()) for method in EvidenceMethod
+        ],
+        validators=[DataRequired("Choose how you checked.")],
+    )
+    public_url = StringField(
+        "Public link (optional)",
+        description="A statement or page anyone can read; shown on the list.",
+        filters=[single_line],
+        validators=[Optional(), Length(max=URL_MAX)],
+    )
+    note = StringField(
+        "Note for organisers (optional)",
+        filters=[single_line],
+        validators=[Optional(), Length(max=NOTABLE_CONTEXT_MAX)],
+    )
+
+    def evidence(self) -> Evidence:
+        return Evidence(
+            method=EvidenceMethod(self.method.data),
+            public_url=self.public_url.data or None,
+            note=self.note.data or None,
+        )
+
+
+class OrganisationForm(FlaskForm):
+    """An organisation of the shared registry (superusers edit it)."""
+
+    name = StringField(
+        "Name",
+        filters=[single_line],
+        validators=[DataRequired("Please enter the name."), Length(max=AFFILIATION_MAX)],
+    )
+    domains = StringField(
+        "Email domains, separated by spaces",
+        description="Addresses at these domains, or at their subdomains, verify the affiliation.",
+        filters=[single_line],
+        validators=[Length(max=4000)],
+    )
+    sector = SelectField(
+        "Sector", choices=[SelectChoice(sector.value, sector.label) for sector in Sector]
+    )
+    country = StringField(
+        "Country (name or ISO code, optional)", filters=[single_line], validators=[Length(max=100)]
+    )
+
+    def organisation(self) -> OrganisationInput:
+        return OrganisationInput(
+            name=self.name.data or "",
+            domains=(self.domains.data or "").replace(",", " ").split(),
+            sector=self.sector.data or "other",
+            country=self.country.data or "",
+        )
+
+    @classmethod
+    def initial(cls, organisation: Organisation) -> SimpleNamespace:
+        return SimpleNamespace(
+            name=organisation.name,
+            domains=" ".join(row.domain for row in organisation.domains),
+            sector=organisation.sector.value,
+            country=organisation.country or "",
+        )
+
+
+class RegistryImportForm(FlaskForm):
+    file = FileField(
+        "CSV file",
+        description="Columns: name, domains (separated by spaces), sector, country. UTF-8.",
+        validators=[FileRequired("Choose a CSV file."), FileAllowed(["csv"], "Only .csv files.")],
+    )
+
+
+class LetterOrganisationsForm(FlaskForm):
+    """A letter's watch-list of organisations and the roles it accepts for organisational
+    signatures, one per line."""
+
+    watched = TextAreaField(
+        "Organisations to watch, one per line (registry names)",
+        filters=[multi_line],
+        validators=[Length(max=200_000)],
+    )
+    roles = TextAreaField(
+        "Accepted roles, one per line",
+        description="A signer writing from their organisation's domain under one of these titles "
+        "signs for it without your confirmation.",
+        filters=[multi_line],
+        validators=[Length(max=20_000)],
+    )
 
 
 class TeamForm(FlaskForm):

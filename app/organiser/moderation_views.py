@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.affiliations import affiliations as affiliation_module
-from app.db import db
+from app.db import db, utcnow
 from app.errors import InvalidInput
 from app.models import Letter, OrganiserRole, SignatureState
 from app.moderation import operations
@@ -16,6 +16,7 @@ from app.organiser import bp
 from app.organiser.forms import (
     ConfirmActionForm,
     CorrectionForm,
+    EvidenceForm,
     InvalidateForm,
     MergeForm,
     SignatureActionForm,
@@ -133,10 +134,39 @@ def signature(slug: str, signature_id: int) -> BaseResponse | tuple[str, int]:
         signature=found,
         form=form,
         emails=operations.emails_about(db.session, found),
+        evidence_form=EvidenceForm(),
+        needs_evidence=operations.needs_evidence(found),
         lookalikes=operations.lookalikes(db.session, found),
         watched=defences.watched_name(letter, found.name),
     )
     return page, status
+
+
+@bp.post("/letters/<slug>/signatures/<int:signature_id>/evidence")
+def record_evidence(slug: str, signature_id: int) -> BaseResponse:
+    letter, _ = letter_of_mine(slug, OrganiserRole.MODERATOR)
+    found = operations.signature_of(db.session, letter, signature_id)
+    form = EvidenceForm()
+    if not form.validate_on_submit():
+        raise InvalidInput(_first_error(form))
+    operations.record_evidence(
+        db.session, letter, found, form.evidence(), by=current_user, now=utcnow()
+    )
+    db.session.commit()
+    flash(f"Evidence recorded: {found.name} is listed as a notable signatory once confirmed.")
+    return redirect(url_for("organiser.signature", slug=slug, signature_id=signature_id), code=303)
+
+
+@bp.get("/letters/<slug>/notables/review")
+def notable_review(slug: str) -> str:
+    """Notable signatures held until the organisers record how they checked them."""
+    letter, role = letter_of_mine(slug)
+    return render_letter_page(
+        "organiser/notable_review.html",
+        letter,
+        role,
+        waiting=operations.evidence_queue(db.session, letter),
+    )
 
 
 @bp.post("/letters/<slug>/notables/order")

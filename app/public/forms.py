@@ -126,3 +126,22 @@ class ResendForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     """Only a POST of this form withdraws: opening the link changes nothing."""
+
+
+#: Characters each box of the check form takes: 500 lines at the longest a line may be.
+CHECK_TEXT_MAX = 500 * 201
+
+
+class CheckListForm(FlaskForm):
+    """Check a list: names and organisations, one per line."""
+
+    names = TextBoxField(
+        "Names, one per line",
+        filters=[multi_line],
+        validators=[Length(max=CHECK_TEXT_MAX, message="That is more than a check can take.")],
+    )
+    organisations = TextBoxField(
+        "Organisations or email domains, one per line",
+        filters=[multi_line],
+        validators=[Length(max=CHECK_TEXT_MAX, message="That is more than a check can take.")],
+    )

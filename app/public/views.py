@@ -24,14 +24,14 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.db import db, utcnow
-from app.errors import LetterClosed
+from app.errors import InvalidInput, LetterClosed
 from app.extensions import client_key, csrf, limiter
 from app.letters import letters
 from app.models import Letter, SignatureState
-from app.organisations import breakdown
+from app.organisations import breakdown, on_behalf
 from app.public import bp
-from app.public.forms import ConfirmForm, ResendForm, SignForm, WithdrawForm
-from app.signatories import public_list
+from app.public.forms import CheckListForm, ConfirmForm, ResendForm, SignForm, WithdrawForm
+from app.signatories import checking, public_list
 from app.signing import captcha, lifecycle
 from app.signing.defences import Clues, block_hash, client_hash
 from app.signing.links import withdraw_url
@@ -375,6 +375,7 @@ def _signatory_list_page(slug: str) -> str:
         verified_count=public_list.count_verified(db.session, letter),
         is_first_page=not request.args.get("cursor"),
         notables=public_list.notable_signatories(db.session, letter),
+        organisational=on_behalf.organisational_signatures(db.session, letter, confirmed_only=True),
     )
 
 
@@ -406,3 +407,39 @@ def breakdown_page(slug: str) -> Response:
         )
 
     return shared_response(page)
+
+
+def _check_limit() -> str:
+    return str(current_app.config["CHECK_RATE_LIMIT"])
+
+
+@bp.route("/letters/<slug>/check", methods=["GET", "POST"])
+@limiter.limit(_check_limit, methods=["POST"])
+def check_list(slug: str) -> BaseResponse:
+    """Check a list of names and organisations against the letter's public signatories."""
+    letter = letters.public_letter(db.session, slug)
+    form = CheckListForm()
+    result = None
+    problem = None
+    if form.validate_on_submit():
+        try:
+            result = checking.check_list(
+                db.session,
+                letter,
+                checking.clean_queries((form.names.data or "").splitlines(), "names"),
+                checking.clean_queries(
+                    (form.organisations.data or "").splitlines(), "organisations"
+                ),
+            )
+        except InvalidInput as error:
+            problem = str(error)
+    status = 422 if problem or form.errors else 200
+    page = render_template(
+        "public/check.html",
+        letter=letter,
+        form=form,
+        result=result,
+        problem=problem,
+        max_items=checking.MAX_ITEMS,
+    )
+    return _private(make_response(page, status))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVarTuple, cast
+from typing import Any, TypeVarTuple, cast
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     CompoundSelect,
     Integer,
     Result,
@@ -33,12 +34,16 @@ from app.errors import InvalidInput
 from app.models import (
     PUBLICLY_COUNTED,
     Affiliation,
+    EvidenceMethod,
     Letter,
+    NotableEvidence,
     Organisation,
     Signature,
     SignatureCount,
     SignatureTally,
 )
+from app.signatories.integrity import COUNTS as INTEGRITY_COUNTS
+from app.signatories.integrity import Integrity
 from app.support.countries import country_name, is_country_code
 from app.support.identifiers import BadCursor, decode_cursor, encode_cursor
 from app.support.text import has_control_characters, normalise
@@ -289,12 +294,33 @@ class NotableSignatory:
     title: str
     affiliation: str
     context: str | None
+    #: When the organisers checked that this person signed, how, and where anyone can see it.
+    checked_at: datetime | None = None
+    #: An EvidenceMethod's value.
+    method: str | None = None
+    evidence_url: str | None = None
+
+    @property
+    def method_label(self) -> str:
+        return EvidenceMethod(self.method).label if self.method else ""
 
 
 def notable_signatories(session: DbSession, letter: Letter) -> Sequence[NotableSignatory]:
-    """Featured signatories in the organisers' order: verified and public ones only."""
+    """Featured signatories in the organisers' order: verified and public ones only, and only
+    with the organisers' evidence that they signed."""
     rows = _read(session, _NOTABLES, letter_id=letter.id)
-    return [NotableSignatory(*row) for row in rows]
+    return [
+        NotableSignatory(
+            row.name,
+            row.title,
+            row.affiliation,
+            row.notable_context,
+            row.checked_at,
+            row.method.value,
+            row.public_url,
+        )
+        for row in rows
+    ]
 
 
 #: Built once, as every letter page asks it.
@@ -304,8 +330,12 @@ _NOTABLES = (
         Signature.title,
         Affiliation.name.label("affiliation"),
         Signature.notable_context,
+        NotableEvidence.checked_at,
+        NotableEvidence.method,
+        NotableEvidence.public_url,
     )
     .join(Affiliation, Signature.affiliation_id == Affiliation.id)
+    .join(NotableEvidence, NotableEvidence.signature_id == Signature.id)
     .where(
         Signature.letter_id == bindparam("letter_id"),
         *PUBLICLY_COUNTED,
@@ -325,7 +355,9 @@ class LetterSummary:
     newest: Sequence[PublicSignatory]  # the first NEWEST_SHOWN of the public list
     notables: Sequence[NotableSignatory]  # as notable_signatories
     #: Listed signatories who confirmed from an address at a registered organisation.
-    verified_affiliations: int = 0
+    verified_affiliations: int
+    #: The honest count shown under the letter (as integrity.integrity).
+    integrity: Integrity
 
 
 NEWEST_SHOWN = 10
@@ -338,11 +370,14 @@ def letter_summary(session: DbSession, letter: Letter) -> LetterSummary:
     verified_count = verified_affiliations = 0
     newest: list[PublicSignatory] = []
     notables: list[NotableSignatory] = []
+    counted: dict[str, int] = {}
     for row in session.connection().execute(_SUMMARY, {"letter_id": letter.id}):
         if row.part == "count":
             verified_count = int(row.number or 0)
         elif row.part == "verified":
             verified_affiliations = int(row.number or 0)
+        elif row.part in INTEGRITY_COUNTS:
+            counted[row.part] = int(row.number or 0)
         elif row.part == "newest":
             newest.append(
                 PublicSignatory(
@@ -356,65 +391,79 @@ def letter_summary(session: DbSession, letter: Letter) -> LetterSummary:
                 )
             )
         else:
-            notables.append(NotableSignatory(row.name, row.title, row.affiliation, row.context))
-    return LetterSummary(verified_count, newest, notables, verified_affiliations)
+            notables.append(
+                NotableSignatory(
+                    row.name,
+                    row.title,
+                    row.affiliation,
+                    row.context,
+                    row.checked_at,
+                    row.method,
+                    row.evidence_url,
+                )
+            )
+    return LetterSummary(
+        verified_count,
+        newest,
+        notables,
+        verified_affiliations,
+        Integrity(**{name: counted.get(name, 0) for name in INTEGRITY_COUNTS}),
+    )
+
+
+#: The summary's columns, in order, with their types: each part fills those it has and leaves
+#: the rest NULL.
+_SUMMARY_COLUMNS = (
+    ("name", String()),
+    ("title", String()),
+    ("affiliation", String()),
+    ("country", String()),
+    ("verified_at", UTCDateTime()),
+    ("organisation", String()),
+    ("affiliation_verified", Boolean()),
+    ("context", Text()),
+    ("checked_at", UTCDateTime()),
+    ("method", String()),
+    ("evidence_url", String()),
+)
+
+
+def _summary_part(part: str, number: ColumnElement[Any], **columns: Any) -> Select[Any]:
+    return select(
+        literal(part).label("part"),
+        *(columns.get(name, null().cast(kind)).label(name) for name, kind in _SUMMARY_COLUMNS),
+        number.label("number"),
+    )
 
 
 def _summary_statement() -> CompoundSelect:
-    """Four parts in one UNION ALL, told apart by `part`, each in its own order (`number`,
-    from row_number(), which also carries the two counts)."""
+    """The newest, the notables and the counts (the kept count, the verified affiliations and
+    the integrity line's) in one UNION ALL, told apart by `part`, each in its own order
+    (`number`, from row_number(), which also carries the counts)."""
     newest = _PUBLIC_SIGNATORIES.limit(NEWEST_SHOWN).subquery()
     notables = _NOTABLES.add_columns(Signature.notable_rank.label("rank")).subquery()
-    no_text, no_moment = null().cast(String), null().cast(UTCDateTime())
-    no_flag = null().cast(Boolean)
-    newest_part = select(
-        literal("newest").label("part"),
-        newest.c.name,
-        newest.c.title,
-        newest.c.affiliation,
-        newest.c.country,
-        newest.c.verified_at,
-        newest.c.organisation,
-        newest.c.affiliation_verified,
-        null().cast(Text).label("context"),
-        func.row_number()
-        .over(order_by=(newest.c.verified_at.desc(), newest.c.id.desc()))
-        .label("number"),
+    listed = ("name", "title", "affiliation")
+    newest_part = _summary_part(
+        "newest",
+        func.row_number().over(order_by=(newest.c.verified_at.desc(), newest.c.id.desc())),
+        **{name: newest.c[name] for name in listed},
+        country=newest.c.country,
+        verified_at=newest.c.verified_at,
+        organisation=newest.c.organisation,
+        affiliation_verified=newest.c.affiliation_verified,
     )
-    notables_part = select(
-        literal("notable"),
-        notables.c.name,
-        notables.c.title,
-        notables.c.affiliation,
-        no_text,
-        no_moment,
-        no_text,
-        no_flag,
-        notables.c.notable_context,
+    notables_part = _summary_part(
+        "notable",
         func.row_number().over(order_by=(notables.c.rank.asc().nulls_last(), notables.c.name)),
+        **{name: notables.c[name] for name in listed},
+        context=notables.c.notable_context,
+        checked_at=notables.c.checked_at,
+        method=notables.c.method,
+        evidence_url=notables.c.public_url,
     )
-    count_part = select(
-        literal("count"),
-        no_text,
-        no_text,
-        no_text,
-        no_text,
-        no_moment,
-        no_text,
-        no_flag,
-        no_text,
-        _KEPT_COUNT.scalar_subquery(),
-    )
-    verified_part = select(
-        literal("verified"),
-        no_text,
-        no_text,
-        no_text,
-        no_text,
-        no_moment,
-        no_text,
-        no_flag,
-        no_text,
+    count_part = _summary_part("count", _KEPT_COUNT.scalar_subquery())
+    verified_part = _summary_part(
+        "verified",
         select(func.coalesce(func.sum(SignatureTally.signatures), 0))
         .where(
             SignatureTally.letter_id == bindparam("letter_id"),
@@ -422,9 +471,12 @@ def _summary_statement() -> CompoundSelect:
         )
         .scalar_subquery(),
     )
-    return union_all(newest_part, notables_part, count_part, verified_part).order_by(
-        literal_column("part"), literal_column("number")
-    )
+    integrity_parts = [
+        _summary_part(name, count) for name, count in INTEGRITY_COUNTS.items() if name != "listed"
+    ]
+    return union_all(
+        newest_part, notables_part, count_part, verified_part, *integrity_parts
+    ).order_by(literal_column("part"), literal_column("number"))
 
 
 #: Built once, as every letter page asks it.

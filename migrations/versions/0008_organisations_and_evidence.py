@@ -93,6 +93,31 @@ def upgrade():
             ['email_organisation_id'], ['id'], ondelete='SET NULL',
         )
     _restore_sqlite_count_triggers()
+    _hold_notables_without_evidence()
+
+
+def _hold_notables_without_evidence():
+    """Notable signatories are listed only with evidence from now on: those featured before are
+    held for review (the console's "Notables to check") until an organiser records it."""
+    signatures = sa.table(
+        'signatures',
+        sa.column('id', sa.Integer),
+        sa.column('is_notable', sa.Boolean),
+        sa.column('quarantined', sa.Boolean),
+        sa.column('review_flags', sa.JSON),
+    )
+    bind = op.get_bind()
+    featured = bind.execute(
+        sa.select(signatures.c.id, signatures.c.review_flags).where(
+            signatures.c.is_notable == sa.true()
+        )
+    ).all()
+    for signature_id, flags in featured:
+        bind.execute(
+            signatures.update()
+            .where(signatures.c.id == signature_id)
+            .values(quarantined=True, review_flags=[*(flags or []), 'notable-unchecked'])
+        )
 
 
 def _restore_sqlite_count_triggers():

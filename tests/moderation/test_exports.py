@@ -10,6 +10,7 @@ import pytest
 
 from app.models import SignatureState
 from app.moderation import exports
+from app.organisations.registry import OrganisationInput, save_organisation
 from tests.factories import make_letter, make_signature
 
 
@@ -32,6 +33,14 @@ def test_the_database_writes_the_same_csv_as_python(session, is_postgres) -> Non
     make_signature(session, letter=letter, name="Pending", state=SignatureState.PENDING)
     held = make_signature(session, letter=letter, name="Held")
     held.quarantined = True
+    # A registered organisation, stated by one signer and verified for another (a name that
+    # a spreadsheet would run, too).
+    registered = save_organisation(
+        session, OrganisationInput("=Org Ltd", ["org.example"], "industry", ""), by=None
+    )
+    make_signature(session, letter=letter, name="Stated", affiliation="=Org Ltd")
+    verified = make_signature(session, letter=letter, name="Verified", affiliation="Elsewhere")
+    verified.email_organisation_id = registered.id
     session.commit()
 
     for include_all in (False, True):
@@ -42,7 +51,9 @@ def test_the_database_writes_the_same_csv_as_python(session, is_postgres) -> Non
         expected = list(csv.reader(io.StringIO(python.getvalue())))
         written = database.getvalue().decode("utf-8")
         assert list(csv.reader(io.StringIO(written))) == expected
-        assert count == len(expected) - 1 == (5 if include_all else 3)
+        assert count == len(expected) - 1 == (7 if include_all else 5)
+        verified_row = next(row for row in expected if row[0] == "Verified")
+        assert verified_row[2:5] == ["Elsewhere", "yes", "'=Org Ltd"]
 
 
 def test_the_consoles_filtered_csv_is_what_python_writes_in_the_filters_order(

@@ -212,3 +212,28 @@ def test_watching_an_organisation_the_registry_does_not_have_changes_nothing(
     assert runner.invoke(args=["organisations", "watch", letter.slug, "--clear"]).exit_code == 0
     assert breakdown.watched_organisations(session, letter) == []
     assert runner.invoke(args=["organisations", "watch", letter.slug]).exit_code != 0
+
+
+def test_recount_repairs_tallies_changed_behind_the_triggers_back(session, runner) -> None:
+    letter = make_letter(session)
+    for country in ("GB", "GB", "FR"):
+        make_signature(session, letter=letter, country=country)
+    # Someone edits the tables by hand: one group lost, one group invented.
+    session.execute(SignatureTally.__table__.delete().where(SignatureTally.country == "FR"))
+    first = session.scalars(select(SignatureTally)).first()
+    session.add(
+        SignatureTally(
+            letter_id=letter.id,
+            affiliation_id=first.affiliation_id,
+            organisation_id=0,
+            country="JP",
+            shard=3,
+            signatures=7,
+        )
+    )
+    session.commit()
+    assert _kept_tallies(session, letter.id) != _true_tallies(session, letter.id)
+    result = runner.invoke(args=["signatures", "recount"])
+    assert result.exit_code == 0, result.output
+    assert "2 breakdown tallies were off; repaired." in result.output
+    assert _kept_tallies(session, letter.id) == _true_tallies(session, letter.id)

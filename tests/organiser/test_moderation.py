@@ -194,6 +194,15 @@ def test_notable_signatories_are_featured_in_the_organisers_order(
     private = make_signature(session, letter=letter, name="Quiet Laureate", is_public=False)
     _act(client, "notable", [hinton.id], context="Turing Award laureate")
     _act(client, "notable", [bengio.id, private.id], confirmed="1")
+    # Held until the organisers say how they checked: then listed, with the evidence shown.
+    assert "Geoffrey Hinton" not in client.get("/letters/campaign").get_data(as_text=True)
+    for signature in (hinton, bengio, private):
+        token = csrf_token(client, f"/admin/letters/campaign/signatures/{signature.id}")
+        response = client.post(
+            f"/admin/letters/campaign/signatures/{signature.id}/evidence",
+            data={"csrf_token": token, "method": "statement", "public_url": "https://x.example/s"},
+        )
+        assert response.status_code == 303
     ordering = client.get("/admin/letters/campaign/signatures?notable=1").get_data(as_text=True)
     assert f'name="rank-{hinton.id}"' in ordering
     token = csrf_token(client, "/admin/letters/campaign/signatures")
@@ -205,6 +214,8 @@ def test_notable_signatories_are_featured_in_the_organisers_order(
     notable = page[page.index('id="notable-heading"') : page.index("</section>")]
     assert notable.index("Yoshua Bengio") < notable.index("Geoffrey Hinton")
     assert "Turing Award laureate" in notable
+    assert "Verified by the organisers on" in notable
+    assert "a public statement" in notable
     assert "Quiet Laureate" not in notable
     listing = client.get("/letters/campaign/signatories").get_data(as_text=True)
     assert "Notable signatories" in listing

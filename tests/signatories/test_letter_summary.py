@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.db import utcnow
-from app.models import SignatureState
+from app.models import EvidenceMethod, NotableEvidence, SignatureState
 from app.signatories import public_list
 from tests.factories import make_letter, make_signature
 
@@ -29,6 +29,10 @@ def test_the_summary_matches_the_count_the_first_page_and_the_notables(session) 
     notables[3].notable_rank, notables[2].notable_rank = 1, 2
     for signature in notables:
         signature.is_notable = True
+        # Listed only with the organisers' evidence (the console records it).
+        signature.evidence = NotableEvidence(
+            method=EvidenceMethod.CALL, checked_by_email="organiser@campaign.example"
+        )
     session.commit()
 
     summary = public_list.letter_summary(session, letter)
