@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, delete, func, select
+from sqlalchemy import and_, bindparam, delete, func, literal_column, select
 
 from app import audit
 from app.db import DbSession, upsert
@@ -235,21 +235,19 @@ def reconcile_tallies(session: DbSession) -> int:
     drift; the number of groups repaired. As reconcile_counts: both sides come from one
     statement (one snapshot), and the repair adds the difference to shard 0, so what commits
     meanwhile is kept too. The caller holds the recount's advisory lock (reconcile_counts)."""
+    # The same expression in SELECT and GROUP BY, with no bound value that would make them
+    # two expressions to PostgreSQL.
+    organisation = func.coalesce(Signature.email_organisation_id, literal_column("0"))
     listed = (
         select(
             Signature.letter_id,
             Signature.affiliation_id,
-            func.coalesce(Signature.email_organisation_id, 0).label("organisation_id"),
+            organisation.label("organisation_id"),
             Signature.country,
             func.count().label("signatures"),
         )
         .where(*PUBLICLY_COUNTED, Signature.is_public.is_(True))
-        .group_by(
-            Signature.letter_id,
-            Signature.affiliation_id,
-            func.coalesce(Signature.email_organisation_id, 0),
-            Signature.country,
-        )
+        .group_by(Signature.letter_id, Signature.affiliation_id, organisation, Signature.country)
         .subquery()
     )
     kept = (
