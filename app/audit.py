@@ -162,7 +162,7 @@ def _scrubbed(value: Any, ids: set[str], traces: set[str], mentions: re.Pattern[
 
 
 #: Keys whose values are whatever an organiser typed about the signatures of the entry.
-_FREE_TEXT = frozenset({"reason", "note", "context"})
+_FREE_TEXT = frozenset({"reason", "note", "context", "public_url"})
 
 
 def _mentions(text: str, traces: set[str], mentions: re.Pattern[str] | None) -> bool:

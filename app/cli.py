@@ -24,6 +24,7 @@ from app.moderation import exports, imports, retention
 from app.organisations import breakdown, registry
 from app.signatories import public_list
 from app.signing.settings import signing_settings
+from app.support.http_cache import console_changed
 
 letters_cli = AppGroup("letters", help="Create and list letters.")
 signatures_cli = AppGroup("signatures", help="Import and export a letter's signatures.")
@@ -198,8 +199,11 @@ def recount_signatures() -> None:
     hand with the triggers off; run this from cron (hourly is plenty) to catch it.
     """
     drifts = public_list.reconcile_counts(db.session)
+    rematched = registry.rematch_email_organisations(db.session)
     tallies = breakdown.reconcile_tallies(db.session)
     db.session.commit()
+    if rematched:
+        click.echo(f"{rematched} signatures' verified organisations were out of date; updated.")
     if tallies:
         click.echo(f"{tallies} breakdown tallies were off; repaired.")
     if not drifts:
@@ -340,6 +344,7 @@ def import_organisations(csv_file: Path) -> None:
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
+    console_changed()
     click.echo(
         f"Added {result.added} organisations, updated {result.updated},"
         f" {result.unchanged} unchanged."
@@ -363,6 +368,7 @@ def watch_organisations(slug: str, names: tuple[str, ...], clear: bool) -> None:
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
+    console_changed()
     if not watched:
         click.echo(f"{letter.slug} watches no organisation.")
     for organisation in watched:

@@ -137,8 +137,9 @@ def test_export_csv_has_verified_signatures_with_every_column(runner, session) -
     assert [row["name"] for row in rows] == ["Zoé Verified"]
     row = rows[0]
     assert list(row) == [
-        "name", "email", "affiliation", "affiliation_verified", "organisation", "title",
-        "country", "comment", "public", "status", "signed_at", "verified_at",
+        "name", "email", "affiliation", "organisation", "affiliation_verified",
+        "email_organisation", "title", "country", "comment", "public", "status", "signed_at",
+        "verified_at",
     ]  # fmt: skip
     assert row["email"] == "zoe@example.org"
     assert row["affiliation"] == "ETH Zürich"

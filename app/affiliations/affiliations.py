@@ -31,6 +31,7 @@ from app.models import (
     Organiser,
     Signature,
 )
+from app.organisations import on_behalf
 from app.support.text import has_control_characters, matching_key, normalise
 
 
@@ -192,6 +193,7 @@ def merge(
             if target.organisation_id is None and variant.organisation_id is not None:
                 target.organisation_id = variant.organisation_id
     session.flush()
+    on_behalf.review_again(session, [target.letter_id])
     merged = Merge(target.id, ids, int(moved or 0), renamed_from)
     audit.record(
         session,
@@ -244,6 +246,7 @@ def link_organisation(
     before = affiliation.organisation.name if affiliation.organisation else None
     affiliation.organisation = organisation
     session.flush()
+    on_behalf.review_again(session, [affiliation.letter_id])
     audit.record(
         session,
         by,

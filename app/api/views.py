@@ -101,7 +101,10 @@ def check_limit() -> str:
 def check(slug: str) -> Response:
     """Which of these names and organisations signed (public signatures only)."""
     found = letters.public_letter(db.session, slug)
-    given = request.get_json(silent=True)
+    try:
+        given = request.get_json(silent=True)
+    except RecursionError:  # nested thousands deep: not a list of names
+        given = None
     if not isinstance(given, dict):
         abort(400, 'Send a JSON object: {"names": [...], "organisations": [...]}.')
     result = checking.check_list(

@@ -125,6 +125,13 @@ class Signature(db.Model):  # type: ignore[name-defined]
             postgresql_where=text("quarantined IS true"),
             sqlite_where=text("quarantined IS 1"),
         ),
+        # Organisational signatures, listed apart on the public list: a few among a million.
+        Index(
+            "ix_signatures_letter_on_behalf",
+            "letter_id",
+            postgresql_where=text("on_behalf IS true"),
+            sqlite_where=text("on_behalf IS 1"),
+        ),
         # Featured signatories, on every letter page and list: a handful among a million.
         Index(
             "ix_signatures_letter_notable",

@@ -54,12 +54,12 @@ class ExportColumn:
 
     def python(self, value: Any) -> Any:
         """The value in a row of the Python writer (before CSV's own defusing)."""
+        if self.shape is Shape.YES_NO:
+            return bool(value)  # NULL (a comparison with no organisation) is a no, as in SQL
         if value is None:
             return ""
         if self.shape is Shape.MOMENT:
             return value.isoformat()
-        if self.shape is Shape.YES_NO:
-            return bool(value)
         return value.value if isinstance(value, enum.Enum) else value
 
     def sql(self) -> str:
@@ -91,22 +91,22 @@ COLUMNS = (
     ExportColumn("name", Signature.name, Shape.TEXT),
     ExportColumn("email", Signature.email, Shape.TEXT),
     ExportColumn("affiliation", Affiliation.name, Shape.TEXT),
-    # Confirmed from an address at a registered organisation's domain (never for imports).
+    # The registered organisation the stated affiliation stands for.
+    ExportColumn("organisation", _STATED.name, Shape.TEXT, copy_sql="stated_organisation.name"),
+    # Confirmed from an address at that organisation's domains (as the public list says).
     ExportColumn(
         "affiliation_verified",
         and_(
             Signature.state == SignatureState.VERIFIED,
-            Signature.email_organisation_id.is_not(None),
+            Signature.email_organisation_id == _STATED.id,
         ),
         Shape.YES_NO,
-        copy_sql="(signatures.state = 'verified' AND signatures.email_organisation_id IS NOT NULL)",
+        copy_sql="(signatures.state = 'verified' "
+        "AND signatures.email_organisation_id = stated_organisation.id)",
     ),
-    # The registry's name: where the address is at, else what the affiliation is linked to.
+    # Where the confirmed address is, whatever was stated: for organisers only.
     ExportColumn(
-        "organisation",
-        func.coalesce(_VERIFIED.name, _STATED.name),
-        Shape.TEXT,
-        copy_sql="coalesce(verified_organisation.name, stated_organisation.name)",
+        "email_organisation", _VERIFIED.name, Shape.TEXT, copy_sql="verified_organisation.name"
     ),
     ExportColumn("title", Signature.title, Shape.TEXT),
     ExportColumn("country", Signature.country, Shape.CODE),

@@ -31,6 +31,7 @@ from app.models import (
     Signature,
     SignatureState,
 )
+from app.organisations import on_behalf
 from app.signing.defences import WATCHED_NAME
 from app.signing.lifecycle import queue_confirmation_if_allowed
 from app.signing.settings import SigningSettings
@@ -459,7 +460,13 @@ def record_evidence(
     note = normalise(evidence.note) or None
     if note is not None and (len(note) > NOTABLE_CONTEXT_MAX or has_control_characters(note)):
         raise InvalidInput(f"Keep the note under {NOTABLE_CONTEXT_MAX} characters.")
-    before = {"held": signature.quarantined, "notable": signature.is_notable}
+    if signature.state not in (SignatureState.PENDING, SignatureState.VERIFIED):
+        raise InvalidInput("Only a signature that stands (pending or confirmed) can be listed.")
+    before = {
+        "held": signature.quarantined,
+        "notable": signature.is_notable,
+        "flags": list(signature.review_flags),
+    }
     found = signature.evidence or NotableEvidence(signature_id=signature.id)
     found.method = evidence.method
     found.public_url = url
@@ -468,10 +475,13 @@ def record_evidence(
     found.checked_by_id = by.id
     found.checked_by_email = by.email
     signature.evidence = found
-    signature.quarantined = False
     if not signature.is_notable:
         set_notable(session, [signature], True)
-        signature.quarantined = False  # set_notable holds what has no evidence yet; it has
+    # The organisers checked the person: that settles what any soft defence suspected.
+    signature.quarantined = False
+    signature.review_flags = [
+        flag for flag in signature.review_flags if flag not in (NEEDS_EVIDENCE, WATCHED_NAME)
+    ]
     session.flush()
     audit.record(
         session,
@@ -568,6 +578,8 @@ def correct(
     )
     if changed:
         record(session, signature.letter, result, "signature.correct", by=by)
+        if signature.on_behalf:  # its title or affiliation may decide whether it counts
+            on_behalf.review_again(session, [signature.letter_id])
     return result
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, delete, func, literal_column, select
+from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.db import DbSession, upsert
@@ -65,7 +66,11 @@ def set_watch_list(
     session.add_all(
         WatchedOrganisation(letter_id=letter.id, organisation_id=found[key].id) for key in keys
     )
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # another organiser saved the list at the same moment
+        raise InvalidInput("The list was just changed by someone else; look at it again.") from None
     after = [found[key].name for key in keys]
     audit.record(
         session, by, "letter.watch_organisations", letter=letter, before=before, after=after

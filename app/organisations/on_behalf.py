@@ -114,6 +114,24 @@ def set_accepted_roles(
     return cleaned
 
 
+def review_again(session: DbSession, letter_ids: Sequence[int] | None = None) -> None:
+    """Organisational signatures that counted (or did not) by domain and accepted role are
+    looked at again, after what decides it changed: the registry, an affiliation's link, a
+    merge, a corrected title. Those an organiser confirmed stay confirmed. None: every letter
+    (organisational signatures are few)."""
+    query = select(Letter)
+    if letter_ids is not None:
+        query = query.where(Letter.id.in_(letter_ids))
+    for letter in session.scalars(
+        query.where(
+            select(Signature.id)
+            .where(Signature.letter_id == Letter.id, Signature.on_behalf.is_(True))
+            .exists()
+        )
+    ):
+        _review_again(session, letter)
+
+
 def _review_again(session: DbSession, letter: Letter) -> None:
     rows = session.execute(
         select(

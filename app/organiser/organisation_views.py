@@ -22,7 +22,22 @@ from app.organiser.forms import (
 )
 from app.organiser.views import letter_of_mine, render_letter_page
 from app.support.csv_input import MAX_ERRORS_REPORTED, ImportRejected, RowProblem
+from app.support.http_cache import console_changed
 from app.support.identifiers import whole_number
+
+
+@bp.after_request
+def _registry_changes_reach_every_public_page(response: BaseResponse) -> BaseResponse:
+    """The registry is every letter's: a change to it (names, domains, what is verified) is on
+    the public pages at the next request, in every worker, like a letter's own change."""
+    if (
+        request.method == "POST"
+        and response.status_code < 400
+        and (request.endpoint or "").endswith(("_organisation", "import_organisations"))
+        and current_user.is_authenticated
+    ):
+        console_changed()
+    return response
 
 
 def _superuser_only() -> None:

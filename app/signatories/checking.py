@@ -231,8 +231,10 @@ def _letter_affiliations(
             )
         )
     }
+    # Only an affiliation with listed signatories answers: one named only by pending, private,
+    # held or withdrawn signers is "not found", as if nobody had typed it.
     return {
-        query: (names[canonical[key]], tallied.get(canonical[key], 0))
+        query: (names[canonical[key]], tallied[canonical[key]])
         for query, key in keys.items()
-        if key in canonical
+        if key in canonical and tallied.get(canonical[key], 0) > 0
     }

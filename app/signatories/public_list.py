@@ -16,6 +16,7 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    and_,
     bindparam,
     func,
     literal,
@@ -26,7 +27,6 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import aliased
 
 from app.affiliations.affiliations import ids_containing
 from app.db import DbSession, UTCDateTime, upsert
@@ -63,20 +63,16 @@ class PublicSignatory:
     affiliation: str
     country: str
     verified_at: datetime
-    #: The registered organisation: the one the signer's confirmed address is at when there
-    #: is one, else the one their stated affiliation is linked to; None when neither.
+    #: The registered organisation the stated affiliation stands for; None when unlinked.
     organisation: str | None = None
-    #: The signer confirmed from an address at `organisation`'s domain.
+    #: The signer confirmed from an address at that very organisation's domains. An address
+    #: at another organisation is recorded (exports, the breakdown's counts) but never shown
+    #: beside the name: it would say where someone works who chose to say otherwise.
     affiliation_verified: bool = False
 
     @property
     def country_name(self) -> str:
         return country_name(self.country)
-
-    @property
-    def verified_elsewhere(self) -> bool:
-        """Verified for an organisation other than the one they named: both are shown."""
-        return self.affiliation_verified and self.organisation != self.affiliation
 
     def as_json(self) -> dict[str, str | bool | None]:
         return {
@@ -228,7 +224,7 @@ def signatory_page(
     if country:
         query = query.where(Signature.country == country)
     if verified_only:
-        query = query.where(Signature.email_organisation_id.is_not(None))
+        query = query.where(_AFFILIATION_VERIFIED)
     # The unfiltered first page (every letter page shows it) is a statement built once.
     query = query.limit(_ROW_LIMIT) if filtered else _FIRST_PAGE
     rows = _read(session, query, letter_id=letter.id, row_limit=limit + 1).all()
@@ -241,7 +237,7 @@ def signatory_page(
             country=row.country,
             verified_at=cast(datetime, row.verified_at),
             organisation=row.organisation,
-            affiliation_verified=row.affiliation_verified,
+            affiliation_verified=bool(row.affiliation_verified),
         )
         for row in rows[:limit]
     ]
@@ -252,8 +248,11 @@ def signatory_page(
     return SignatoryPage(items=items, next_cursor=next_cursor)
 
 
-_STATED = aliased(Organisation, name="stated_organisation")
-_VERIFIED = aliased(Organisation, name="verified_organisation")
+#: The stated affiliation is verified: the confirmed address is at its organisation's domains.
+_AFFILIATION_VERIFIED = and_(
+    Signature.email_organisation_id.is_not(None),
+    Signature.email_organisation_id == Affiliation.organisation_id,
+)
 #: Every page of the public list starts from this, built once.
 _PUBLIC_SIGNATORIES = (
     select(
@@ -263,12 +262,11 @@ _PUBLIC_SIGNATORIES = (
         Signature.country,
         Signature.verified_at,
         Signature.id,
-        func.coalesce(_VERIFIED.name, _STATED.name).label("organisation"),
-        Signature.email_organisation_id.is_not(None).label("affiliation_verified"),
+        Organisation.name.label("organisation"),
+        _AFFILIATION_VERIFIED.label("affiliation_verified"),
     )
     .join(Affiliation, Signature.affiliation_id == Affiliation.id)
-    .outerjoin(_STATED, _STATED.id == Affiliation.organisation_id)
-    .outerjoin(_VERIFIED, _VERIFIED.id == Signature.email_organisation_id)
+    .outerjoin(Organisation, Organisation.id == Affiliation.organisation_id)
     .where(
         Signature.letter_id == bindparam("letter_id"),
         *PUBLICLY_COUNTED,

@@ -39,6 +39,8 @@ def has_control_characters(value: str, *, multiline: bool = False) -> bool:
         category = unicodedata.category(char)
         if category == "Cc" and char not in allowed:
             return True
+        if category == "Cs":  # a lone surrogate (from JSON's "\ud800"): no text at all
+            return True
         if category == "Cf" and char not in _ALLOWED_FORMAT_CHARACTERS:
             return True
     return False

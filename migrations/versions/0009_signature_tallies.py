@@ -1,4 +1,5 @@
-"""Kept tallies for the breakdown, and an index for the integrity line's held count: listed signatures of each letter counted by affiliation,
+"""Kept tallies for the breakdown, and indexes for the integrity line's held count and the
+organisational signatures: listed signatures of each letter counted by affiliation,
 verified organisation and country, kept by triggers as signature_counts are (0003), so that
 "who signed and who is absent" reads a few thousand rows, not a million signatures.
 
@@ -173,6 +174,16 @@ def upgrade():
         postgresql_where=sa.text("quarantined IS true"),
         sqlite_where=sa.text("quarantined IS 1"),
     )
+    # The public list shows organisational signatures apart: found through this, not by
+    # reading every signature of the letter (0.2 s at a million).
+    op.create_index(
+        "ix_signatures_letter_on_behalf",
+        "signatures",
+        ["letter_id"],
+        unique=False,
+        postgresql_where=sa.text("on_behalf IS true"),
+        sqlite_where=sa.text("on_behalf IS 1"),
+    )
     # Signatures that exist already.
     op.execute(
         "INSERT INTO signature_tallies "
@@ -182,6 +193,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_signatures_letter_on_behalf", table_name="signatures")
     op.drop_index("ix_signatures_letter_held", table_name="signatures")
     for name in TRIGGER_NAMES:
         if op.get_bind().dialect.name == "postgresql":

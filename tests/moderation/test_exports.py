@@ -53,7 +53,10 @@ def test_the_database_writes_the_same_csv_as_python(session, is_postgres) -> Non
         assert list(csv.reader(io.StringIO(written))) == expected
         assert count == len(expected) - 1 == (7 if include_all else 5)
         verified_row = next(row for row in expected if row[0] == "Verified")
-        assert verified_row[2:5] == ["Elsewhere", "yes", "'=Org Ltd"]
+        # Stated elsewhere: not verified for what they stated; where the address is, recorded.
+        assert verified_row[2:6] == ["Elsewhere", "", "no", "'=Org Ltd"]
+        stated_row = next(row for row in expected if row[0] == "Stated")
+        assert stated_row[2:6] == ["'=Org Ltd", "'=Org Ltd", "no", ""]
 
 
 def test_the_consoles_filtered_csv_is_what_python_writes_in_the_filters_order(

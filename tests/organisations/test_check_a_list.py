@@ -32,6 +32,8 @@ def _letter(session):
     make_signature(session, letter=letter, name="Ilya Withdrawn", affiliation="OpenAI",
                    state=SignatureState.WITHDRAWN)  # fmt: skip
     make_signature(session, letter=letter, name="Held Person", affiliation="Acme Labs")
+    make_signature(session, letter=letter, name="Quiet One", affiliation="Quiet NGO",
+                   is_public=False)  # fmt: skip
     held = make_signature(session, letter=letter, name="Yann Held", affiliation="Acme Labs")
     held.quarantined = True
     make_signature(session, letter=letter, name="Hidden Fake", state=SignatureState.HIDDEN)
@@ -54,7 +56,7 @@ def test_the_api_checks_names_with_look_alikes_and_organisations(
                 "Yann Held",
                 "Nobody Here",
             ],
-            "organisations": ["deepmind", "openai.com", "Acme Labs", "Unknown Inc"],
+            "organisations": ["deepmind", "openai.com", "Acme Labs", "Unknown Inc", "Quiet NGO"],
         },
     )
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -80,6 +82,10 @@ def test_the_api_checks_names_with_look_alikes_and_organisations(
         "query": "Acme Labs", "name": "Acme Labs", "verified": 0, "stated": 1
     }  # fmt: skip
     assert organisations["Unknown Inc"]["name"] is None
+    # Named only by people who are not listed: as unknown as a name nobody typed.
+    assert organisations["Quiet NGO"] == {
+        "query": "Quiet NGO", "name": None, "verified": 0, "stated": 0
+    }  # fmt: skip
     assert "@" not in response.get_data(as_text=True)
 
 
@@ -98,6 +104,17 @@ def test_bad_checks_get_a_clear_error(client: FlaskClient, session) -> None:
         assert response.status_code == 400, body
         assert "error" in response.get_json()
     assert client.post("/api/letters/checked/check", data="{").status_code == 400
+    # Hostile JSON: nested past Python's recursion limit, or a lone surrogate.
+    deep = "[" * 5000 + "]" * 5000
+    response = client.post("/api/letters/checked/check", data=deep, content_type="application/json")
+    assert response.status_code == 400
+    for field in ("names", "organisations"):
+        response = client.post(
+            "/api/letters/checked/check",
+            data='{"' + field + '": ["\\ud800 x"]}',
+            content_type="application/json",
+        )
+        assert response.status_code == 400, field
     assert client.post("/api/letters/nowhere/check", json={"names": ["A"]}).status_code == 404
 
 
@@ -131,7 +148,7 @@ def test_the_integrity_line_counts_without_names(client: FlaskClient, session) -
     _letter(session)
     data = client.get("/api/letters/checked").get_json()
     assert data["integrity"] == {
-        "listed": 5,  # Obama, his look-alike, Hassabis, Held Person and the private one
+        "listed": 6,  # Obama, his look-alike, Hassabis, Held Person and the two private ones
         "withdrawn": 1,
         "hidden": 1,
         "held": 1,

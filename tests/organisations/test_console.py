@@ -164,6 +164,17 @@ def test_organisational_signatures_count_once_confirmed_or_from_an_accepted_role
     ).one()
     assert logged.signature_ids == [pat.id]
 
+    # What made Irene's count changes: her affiliation no longer stands for the organisation.
+    irene = session.scalars(select(Signature).where(Signature.name == "Irene Tracey")).one()
+    url = "/admin/letters/orgs/affiliations"
+    client.post(
+        f"{url}/{irene.affiliation_id}/link",
+        data={"csrf_token": csrf_token(client, url), "organisation": ""},
+    )
+    session.refresh(irene)
+    session.refresh(pat)
+    assert (irene.on_behalf_confirmed, pat.on_behalf_confirmed) == (False, True)
+
 
 def test_linking_an_affiliation_makes_its_signatories_state_the_organisation(
     client: FlaskClient, session
@@ -187,3 +198,15 @@ def test_linking_an_affiliation_makes_its_signatories_state_the_organisation(
     assert linked.status_code == 303
     [count] = breakdown.letter_breakdown(session, letter).organisations
     assert (count.name, count.stated, count.verified) == ("University of Oxford", 2, 0)
+
+
+def test_adding_an_organisation_links_the_affiliations_already_named_after_it(session) -> None:
+    letter = make_letter(session)
+    signature = make_signature(session, letter=letter, affiliation="Acme Labs")
+    assert signature.affiliation.organisation_id is None
+    acme = save_organisation(
+        session, OrganisationInput("ACME labs", ["acme.example"], "industry", ""), by=None
+    )
+    session.commit()
+    session.refresh(signature.affiliation)
+    assert signature.affiliation.organisation_id == acme.id

@@ -127,3 +127,31 @@ def test_evidence_is_checked_and_only_moderators_may_record_it(
         response = _evidence(client, "checked", signature.id, **fields)
         assert response.status_code == 400, fields
     assert session.scalars(select(NotableEvidence)).all() == []
+
+
+def test_evidence_is_only_for_standing_signatures_and_its_link_goes_with_the_signer(
+    app: Flask, client: FlaskClient, session
+) -> None:
+    from app.audit import ERASED
+    from app.models import SignatureState
+    from app.signing import lifecycle
+    from app.signing.settings import signing_settings
+
+    letter = make_letter(session, slug="gone")
+    signature = make_signature(session, letter=letter, name="Jane Doe")
+    hidden = make_signature(session, letter=letter, state=SignatureState.HIDDEN)
+    moderator = make_organiser(session, letters={letter: OrganiserRole.MODERATOR})
+    log_in(client, moderator.email)
+    assert _evidence(client, "gone", hidden.id, method="call").status_code == 400
+    url = "https://example.org/jane-doe-signs"
+    assert (
+        _evidence(client, "gone", signature.id, method="statement", public_url=url).status_code
+        == 303
+    )
+    lifecycle.withdraw(session, letter, signature, settings=signing_settings(app.config))
+    session.commit()
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "signatures.notable_evidence")
+    ).one()
+    assert event.details["public_url"] == ERASED
+    assert session.scalars(select(NotableEvidence)).all() == []

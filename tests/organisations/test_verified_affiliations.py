@@ -89,37 +89,48 @@ def test_an_address_at_the_domain_or_a_subdomain_verifies_and_nothing_else_does(
 
 def test_the_longest_registered_domain_wins(app: Flask, client, session) -> None:
     _oxford(session)
-    save_organisation(
+    institute = save_organisation(
         session,
         OrganisationInput("Oxford Internet Institute", ["oii.ox.ac.uk"], "academia", "GB"),
         by=None,
     )
     session.commit()
     letter = make_letter(session)
-    signature = _signed(client, session, letter.slug, email="ada@oii.ox.ac.uk")
+    signature = _signed(
+        client,
+        session,
+        letter.slug,
+        email="ada@oii.ox.ac.uk",
+        affiliation="Oxford Internet Institute",
+    )
     _confirm(session, app, signature)
+    assert signature.email_organisation_id == institute.id
     [item] = _listed(client, letter.slug)
     assert item["organisation"] == "Oxford Internet Institute"
     assert item["affiliation_verified"] is True
 
 
-def test_a_different_typed_affiliation_is_kept_as_stated_and_the_verified_one_beside_it(
+def test_a_different_typed_affiliation_is_kept_and_the_address_is_never_shown_beside_it(
     app: Flask, client: FlaskClient, session
 ) -> None:
-    _oxford(session)
+    oxford = _oxford(session)
     letter = make_letter(session)
     signature = _signed(
         client, session, letter.slug, email="ada@ox.ac.uk", affiliation="Acme Research Ltd"
     )
     _confirm(session, app, signature)
 
+    # Recorded separately (exports, the breakdown's verified counts)...
+    assert signature.email_organisation_id == oxford.id
+    # ...but never shown beside the name: it would say where someone works who said otherwise.
     [item] = _listed(client, letter.slug)
     assert item["affiliation"] == "Acme Research Ltd"  # never silently rewritten
-    assert item["organisation"] == "University of Oxford"
-    assert item["affiliation_verified"] is True
+    assert item["organisation"] is None
+    assert item["affiliation_verified"] is False
     page = client.get(f"/letters/{letter.slug}/signatories").get_data(as_text=True)
     assert "Acme Research Ltd" in page
-    assert "verified at University of Oxford" in page
+    assert "University of Oxford" not in page
+    assert "verified-badge" not in page.split('<ul class="signatories">')[1]
 
 
 def test_the_list_can_be_filtered_to_verified_affiliations(
@@ -127,7 +138,13 @@ def test_the_list_can_be_filtered_to_verified_affiliations(
 ) -> None:
     _oxford(session)
     letter = make_letter(session)
-    _confirm(session, app, _signed(client, session, letter.slug, email="ada@ox.ac.uk"))
+    _confirm(
+        session,
+        app,
+        _signed(
+            client, session, letter.slug, email="ada@ox.ac.uk", affiliation="University of Oxford"
+        ),
+    )
     make_signature(session, letter=letter, email="bob@example.org")
 
     assert len(_listed(client, letter.slug)) == 2
@@ -325,3 +342,20 @@ def test_withdrawal_clears_the_verified_organisation(app: Flask, client, session
     lifecycle.withdraw(session, letter, signature, settings=signing_settings(app.config))
     session.commit()
     assert (signature.email_organisation_id, signature.on_behalf) == (None, False)
+
+
+def test_recount_matches_addresses_a_registry_change_could_not_see(
+    app: Flask, client: FlaskClient, runner, session
+) -> None:
+    oxford = _oxford(session)
+    letter = make_letter(session)
+    signature = _signed(client, session, letter.slug, email="ada@ox.ac.uk")
+    _confirm(session, app, signature)
+    # As if it had been signed while the domain was being registered, against the old registry.
+    signature.email_organisation_id = None
+    session.commit()
+    result = runner.invoke(args=["signatures", "recount"])
+    assert result.exit_code == 0, result.output
+    assert "1 signatures' verified organisations were out of date; updated." in result.output
+    session.refresh(signature)
+    assert signature.email_organisation_id == oxford.id
