@@ -8,7 +8,8 @@ from typing import Any
 
 from app.affiliations.affiliations import affiliation_for
 from app.db import utcnow
-from app.models import Letter, LetterStatus, Signature, SignatureState
+from app.letters.letters import text_sha256
+from app.models import Letter, LetterStatus, LetterVersion, Signature, SignatureState
 from app.support.text import lookalike_key
 
 _sequence = itertools.count(1)
@@ -31,6 +32,13 @@ def make_letter(
         closes_at=closes_at,
     )
     session.add(letter)
+    session.flush()
+    # As letters.create_letter does: the first version of the text, with its hash.
+    session.add(
+        LetterVersion(
+            letter_id=letter.id, number=1, title=title, body=body, sha256=text_sha256(body)
+        )
+    )
     session.commit()
     return letter
 

@@ -40,10 +40,33 @@ def _letter(slug: str) -> dict[str, Any]:
         "accepting_signatures": found.is_open(utcnow()),
         "closes_at": found.closes_at.isoformat() if found.closes_at else None,
         "verified_signatures": public_list.count_verified(db.session, found),
+        "text_sha256": letters.version_of(db.session, found, found.version).sha256,
         "integrity": integrity.integrity(db.session, found).as_json(),
         "url": url_for("public.letter", slug=found.slug),
         "signatories": url_for("api.signatory_list", slug=found.slug),
     }
+
+
+@bp.get("/letters/<slug>/versions")
+def versions(slug: str) -> Response:
+    """Every version of the text, oldest first, with the SHA-256 of its exact bytes."""
+
+    def data() -> list[dict[str, Any]]:
+        found = letters.public_letter(db.session, slug)
+        return [
+            {
+                "number": version.number,
+                "sha256": version.sha256,
+                "published_at": version.created_at.isoformat(),
+                "substantive": version.substantive,
+                "url": url_for("public.version_text", slug=found.slug, number=version.number),
+            }
+            for version in reversed(letters.versions_of(db.session, found))
+        ]
+
+    return shared_response(
+        lambda: json.dumps(data(), ensure_ascii=False), mimetype="application/json"
+    )
 
 
 @bp.get("/letters/<slug>/signatories")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import ipaddress
 import re
 from collections.abc import Sequence
@@ -70,7 +72,11 @@ def create_letter(
             session.add(letter)
     except IntegrityError:
         raise InvalidInput(f"A letter with the slug {slug!r} already exists.") from None
-    session.add(LetterVersion(letter_id=letter.id, number=1, title=title, body=body))
+    session.add(
+        LetterVersion(
+            letter_id=letter.id, number=1, title=title, body=body, sha256=text_sha256(body)
+        )
+    )
     if by is not None:
         session.add(
             LetterOrganiser(letter_id=letter.id, organiser_id=by.id, role=OrganiserRole.OWNER)
@@ -78,6 +84,12 @@ def create_letter(
     session.flush()
     audit.record(session, by, "letter.create", letter=letter, slug=letter.slug)
     return letter
+
+
+def text_sha256(body: str) -> str:
+    """The SHA-256 of a letter's text as stored (its UTF-8 bytes), in hex: what anyone gets
+    by hashing the file /letters/<slug>/versions/<number>.md serves."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def _checked_text(title: str, body: str) -> tuple[str, str]:
@@ -109,13 +121,16 @@ def update_letter(
     closes_at: datetime | None,
     target: int | None,
     now: datetime,
+    substantive: bool = False,
     watch_names: list[str] | None = None,
     blocked_domains: list[str] | None = None,
     blocked_ranges: list[str] | None = None,
     by: Organiser | None,
 ) -> LetterChange:
-    """Edit a letter. Once it has signatures, new text becomes a new version, so every
-    signature still points at the words its signer agreed to. Recorded if anything changed."""
+    """Edit a letter. Once it has signatures, new text becomes a new version (with its own
+    SHA-256), so every signature still points at the words its signer agreed to; `substantive`
+    says the new text changes what they agreed to (not a correction of typos or links).
+    Recorded if anything changed."""
     title, body = _checked_text(title, body)
     if closes_at is not None and closes_at.tzinfo is None:
         raise InvalidInput("The closing time needs a time zone.")
@@ -136,6 +151,8 @@ def update_letter(
                     number=letter.version,
                     title=title,
                     body=body,
+                    sha256=text_sha256(body),
+                    substantive=substantive,
                     created_at=now,
                 )
             )
@@ -145,11 +162,16 @@ def update_letter(
             if current is None:
                 session.add(
                     LetterVersion(
-                        letter_id=letter.id, number=letter.version, title=title, body=body
+                        letter_id=letter.id,
+                        number=letter.version,
+                        title=title,
+                        body=body,
+                        sha256=text_sha256(body),
                     )
                 )
             else:
                 current.title, current.body = title, body
+                current.sha256 = text_sha256(body)
     letter.title, letter.body, letter.status = title, body, status
     letter.closes_at, letter.target = closes_at, target
     if watch_names is not None:
@@ -178,6 +200,7 @@ def update_letter(
             before=change.before,
             after=change.after,
             new_version=letter.version if new_version else None,
+            substantive=substantive if new_version else None,
         )
     return change
 
@@ -232,6 +255,42 @@ def versions_of(session: DbSession, letter: Letter) -> Sequence[LetterVersion]:
         .where(LetterVersion.letter_id == letter.id)
         .order_by(LetterVersion.number.desc())
     ).all()
+
+
+def version_of(session: DbSession, letter: Letter, number: int) -> LetterVersion:
+    """One version of the letter's text; NotFound if it has no such version."""
+    found = _version(session, letter, number)
+    if found is None:
+        raise NotFound("This letter has no such version.")
+    return found
+
+
+@dataclass(frozen=True)
+class LineChange:
+    kind: str  # "added", "removed" or "same"
+    text: str
+
+
+def changes_between(versions: Sequence[LetterVersion]) -> dict[int, list[LineChange]]:
+    """For each version but the first, its text's lines against the version before it
+    (difflib, line by line): {version number: lines}. `versions` as versions_of gives them."""
+    by_number = {version.number: version for version in versions}
+    changes: dict[int, list[LineChange]] = {}
+    for number, version in by_number.items():
+        previous = by_number.get(number - 1)
+        if previous is None:
+            continue
+        lines = []
+        for line in difflib.ndiff(previous.body.splitlines(), version.body.splitlines()):
+            marker, text = line[:2], line[2:]
+            if marker == "+ ":
+                lines.append(LineChange("added", text))
+            elif marker == "- ":
+                lines.append(LineChange("removed", text))
+            elif marker == "  ":
+                lines.append(LineChange("same", text))
+        changes[number] = lines
+    return changes
 
 
 def find_letter(session: DbSession, slug: str) -> Letter | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import UTCDateTime, db, utcnow
@@ -70,4 +70,10 @@ class LetterVersion(db.Model):  # type: ignore[name-defined]
     number: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(LETTER_TITLE_MAX))
     body: Mapped[str] = mapped_column(Text)
+    #: SHA-256 of the body's exact bytes (UTF-8 Markdown as stored), in hex: anyone can
+    #: download the text (/letters/<slug>/versions/<number>.md) and hash it themselves.
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: A change of substance (signers of earlier versions are asked again), not a correction.
+    substantive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: When this text was published.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -165,6 +165,16 @@ class LetterForm(FlaskForm):
         filters=[multi_line],
         validators=[Optional(), Length(max=50_000)],
     )
+    edit_kind = SelectField(
+        "If the text changes and people have signed",
+        choices=[
+            SelectChoice("correction", "A correction (typos, links): nobody is emailed"),
+            SelectChoice("substance", "A change of substance: earlier signers are asked again"),
+        ],
+        default="correction",
+        description="Either way the new text becomes a new version with its own SHA-256; "
+        "every signature keeps the version it agreed to.",
+    )
     watch_names = TextAreaField(
         "Watch-list (one name a line)",
         description="New signatures under these names are held for review until approved.",

@@ -114,6 +114,7 @@ def _save_letter(form: LetterForm, letter: Letter | None) -> tuple[Letter, str]:
         db.session,
         letter,
         now=utcnow(),
+        substantive=form.edit_kind.data == "substance",
         watch_names=(form.watch_names.data or "").splitlines(),
         blocked_domains=(form.blocked_domains.data or "").splitlines(),
         blocked_ranges=(form.blocked_ranges.data or "").splitlines(),

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.db import db, utcnow
-from app.errors import InvalidInput, LetterClosed
+from app.errors import InvalidInput, LetterClosed, NotFound
 from app.extensions import client_key, csrf, limiter
 from app.letters import letters
 from app.models import Letter, SignatureState
@@ -39,6 +39,7 @@ from app.signing.settings import signing_settings
 from app.signing.tokens import TokenExpired
 from app.support.countries import country_choices, country_name
 from app.support.http_cache import shared_response
+from app.support.identifiers import whole_number
 from app.support.markdown_html import render_markdown
 
 
@@ -383,14 +384,31 @@ def _signatory_list_page(slug: str) -> str:
 def history(slug: str) -> Response:
     def page() -> str:
         letter = letters.public_letter(db.session, slug)
+        versions = letters.versions_of(db.session, letter)
         return render_template(
             "public/history.html",
             letter=letter,
-            versions=letters.versions_of(db.session, letter),
+            versions=versions,
+            changes=letters.changes_between(versions),
             render=render_markdown,
         )
 
     return shared_response(page)
+
+
+@bp.get("/letters/<slug>/versions/<int:number>.md")
+def version_text(slug: str, number: int) -> Response:
+    """One version's exact text, byte for byte as stored: its SHA-256 is the version's."""
+
+    def text() -> bytes:
+        letter = letters.public_letter(db.session, slug)
+        if whole_number(str(number)) is None:
+            raise NotFound("This letter has no such version.")
+        return letters.version_of(db.session, letter, number).body.encode("utf-8")
+
+    response = shared_response(text, mimetype="text/markdown")
+    response.headers["Content-Type"] = "text/markdown; charset=utf-8"
+    return response
 
 
 @bp.get("/letters/<slug>/breakdown")

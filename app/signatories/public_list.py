@@ -36,6 +36,7 @@ from app.models import (
     Affiliation,
     EvidenceMethod,
     Letter,
+    LetterVersion,
     NotableEvidence,
     Organisation,
     Signature,
@@ -69,6 +70,8 @@ class PublicSignatory:
     #: at another organisation is recorded (exports, the breakdown's counts) but never shown
     #: beside the name: it would say where someone works who chose to say otherwise.
     affiliation_verified: bool = False
+    #: The SHA-256 of the text version the signer agreed to (LetterVersion.sha256).
+    text_sha256: str | None = None
 
     @property
     def country_name(self) -> str:
@@ -83,6 +86,7 @@ class PublicSignatory:
             "organisation": self.organisation,
             "country": self.country,
             "signed_at": self.verified_at.isoformat(),
+            "text_sha256": self.text_sha256,
         }
 
 
@@ -238,6 +242,7 @@ def signatory_page(
             verified_at=cast(datetime, row.verified_at),
             organisation=row.organisation,
             affiliation_verified=bool(row.affiliation_verified),
+            text_sha256=row.text_sha256,
         )
         for row in rows[:limit]
     ]
@@ -264,9 +269,17 @@ _PUBLIC_SIGNATORIES = (
         Signature.id,
         Organisation.name.label("organisation"),
         _AFFILIATION_VERIFIED.label("affiliation_verified"),
+        LetterVersion.sha256.label("text_sha256"),
     )
     .join(Affiliation, Signature.affiliation_id == Affiliation.id)
     .outerjoin(Organisation, Organisation.id == Affiliation.organisation_id)
+    .outerjoin(
+        LetterVersion,
+        and_(
+            LetterVersion.letter_id == Signature.letter_id,
+            LetterVersion.number == Signature.letter_version,
+        ),
+    )
     .where(
         Signature.letter_id == bindparam("letter_id"),
         *PUBLICLY_COUNTED,
@@ -386,6 +399,7 @@ def letter_summary(session: DbSession, letter: Letter) -> LetterSummary:
                     row.verified_at,
                     row.organisation,
                     bool(row.affiliation_verified),
+                    row.text_sha256,
                 )
             )
         else:
@@ -423,6 +437,7 @@ _SUMMARY_COLUMNS = (
     ("checked_at", UTCDateTime()),
     ("method", String()),
     ("evidence_url", String()),
+    ("text_sha256", String()),
 )
 
 
@@ -449,6 +464,7 @@ def _summary_statement() -> CompoundSelect:
         verified_at=newest.c.verified_at,
         organisation=newest.c.organisation,
         affiliation_verified=newest.c.affiliation_verified,
+        text_sha256=newest.c.text_sha256,
     )
     notables_part = _summary_part(
         "notable",

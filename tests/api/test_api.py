@@ -50,6 +50,7 @@ def test_signatories_as_json_never_include_emails(app: Flask, client: FlaskClien
         "organisation",
         "country",
         "signed_at",
+        "text_sha256",
     }
     assert data["items"][0]["country"] == "FR"
     assert "example.org" not in first.get_data(as_text=True)
