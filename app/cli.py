@@ -1,4 +1,5 @@
-"""Command-line tools: `flask --app wsgi letters|signatures|mail|organisers|organisations ...`."""
+"""Command-line tools: `flask --app wsgi letters|signatures|mail|organisers|organisations|...`
+(`flask --app wsgi --help` lists every group)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from app.mail.sender import ConsoleTransport, SMTPTransport, Transport, run_work
 from app.models import LetterStatus, OrganiserRole
 from app.moderation import exports, imports, retention
 from app.organisations import breakdown, registry
-from app.signatories import public_list
+from app.signatories import public_list, snapshots
 from app.signing.settings import signing_settings
 from app.support.http_cache import console_changed
 
@@ -30,6 +31,7 @@ letters_cli = AppGroup("letters", help="Create and list letters.")
 signatures_cli = AppGroup("signatures", help="Import and export a letter's signatures.")
 mail_cli = AppGroup("mail", help="Deliver queued email.")
 organisers_cli = AppGroup("organisers", help="Organiser accounts and their letters.")
+snapshots_cli = AppGroup("snapshots", help="Snapshots of a letter's public list.")
 organisations_cli = AppGroup(
     "organisations", help="The registry of organisations, and the ones a letter watches."
 )
@@ -375,9 +377,28 @@ def watch_organisations(slug: str, names: tuple[str, ...], clear: bool) -> None:
         click.echo(f"{letter.slug} watches {organisation.name}")
 
 
+@snapshots_cli.command("take")
+@click.argument("slug")
+@click.option("--note", help='What it is for ("Delivered to the European Parliament, 14 March").')
+def take_snapshot(slug: str, note: str | None) -> None:
+    """Write the public list as it stands to a new snapshot (a CSV file that never changes);
+    prints its number and SHA-256."""
+    letter = letters.find_letter(db.session, slug)
+    if letter is None:
+        raise click.ClickException(f"No letter with the slug {slug!r}.")
+    try:
+        snapshot = snapshots.take_snapshot(db.session, letter, note=note, by=None, now=utcnow())
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    console_changed()
+    click.echo(f"{snapshot.number} {snapshot.sha256}")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(letters_cli)
     app.cli.add_command(signatures_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(organisers_cli)
     app.cli.add_command(organisations_cli)
+    app.cli.add_command(snapshots_cli)

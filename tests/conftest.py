@@ -41,6 +41,7 @@ TABLES_CHILD_FIRST = (
     "affiliations",
     "organisation_domains",
     "organisations",
+    "snapshots",
     "letters",
 )
 

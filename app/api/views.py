@@ -14,6 +14,7 @@ from app.extensions import limiter
 from app.letters import letters
 from app.organisations import breakdown
 from app.signatories import checking, integrity, public_list
+from app.signatories import snapshots as snapshot_module
 from app.support.http_cache import shared_response
 from app.support.identifiers import whole_number
 
@@ -62,6 +63,30 @@ def versions(slug: str) -> Response:
                 "url": url_for("public.version_text", slug=found.slug, number=version.number),
             }
             for version in reversed(letters.versions_of(db.session, found))
+        ]
+
+    return shared_response(
+        lambda: json.dumps(data(), ensure_ascii=False), mimetype="application/json"
+    )
+
+
+@bp.get("/letters/<slug>/snapshots")
+def snapshots(slug: str) -> Response:
+    """The letter's snapshots, oldest first: each file's SHA-256 and the one before it."""
+
+    def data() -> list[dict[str, Any]]:
+        found = letters.public_letter(db.session, slug)
+        return [
+            {
+                "number": snapshot.number,
+                "taken_at": snapshot.taken_at.isoformat(),
+                "note": snapshot.note,
+                "signatures": snapshot.signatures,
+                "sha256": snapshot.sha256,
+                "previous_sha256": snapshot.previous_sha256,
+                "url": url_for("public.snapshot_file", slug=found.slug, number=snapshot.number),
+            }
+            for snapshot in snapshot_module.snapshots_of(db.session, found)
         ]
 
     return shared_response(

@@ -18,10 +18,11 @@ from app.models.base import (
     NAME_MAX,
     NOTABLE_CONTEXT_MAX,
     SLUG_MAX,
+    SNAPSHOT_NOTE_MAX,
     TITLE_MAX,
     URL_MAX,
 )
-from app.models.letters import Letter, LetterStatus, LetterVersion
+from app.models.letters import Letter, LetterStatus, LetterVersion, Snapshot
 from app.models.mail import EmailStatus, OutboundEmail
 from app.models.organisations import Organisation, OrganisationDomain, Sector, WatchedOrganisation
 from app.models.signatures import (
@@ -47,6 +48,7 @@ __all__ = [
     "NOTABLE_CONTEXT_MAX",
     "PUBLICLY_COUNTED",
     "SLUG_MAX",
+    "SNAPSHOT_NOTE_MAX",
     "TITLE_MAX",
     "URL_MAX",
     "Affiliation",
@@ -68,5 +70,6 @@ __all__ = [
     "SignatureCount",
     "SignatureState",
     "SignatureTally",
+    "Snapshot",
     "WatchedOrganisation",
 ]

@@ -5,11 +5,21 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import UTCDateTime, db, utcnow
-from app.models.base import LETTER_TITLE_MAX, SLUG_MAX, stored_enum
+from app.models.base import LETTER_TITLE_MAX, SLUG_MAX, SNAPSHOT_NOTE_MAX, stored_enum
 
 
 class LetterStatus(enum.Enum):
@@ -77,3 +87,26 @@ class LetterVersion(db.Model):  # type: ignore[name-defined]
     substantive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: When this text was published.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Snapshot(db.Model):  # type: ignore[name-defined]
+    """The public list as it stood at a moment ("delivered to the European Parliament"),
+    written once as a CSV file that never changes; each names the hash of the one before it,
+    so a letter's snapshots form a chain anyone can check."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (UniqueConstraint("letter_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    note: Mapped[str | None] = mapped_column(String(SNAPSHOT_NOTE_MAX))
+    #: Rows in the file.
+    signatures: Mapped[int] = mapped_column(Integer)
+    #: SHA-256 of the file's bytes, in hex.
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: The letter's previous snapshot's sha256; None for the first.
+    previous_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: The file itself, byte for byte as published (read only when served).
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)

@@ -25,8 +25,9 @@ from app.db import db, utcnow
 from app.models import OrganiserRole
 from app.moderation import exports, imports
 from app.organiser import bp
-from app.organiser.forms import ImportForm, SignatureFilterForm
+from app.organiser.forms import ImportForm, SignatureFilterForm, SnapshotForm
 from app.organiser.views import letter_of_mine, render_letter_page
+from app.signatories import snapshots as snapshot_module
 from app.signing.settings import signing_settings
 from app.support.csv_input import MAX_ERRORS_REPORTED, ImportRejected, RowProblem
 from app.support.identifiers import whole_number
@@ -157,3 +158,31 @@ def import_signatures(slug: str) -> BaseResponse | tuple[str, int]:
         status = 422
     page = render_letter_page("organiser/import.html", letter, role, form=form, problems=problems)
     return page, status
+
+
+@bp.route("/letters/<slug>/snapshots", methods=["GET", "POST"])
+def snapshots(slug: str) -> BaseResponse | tuple[str, int]:
+    """The letter's snapshots; moderators take a new one."""
+    letter, role = letter_of_mine(slug)
+    form = SnapshotForm()
+    if request.method == "POST":
+        if not role.allows(OrganiserRole.MODERATOR):
+            abort(404)
+        if form.validate_on_submit():
+            taken = snapshot_module.take_snapshot(
+                db.session, letter, note=form.note.data, by=current_user, now=utcnow()
+            )
+            db.session.commit()
+            flash(
+                f"Snapshot {taken.number} taken: {taken.signatures:,} signatories, "
+                f"SHA-256 {taken.sha256}."
+            )
+            return redirect(url_for("organiser.snapshots", slug=slug), code=303)
+    page = render_letter_page(
+        "organiser/snapshots.html",
+        letter,
+        role,
+        form=form,
+        snapshots=snapshot_module.snapshots_of(db.session, letter),
+    )
+    return page, 422 if form.errors else 200

@@ -41,6 +41,7 @@ from app.models import (
     NAME_MAX,
     NOTABLE_CONTEXT_MAX,
     SLUG_MAX,
+    SNAPSHOT_NOTE_MAX,
     TITLE_MAX,
     URL_MAX,
     EvidenceMethod,
@@ -331,6 +332,15 @@ class LetterOrganisationsForm(FlaskForm):
         "signs for it without your confirmation.",
         filters=[multi_line],
         validators=[Length(max=20_000)],
+    )
+
+
+class SnapshotForm(FlaskForm):
+    note = StringField(
+        "Note (what it is for)",
+        description="For example: Delivered to the European Parliament, 14 March.",
+        filters=[single_line],
+        validators=[Optional(), Length(max=SNAPSHOT_NOTE_MAX)],
     )
 
 

@@ -31,7 +31,7 @@ from app.models import Letter, SignatureState
 from app.organisations import breakdown, on_behalf
 from app.public import bp
 from app.public.forms import CheckListForm, ConfirmForm, ResendForm, SignForm, WithdrawForm
-from app.signatories import checking, public_list
+from app.signatories import checking, public_list, snapshots
 from app.signing import captcha, lifecycle
 from app.signing.defences import Clues, block_hash, client_hash
 from app.signing.links import withdraw_url
@@ -461,3 +461,32 @@ def check_list(slug: str) -> BaseResponse:
         max_items=checking.MAX_ITEMS,
     )
     return _private(make_response(page, status))
+
+
+@bp.get("/letters/<slug>/snapshots")
+def snapshot_list(slug: str) -> Response:
+    def page() -> str:
+        letter = letters.public_letter(db.session, slug)
+        return render_template(
+            "public/snapshots.html",
+            letter=letter,
+            snapshots=snapshots.snapshots_of(db.session, letter),
+        )
+
+    return shared_response(page)
+
+
+@bp.get("/letters/<slug>/snapshots/<int:number>.csv")
+def snapshot_file(slug: str, number: int) -> Response:
+    """A snapshot's file, byte for byte as published: its SHA-256 is the snapshot's."""
+
+    def content() -> bytes:
+        letter = letters.public_letter(db.session, slug)
+        if whole_number(str(number)) is None:
+            raise NotFound("This letter has no such snapshot.")
+        return snapshots.snapshot_file(db.session, letter, number)
+
+    response = shared_response(content, mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-snapshot-{number}.csv"'
+    return response

@@ -1,0 +1,158 @@
+"""Snapshots anyone can check: the public list as it stands ("delivered to the European
+Parliament, 14 March"), written once to a CSV file that is never changed afterwards, with its
+SHA-256 and the SHA-256 of the letter's previous snapshot, so the snapshots form a chain.
+
+The file's format is stable (README: "Snapshot files"): UTF-8 without a byte-order mark, CSV
+with CRLF line ends and a header, one row per listed signatory (confirmed, not held, public),
+oldest confirmation first, with the columns SNAPSHOT_COLUMNS. Text a spreadsheet would run as
+a formula starts with a "'", as in every export. Withdrawals after a snapshot change the live
+list, never a published file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError
+
+from app import audit
+from app.db import DbSession
+from app.errors import InvalidInput, NotFound
+from app.models import (
+    PUBLICLY_COUNTED,
+    SNAPSHOT_NOTE_MAX,
+    Affiliation,
+    Letter,
+    LetterVersion,
+    Organiser,
+    Signature,
+    Snapshot,
+)
+from app.support.spreadsheets import spreadsheet_safe
+from app.support.text import has_control_characters, normalise
+
+SNAPSHOT_COLUMNS = (
+    "name",
+    "title",
+    "affiliation",
+    "affiliation_verified",
+    "country",
+    "signed_at",
+    "text_sha256",
+)
+
+
+def take_snapshot(
+    session: DbSession, letter: Letter, *, note: str | None, by: Organiser | None, now: datetime
+) -> Snapshot:
+    """Write the public list as it stands now to a new snapshot of the letter; recorded."""
+    note = normalise(note) or None
+    if note is not None and (len(note) > SNAPSHOT_NOTE_MAX or has_control_characters(note)):
+        raise InvalidInput(f"Keep the note under {SNAPSHOT_NOTE_MAX} printable characters.")
+    content, rows = _file(session, letter)
+    previous = session.scalars(
+        select(Snapshot)
+        .where(Snapshot.letter_id == letter.id)
+        .order_by(Snapshot.number.desc())
+        .limit(1)
+    ).one_or_none()
+    snapshot = Snapshot(
+        letter_id=letter.id,
+        number=(previous.number + 1) if previous else 1,
+        taken_at=now,
+        note=note,
+        signatures=rows,
+        sha256=hashlib.sha256(content).hexdigest(),
+        previous_sha256=previous.sha256 if previous else None,
+        content=content,
+    )
+    try:
+        with session.begin_nested():
+            session.add(snapshot)
+    except IntegrityError:  # another snapshot of this letter was taken at the same moment
+        raise InvalidInput(
+            "Another snapshot was being taken at the same time; try again."
+        ) from None
+    audit.record(
+        session,
+        by,
+        "snapshot.take",
+        letter=letter,
+        number=snapshot.number,
+        sha256=snapshot.sha256,
+        signatures=rows,
+        note=note,
+    )
+    return snapshot
+
+
+def _file(session: DbSession, letter: Letter) -> tuple[bytes, int]:
+    """The snapshot's CSV bytes and row count, in the documented format."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(SNAPSHOT_COLUMNS)
+    rows = 0
+    verified = and_(
+        Signature.email_organisation_id.is_not(None),
+        Signature.email_organisation_id == Affiliation.organisation_id,
+    )
+    query = (
+        select(
+            Signature.name,
+            Signature.title,
+            Affiliation.name,
+            func.coalesce(verified, False),
+            Signature.country,
+            Signature.verified_at,
+            LetterVersion.sha256,
+        )
+        .join(Affiliation, Affiliation.id == Signature.affiliation_id)
+        .outerjoin(
+            LetterVersion,
+            and_(
+                LetterVersion.letter_id == Signature.letter_id,
+                LetterVersion.number == Signature.letter_version,
+            ),
+        )
+        .where(Signature.letter_id == letter.id, *PUBLICLY_COUNTED, Signature.is_public.is_(True))
+        .order_by(Signature.verified_at, Signature.id)
+        .execution_options(yield_per=5000)
+    )
+    for name, title, affiliation, is_verified, country, verified_at, text_sha256 in session.execute(
+        query
+    ):
+        writer.writerow(
+            (
+                spreadsheet_safe(name),
+                spreadsheet_safe(title),
+                spreadsheet_safe(affiliation),
+                "yes" if is_verified else "no",
+                country,
+                verified_at.isoformat() if verified_at else "",
+                text_sha256 or "",
+            )
+        )
+        rows += 1
+    return out.getvalue().encode("utf-8"), rows
+
+
+def snapshots_of(session: DbSession, letter: Letter) -> Sequence[Snapshot]:
+    """The letter's snapshots, oldest first (their files are not read)."""
+    return session.scalars(
+        select(Snapshot).where(Snapshot.letter_id == letter.id).order_by(Snapshot.number)
+    ).all()
+
+
+def snapshot_file(session: DbSession, letter: Letter, number: int) -> bytes:
+    """One snapshot's file, byte for byte; NotFound if the letter has no such snapshot."""
+    content = session.scalar(
+        select(Snapshot.content).where(Snapshot.letter_id == letter.id, Snapshot.number == number)
+    )
+    if content is None:
+        raise NotFound("This letter has no such snapshot.")
+    return bytes(content)
