@@ -287,6 +287,14 @@ _PUBLIC_SIGNATORIES = (
     )
     .order_by(Signature.verified_at.desc(), Signature.id.desc())
 )
+
+
+def listed_oldest_first() -> Select[*tuple[Any, ...]]:
+    """Every listed signatory of the letter `letter_id`, in the public list's columns, oldest
+    confirmation first (what a snapshot writes)."""
+    return _PUBLIC_SIGNATORIES.order_by(None).order_by(Signature.verified_at, Signature.id)
+
+
 _Columns = TypeVarTuple("_Columns")
 _ROW_LIMIT = bindparam("row_limit", type_=Integer)
 _FIRST_PAGE = _PUBLIC_SIGNATORIES.limit(_ROW_LIMIT)

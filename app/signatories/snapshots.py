@@ -17,22 +17,19 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.db import DbSession
 from app.errors import InvalidInput, NotFound
 from app.models import (
-    PUBLICLY_COUNTED,
     SNAPSHOT_NOTE_MAX,
-    Affiliation,
     Letter,
-    LetterVersion,
     Organiser,
-    Signature,
     Snapshot,
 )
+from app.signatories.public_list import listed_oldest_first
 from app.support.spreadsheets import spreadsheet_safe
 from app.support.text import has_control_characters, normalise
 
@@ -97,44 +94,17 @@ def _file(session: DbSession, letter: Letter) -> tuple[bytes, int]:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(SNAPSHOT_COLUMNS)
     rows = 0
-    verified = and_(
-        Signature.email_organisation_id.is_not(None),
-        Signature.email_organisation_id == Affiliation.organisation_id,
-    )
-    query = (
-        select(
-            Signature.name,
-            Signature.title,
-            Affiliation.name,
-            func.coalesce(verified, False),
-            Signature.country,
-            Signature.verified_at,
-            LetterVersion.sha256,
-        )
-        .join(Affiliation, Affiliation.id == Signature.affiliation_id)
-        .outerjoin(
-            LetterVersion,
-            and_(
-                LetterVersion.letter_id == Signature.letter_id,
-                LetterVersion.number == Signature.letter_version,
-            ),
-        )
-        .where(Signature.letter_id == letter.id, *PUBLICLY_COUNTED, Signature.is_public.is_(True))
-        .order_by(Signature.verified_at, Signature.id)
-        .execution_options(yield_per=5000)
-    )
-    for name, title, affiliation, is_verified, country, verified_at, text_sha256 in session.execute(
-        query
-    ):
+    query = listed_oldest_first().execution_options(yield_per=5000)
+    for row in session.execute(query, {"letter_id": letter.id}):
         writer.writerow(
             (
-                spreadsheet_safe(name),
-                spreadsheet_safe(title),
-                spreadsheet_safe(affiliation),
-                "yes" if is_verified else "no",
-                country,
-                verified_at.isoformat() if verified_at else "",
-                text_sha256 or "",
+                spreadsheet_safe(row.name),
+                spreadsheet_safe(row.title),
+                spreadsheet_safe(row.affiliation),
+                "yes" if row.affiliation_verified else "no",
+                row.country,
+                row.verified_at.isoformat(),
+                row.text_sha256 or "",
             )
         )
         rows += 1
