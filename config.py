@@ -118,6 +118,9 @@ class Config:
     CAPTCHA_VERIFY_URL: str | None = os.environ.get("CAPTCHA_VERIFY_URL") or None
 
     CONFIRM_MAX_AGE = _int("CONFIRM_MAX_AGE", 7 * 24 * 3600)
+    #: Hours after signing before the one reminder to confirm goes out (`signatures remind`,
+    #: from cron); 0 sends none.
+    CONFIRM_REMINDER_HOURS = _int("CONFIRM_REMINDER_HOURS", 24)
     #: Withdraw links ride in the confirmation email and must outlive the campaign.
     WITHDRAW_MAX_AGE = 2 * 365 * 24 * 3600
     #: Pending signatures older than this are deleted by `signatures purge`.

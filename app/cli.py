@@ -24,6 +24,7 @@ from app.models import LetterStatus, OrganiserRole
 from app.moderation import exports, imports, retention
 from app.organisations import breakdown, registry
 from app.signatories import public_list, snapshots
+from app.signing import lifecycle
 from app.signing.settings import signing_settings
 from app.support.http_cache import console_changed
 
@@ -190,6 +191,17 @@ def purge_signatures() -> None:
         f"Purged {purged.pending_signatures} unconfirmed signatures older than "
         f"{config['PENDING_RETENTION_DAYS']} days and {purged.emails} emails."
     )
+
+
+@signatures_cli.command("remind")
+def remind_signers() -> None:
+    """Queue the one reminder to confirm for signatures pending CONFIRM_REMINDER_HOURS or more
+    (never twice, never once the link has expired); run from cron every few minutes."""
+    queued = lifecycle.queue_reminders(
+        db.session, settings=signing_settings(current_app.config), now=utcnow()
+    )
+    db.session.commit()
+    click.echo(f"Queued {queued} reminders to confirm.")
 
 
 @signatures_cli.command("recount")

@@ -125,6 +125,13 @@ class Signature(db.Model):  # type: ignore[name-defined]
             postgresql_where=text("quarantined IS true"),
             sqlite_where=text("quarantined IS 1"),
         ),
+        # Pending signatures not yet reminded, by age: what `signatures remind` looks for.
+        Index(
+            "ix_signatures_to_remind",
+            "signed_at",
+            postgresql_where=text("state = 'pending' AND reminded_at IS NULL"),
+            sqlite_where=text("state = 'pending' AND reminded_at IS NULL"),
+        ),
         # Organisational signatures, listed apart on the public list: a few among a million.
         Index(
             "ix_signatures_letter_on_behalf",
@@ -202,6 +209,8 @@ class Signature(db.Model):  # type: ignore[name-defined]
     client_block_hash: Mapped[str | None] = mapped_column(String(64))
     #: The address with +tags and Gmail dots removed, to spot one mailbox signing twice.
     email_canonical: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
+    #: When the one reminder to confirm was queued (signing.lifecycle.queue_reminders).
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The organisation whose email domain the address is at (registry.domain_organisation),
     #: kept in step with the registry. Once the signer has confirmed from that address, this
     #: is their verified affiliation; imported signatures never have one.

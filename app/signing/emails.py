@@ -18,6 +18,8 @@ from app.signing.settings import SigningSettings
 from app.support.countries import country_name
 
 CONFIRM = "confirm"
+#: The one reminder to confirm: the confirmation again, saying so.
+REMINDER = "reminder"
 ALREADY_SIGNED = "already_signed"
 WITHDRAWN = "withdrawn"
 
@@ -53,20 +55,24 @@ def queue_withdrawal_receipt(
 def composers(settings: SigningSettings) -> dict[str, KindComposer]:
     """Each kind this module queues, with what writes it."""
 
-    def confirm(session: DbSession, rows: Sequence[OutboundEmail]) -> dict[int, ComposedEmail]:
-        days = max(1, settings.confirm_max_age // 86400)
-        return {
-            row.id: render(
-                CONFIRM,
-                letter=signature.letter,
-                signature=signature,
-                country=country_name(signature.country),
-                confirm_url=confirm_url(settings, signature.letter.slug, signature.id),
-                withdraw_url=withdraw_url(settings, signature.letter.slug, signature.id),
-                valid_days=days,
-            )
-            for row, signature in _with_signatures(session, rows)
-        }
+    def confirmations(reminder: bool) -> KindComposer:
+        def confirm(session: DbSession, rows: Sequence[OutboundEmail]) -> dict[int, ComposedEmail]:
+            days = max(1, settings.confirm_max_age // 86400)
+            return {
+                row.id: render(
+                    CONFIRM,
+                    letter=signature.letter,
+                    signature=signature,
+                    country=country_name(signature.country),
+                    confirm_url=confirm_url(settings, signature.letter.slug, signature.id),
+                    withdraw_url=withdraw_url(settings, signature.letter.slug, signature.id),
+                    valid_days=days,
+                    reminder=reminder,
+                )
+                for row, signature in _with_signatures(session, rows)
+            }
+
+        return confirm
 
     def already_signed(
         session: DbSession, rows: Sequence[OutboundEmail]
@@ -94,7 +100,12 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
             if (letter := letters.get(row.letter_id or 0)) is not None
         }
 
-    return {CONFIRM: confirm, ALREADY_SIGNED: already_signed, WITHDRAWN: withdrawn}
+    return {
+        CONFIRM: confirmations(reminder=False),
+        REMINDER: confirmations(reminder=True),
+        ALREADY_SIGNED: already_signed,
+        WITHDRAWN: withdrawn,
+    }
 
 
 def _with_signatures(

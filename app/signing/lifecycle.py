@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -41,6 +41,8 @@ from app.signing.defences import (
 from app.signing.emails import (
     ALREADY_SIGNED,
     CONFIRM,
+    REMINDER,
+    about_signature,
     confirmation_for,
     queue_about_signature,
     queue_withdrawal_receipt,
@@ -350,6 +352,48 @@ _CONFIRM_FROM_LINK = (
     )
     .values(state=SignatureState.VERIFIED, verified_at=bindparam("now"))
 )
+
+
+def queue_reminders(
+    session: DbSession, *, settings: SigningSettings, now: datetime, limit: int = 5000
+) -> int:
+    """The one reminder to confirm, for pending signatures signed settings.reminder_hours ago
+    or more whose link still works: never twice (reminded_at), never after withdrawal (no
+    longer pending) or expiry, and within the per-signature email cap, which it counts
+    against. One conditional UPDATE marks them, so two runs at once cannot both remind one;
+    the number queued. Off when reminder_hours is 0."""
+    if settings.reminder_hours <= 0:
+        return 0
+    due = (
+        select(Signature.id)
+        .where(
+            Signature.state == SignatureState.PENDING,
+            Signature.reminded_at.is_(None),
+            Signature.signed_at <= now - timedelta(hours=settings.reminder_hours),
+            Signature.signed_at > now - timedelta(seconds=settings.confirm_max_age),
+            Signature.emails_sent < settings.max_emails_per_signature,
+        )
+        .order_by(Signature.signed_at)
+        .limit(limit)
+    )
+    reminded = session.execute(
+        update(Signature)
+        .where(
+            Signature.id.in_(due.scalar_subquery()),
+            Signature.state == SignatureState.PENDING,
+            Signature.reminded_at.is_(None),
+        )
+        .values(reminded_at=now, emails_sent=Signature.emails_sent + 1)
+        .returning(Signature.id, Signature.letter_id, Signature.email)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for signature_id, letter_id, address in reminded:
+        queue_email(
+            session,
+            about_signature(REMINDER, letter_id, signature_id, address),
+            sender_domain=settings.sender_domain,
+        )
+    return len(reminded)
 
 
 def resend_confirmation(

@@ -20,6 +20,8 @@ class SigningSettings:
     withdraw_max_age: int = 2 * 365 * 24 * 3600
     #: The rate-based quarantine follows RATELIMIT_ENABLED (off for benchmarks).
     rate_checks: bool = True
+    #: Hours after signing before the one reminder to confirm; 0: none.
+    reminder_hours: int = 24
 
     @property
     def current_key(self) -> str:
@@ -39,4 +41,5 @@ def signing_settings(config: Mapping[str, Any]) -> SigningSettings:
         withdraw_max_age=int(config["WITHDRAW_MAX_AGE"]),
         rate_checks=bool(config["RATELIMIT_ENABLED"]),
         max_emails_per_signature=int(config["MAX_EMAILS_PER_SIGNATURE"]),
+        reminder_hours=int(config.get("CONFIRM_REMINDER_HOURS", 24)),
     )
