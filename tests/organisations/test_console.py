@@ -210,3 +210,64 @@ def test_adding_an_organisation_links_the_affiliations_already_named_after_it(se
     session.commit()
     session.refresh(signature.affiliation)
     assert signature.affiliation.organisation_id == acme.id
+
+
+def test_registry_edits_in_the_console_are_on_replayed_public_pages_at_once(session) -> None:
+    """The page replay keeps a public page for PAGE_CACHE_SECONDS; a change to the registry,
+    which every letter's pages show, must not wait for it (as a letter's own edit does not)."""
+    from app import create_app
+    from config import TestingConfig
+
+    cached = create_app(TestingConfig, PAGE_CACHE_SECONDS=60)
+    oxford = _oxford(session)
+    letter = make_letter(session, slug="replayed")
+    make_signature(session, letter=letter, affiliation="University of Oxford")
+    superuser = make_organiser(session, is_superuser=True)
+    session.commit()
+    reader, console = cached.test_client(), cached.test_client()
+    assert "University of Oxford" in reader.get("/letters/replayed/breakdown").get_data(
+        as_text=True
+    )
+
+    log_in(console, superuser.email)
+    url = f"/admin/organisations/{oxford.id}/edit"
+    form = console.get(url).get_data(as_text=True)
+    assert 'value="ox.ac.uk"' in form
+    edited = console.post(
+        url,
+        data={
+            "csrf_token": csrf_token(console, url),
+            "name": "Oxford University",
+            "domains": "ox.ac.uk",
+            "sector": "academia",
+        },
+    )
+    assert edited.status_code == 303
+    page = reader.get("/letters/replayed/breakdown").get_data(as_text=True)
+    assert "Oxford University" in page
+
+    removed = console.post(
+        f"/admin/organisations/{oxford.id}/delete",
+        data={"csrf_token": csrf_token(console, "/admin/organisations")},
+    )
+    assert removed.status_code == 303
+    page = reader.get("/letters/replayed/breakdown").get_data(as_text=True)
+    assert "Oxford University" not in page
+    assert session.get(Organisation, oxford.id) is None
+    actions = [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions[-2:] == ["organisations.edit", "organisations.delete"]
+
+
+def test_console_addresses_with_ids_no_row_can_have_are_404(client: FlaskClient, session) -> None:
+    letter = make_letter(session, slug="bounds")
+    make_signature(session, letter=letter)
+    superuser = make_organiser(session, is_superuser=True)
+    log_in(client, superuser.email)
+    huge = 2**40
+    assert client.get(f"/admin/organisations/{huge}/edit").status_code == 404
+    token = csrf_token(client, "/admin/organisations")
+    response = client.post(
+        f"/admin/letters/bounds/affiliations/{huge}/link",
+        data={"csrf_token": token, "organisation": ""},
+    )
+    assert response.status_code == 404
