@@ -123,6 +123,8 @@ class Config:
     CONFIRM_REMINDER_HOURS = _int("CONFIRM_REMINDER_HOURS", 24)
     #: Withdraw links ride in the confirmation email and must outlive the campaign.
     WITHDRAW_MAX_AGE = 2 * 365 * 24 * 3600
+    #: Invitation links to sign before a launch: founding signatories may take weeks.
+    INVITATION_MAX_AGE = _int("INVITATION_MAX_AGE", 60 * 24 * 3600)
     #: Pending signatures older than this are deleted by `signatures purge`.
     PENDING_RETENTION_DAYS = _int("PENDING_RETENTION_DAYS", 14)
     #: Sent or failed emails (which hold addresses) are deleted after this many days.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -15,20 +16,22 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.accounts import organisers
-from app.db import db, utcnow
+from app.db import DbSession, db, utcnow
 from app.emails import composer
 from app.errors import DomainError
-from app.letters import letters
+from app.letters import letters, milestones, updates
 from app.mail.sender import ConsoleTransport, SMTPTransport, Transport, run_worker, smtp_settings
-from app.models import LetterStatus, OrganiserRole
+from app.models import Letter, LetterStatus, OrganiserRole
 from app.moderation import exports, imports, retention
 from app.organisations import breakdown, registry
 from app.signatories import public_list, snapshots
-from app.signing import lifecycle
+from app.signing import invitations, lifecycle
 from app.signing.settings import signing_settings
 from app.support.http_cache import console_changed
 
-letters_cli = AppGroup("letters", help="Create and list letters.")
+letters_cli = AppGroup(
+    "letters", help="Create, list and launch letters; invite founding signatories; post updates."
+)
 signatures_cli = AppGroup("signatures", help="Import and export a letter's signatures.")
 mail_cli = AppGroup("mail", help="Deliver queued email.")
 organisers_cli = AppGroup("organisers", help="Organiser accounts and their letters.")
@@ -67,10 +70,23 @@ def _closing_time(
 @click.option("--draft", is_flag=True, help="Create as a draft, not yet public.")
 @click.option("--closes-at", callback=_closing_time, help="ISO 8601 time the letter closes.")
 @click.option("--exist-ok", is_flag=True, help="Do nothing if the slug already exists.")
+@click.option(
+    "--embargo",
+    is_flag=True,
+    help="Hidden from the public until `letters launch`; invited people can sign it meanwhile.",
+)
 def create_letter(
-    slug: str, title: str, body_file: Path, draft: bool, closes_at: datetime | None, exist_ok: bool
+    slug: str,
+    title: str,
+    body_file: Path,
+    draft: bool,
+    closes_at: datetime | None,
+    exist_ok: bool,
+    embargo: bool,
 ) -> None:
-    """Create a letter (open unless --draft)."""
+    """Create a letter (open unless --draft; hidden until launched with --embargo)."""
+    if draft and embargo:
+        raise click.UsageError("An embargoed letter takes invited signatures: not --draft.")
     if exist_ok and letters.find_letter(db.session, slug.strip().lower()) is not None:
         click.echo(f"Letter {slug} already exists; left as it is.")
         return
@@ -86,13 +102,95 @@ def create_letter(
             body=body,
             status=LetterStatus.DRAFT if draft else LetterStatus.OPEN,
             closes_at=closes_at,
+            embargoed=embargo,
+            now=utcnow(),
             by=None,
         )
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
     url = f"{current_app.config['BASE_URL']}/letters/{letter.slug}"
-    click.echo(f"Created {letter.status.value} letter {letter.slug}: {url}")
+    under = " under embargo (invite with `letters invite`)" if embargo else ""
+    click.echo(f"Created {letter.status.value} letter {letter.slug}{under}: {url}")
+
+
+@letters_cli.command("invite")
+@click.argument("slug")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def invite_signatories(slug: str, csv_file: Path) -> None:
+    """Invite founding signatories from a CSV file: name, email, and optionally affiliation,
+    title, country. Each gets a personal link to read and sign the letter, even under
+    embargo. Any bad row stops it: every one is listed and nobody is invited."""
+    letter = _letter(slug)
+    try:
+        result = invitations.invite(
+            db.session,
+            letter,
+            csv_file.read_bytes(),
+            settings=signing_settings(current_app.config),
+            by=None,
+            now=utcnow(),
+        )
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(
+        f"Invited {result.invited} people (emails queued); {result.already_invited} were"
+        " invited already."
+    )
+
+
+@letters_cli.command("launch")
+@click.argument("slug")
+def launch_letter(slug: str) -> None:
+    """Open an embargoed letter to everyone: its founding signatories are listed at once."""
+    letter = _letter(slug)
+    try:
+        letters.launch(db.session, letter, by=None, now=utcnow())
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    console_changed()
+    click.echo(f"Launched {letter.slug} at {letter.launched_at:%Y-%m-%d %H:%M:%S} UTC.")
+
+
+@letters_cli.command("update")
+@click.argument("slug")
+@click.option("--subject", required=True, help="The update's subject line.")
+@click.option(
+    "--body-file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Markdown file with the update's text.",
+)
+def publish_update(slug: str, subject: str, body_file: Path) -> None:
+    """Publish an update: on the letter's updates page and feed, and emailed to the verified
+    signers who asked for news."""
+    letter = _letter(slug)
+    try:
+        update = updates.publish_update(
+            db.session,
+            letter,
+            subject=subject,
+            body=body_file.read_text(encoding="utf-8"),
+            by=None,
+            now=utcnow(),
+            sender_domain=signing_settings(current_app.config).sender_domain,
+        )
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{body_file} is not UTF-8 text.") from None
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    console_changed()
+    click.echo(f"Published update {update.id}; queued for {update.recipients} signers.")
+
+
+def _letter(slug: str) -> Letter:
+    letter = letters.find_letter(db.session, slug)
+    if letter is None:
+        raise click.ClickException(f"No letter with the slug {slug!r}.")
+    return letter
 
 
 @letters_cli.command("list")
@@ -119,9 +217,7 @@ def export_signatures(
     slug: str, output_format: str, output: Path | None, include_all: bool
 ) -> None:
     """Export a letter's verified signatures (with emails: handle with care)."""
-    letter = letters.find_letter(db.session, slug)
-    if letter is None:
-        raise click.ClickException(f"No letter with the slug {slug!r}.")
+    letter = _letter(slug)
     export = exports.EXPORTERS[output_format]
     if output is None:
         export(db.session, letter, sys.stdout.buffer, include_all=include_all)
@@ -150,9 +246,7 @@ def import_signatures(slug: str, csv_file: Path, verified: bool, source: str | N
     The whole file is checked first; any bad row stops the import and nothing is written.
     Without --verified each imported signatory is emailed a confirmation link.
     """
-    letter = letters.find_letter(db.session, slug)
-    if letter is None:
-        raise click.ClickException(f"No letter with the slug {slug!r}.")
+    letter = _letter(slug)
     try:
         result = imports.import_file(
             db.session,
@@ -255,6 +349,7 @@ def mail_work(once: bool) -> None:
             once=once,
             poll_interval=app.config["MAIL_POLL_INTERVAL"],
             stop=stop,
+            chores=[_milestone_chore(app)],
         )
     finally:
         for sig, handler in previous.items():
@@ -262,6 +357,15 @@ def mail_work(once: bool) -> None:
     click.echo(
         f"Mail worker done: {stats.sent} sent, {stats.deferred} deferred, {stats.failed} failed."
     )
+
+
+def _milestone_chore(app: Flask) -> Callable[[DbSession], int]:
+    sender_domain = signing_settings(app.config).sender_domain
+
+    def announce(session: DbSession) -> int:
+        return milestones.queue_milestone_emails(session, sender_domain=sender_domain)
+
+    return announce
 
 
 def _read_password(password_stdin: bool) -> str:
@@ -331,9 +435,7 @@ def grant_role(email: str, slug: str, role: str) -> None:
     organiser = organisers.find_organiser(db.session, email)
     if organiser is None:
         raise click.ClickException(f"No organiser with the email {email!r}.")
-    letter = letters.find_letter(db.session, slug)
-    if letter is None:
-        raise click.ClickException(f"No letter with the slug {slug!r}.")
+    letter = _letter(slug)
     try:
         organisers.change_role(db.session, letter, organiser, OrganiserRole(role), by=None)
     except DomainError as error:
@@ -374,9 +476,7 @@ def watch_organisations(slug: str, names: tuple[str, ...], clear: bool) -> None:
     names; they replace the current list)."""
     if clear == bool(names):
         raise click.UsageError("Give the organisations' names, or --clear (not both).")
-    letter = letters.find_letter(db.session, slug)
-    if letter is None:
-        raise click.ClickException(f"No letter with the slug {slug!r}.")
+    letter = _letter(slug)
     try:
         watched = breakdown.set_watch_list(db.session, letter, list(names), by=None)
     except DomainError as error:
@@ -395,9 +495,7 @@ def watch_organisations(slug: str, names: tuple[str, ...], clear: bool) -> None:
 def take_snapshot(slug: str, note: str | None) -> None:
     """Write the public list as it stands to a new snapshot (a CSV file that never changes);
     prints its number and SHA-256."""
-    letter = letters.find_letter(db.session, slug)
-    if letter is None:
-        raise click.ClickException(f"No letter with the slug {slug!r}.")
+    letter = _letter(slug)
     try:
         snapshot = snapshots.take_snapshot(db.session, letter, note=note, by=None, now=utcnow())
     except DomainError as error:

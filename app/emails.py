@@ -6,10 +6,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.letters import milestones
 from app.mail.composing import Composer
 from app.signing import emails as signing_emails
+from app.signing import invitations, news_emails, reaffirm
 from app.signing.settings import signing_settings
 
 
 def composer(config: Mapping[str, Any]) -> Composer:
-    return Composer(signing_emails.composers(signing_settings(config)))
+    settings = signing_settings(config)
+    return Composer(
+        {
+            **signing_emails.composers(settings),
+            **invitations.composers(settings),
+            **reaffirm.composers(settings),
+            **news_emails.composers(settings),
+            **milestones.composers(settings.base_url),
+        }
+    )

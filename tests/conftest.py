@@ -35,6 +35,7 @@ TABLES_CHILD_FIRST = (
     "letter_organisers",
     "organisers",
     "outbound_emails",
+    "invitations",
     "watched_organisations",
     "signature_tallies",
     "signatures",
@@ -42,6 +43,8 @@ TABLES_CHILD_FIRST = (
     "organisation_domains",
     "organisations",
     "snapshots",
+    "letter_updates",
+    "addressee_responses",
     "letters",
 )
 

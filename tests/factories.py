@@ -30,6 +30,7 @@ def make_letter(
         body=body,
         status=status,
         closes_at=closes_at,
+        launched_at=None if status is LetterStatus.DRAFT else utcnow(),
     )
     session.add(letter)
     session.flush()

@@ -139,7 +139,7 @@ def test_export_csv_has_verified_signatures_with_every_column(runner, session) -
     assert list(row) == [
         "name", "email", "affiliation", "organisation", "affiliation_verified",
         "email_organisation", "title", "country", "comment", "public", "status", "signed_at",
-        "verified_at",
+        "verified_at", "text_version", "reaffirmed_version", "initial", "news",
     ]  # fmt: skip
     assert row["email"] == "zoe@example.org"
     assert row["affiliation"] == "ETH Zürich"

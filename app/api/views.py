@@ -40,6 +40,7 @@ def _letter(slug: str) -> dict[str, Any]:
         "status": found.status.value,
         "accepting_signatures": found.is_open(utcnow()),
         "closes_at": found.closes_at.isoformat() if found.closes_at else None,
+        "launched_at": found.launched_at.isoformat() if found.launched_at else None,
         "verified_signatures": public_list.count_verified(db.session, found),
         "text_sha256": letters.version_of(db.session, found, found.version).sha256,
         "integrity": integrity.integrity(db.session, found).as_json(),

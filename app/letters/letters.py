@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.db import DbSession
+from app.db import DbSession, utcnow
 from app.errors import InvalidInput, NotFound
+from app.mail.outbox import queue_for_signatures
 from app.models import (
     LETTER_TITLE_MAX,
     SLUG_MAX,
@@ -26,6 +27,7 @@ from app.models import (
     Organiser,
     OrganiserRole,
     Signature,
+    SignatureState,
 )
 from app.support.text import has_control_characters, normalise
 
@@ -44,10 +46,13 @@ def create_letter(
     status: LetterStatus = LetterStatus.OPEN,
     closes_at: datetime | None = None,
     target: int | None = None,
+    embargoed: bool = False,
+    now: datetime | None = None,
     by: Organiser | None,
 ) -> Letter:
     """A new letter with its first version; `by`, the organiser creating it, becomes its owner
-    (None: the command line, which owns nothing)."""
+    (None: the command line, which owns nothing). Embargoed, it stays hidden from the public
+    (but open to invitations) until it is launched (app/letters/founding.py)."""
     slug = slug.strip().lower()
     if not SLUG_PATTERN.match(slug) or len(slug) > SLUG_MAX:
         raise InvalidInput(
@@ -66,6 +71,8 @@ def create_letter(
         closes_at=closes_at,
         target=target,
         version=1,
+        embargoed=embargoed,
+        launched_at=None if embargoed or status is LetterStatus.DRAFT else (now or utcnow()),
     )
     try:
         with session.begin_nested():
@@ -122,26 +129,30 @@ def update_letter(
     target: int | None,
     now: datetime,
     substantive: bool = False,
+    sender_domain: str = "localhost",
     watch_names: list[str] | None = None,
     blocked_domains: list[str] | None = None,
     blocked_ranges: list[str] | None = None,
+    milestones: list[int] | None = None,
     by: Organiser | None,
 ) -> LetterChange:
     """Edit a letter. Once it has signatures, new text becomes a new version (with its own
     SHA-256), so every signature still points at the words its signer agreed to; `substantive`
-    says the new text changes what they agreed to (not a correction of typos or links).
-    Recorded if anything changed."""
+    says the new text changes what they agreed to (not a correction of typos or links), and
+    every verified signer of an earlier version is then asked, by email, to keep or withdraw
+    their signature (ask_signers_again). Recorded if anything changed."""
     title, body = _checked_text(title, body)
     if closes_at is not None and closes_at.tzinfo is None:
         raise InvalidInput("The closing time needs a time zone.")
     _check_target(target)
     fields = (
         "title", "body", "status", "closes_at", "target",
-        "watch_names", "blocked_domains", "blocked_ranges",
+        "watch_names", "blocked_domains", "blocked_ranges", "milestones",
     )  # fmt: skip
     before = {name: _plain(getattr(letter, name)) for name in fields}
     text_changed = (title, body) != (letter.title, letter.body)
     new_version = False
+    asked = 0
     if text_changed:
         if _has_signatures(session, letter):
             letter.version += 1
@@ -157,6 +168,9 @@ def update_letter(
                 )
             )
             new_version = True
+            session.flush()
+            if substantive:
+                asked = ask_signers_again(session, letter, now=now, sender_domain=sender_domain)
         else:
             current = _version(session, letter, letter.version)
             if current is None:
@@ -174,11 +188,17 @@ def update_letter(
                 current.sha256 = text_sha256(body)
     letter.title, letter.body, letter.status = title, body, status
     letter.closes_at, letter.target = closes_at, target
+    if letter.launched_at is None and letter.is_public():  # a draft published
+        letter.launched_at = now
     if watch_names is not None:
         cleaned = [normalise(name) for name in watch_names]
         if any(len(name) > 200 or has_control_characters(name) for name in cleaned):
             raise InvalidInput("Watch-list names are at most 200 printable characters each.")
         letter.watch_names = sorted({name for name in cleaned if name})[:1000]
+    if milestones is not None:
+        if any(not 1 <= count <= 100_000_000 for count in milestones) or len(milestones) > 50:
+            raise InvalidInput("Milestones are up to 50 whole numbers from 1 to 100,000,000.")
+        letter.milestones = sorted(set(milestones))
     if blocked_domains is not None or blocked_ranges is not None:
         letter.blocked_domains, letter.blocked_ranges = clean_blocklists(
             blocked_domains or [], blocked_ranges or []
@@ -201,8 +221,35 @@ def update_letter(
             after=change.after,
             new_version=letter.version if new_version else None,
             substantive=substantive if new_version else None,
+            signers_asked=asked if new_version and substantive else None,
         )
     return change
+
+
+#: The email asking a signer of an earlier version to keep or withdraw their signature
+#: (written at delivery by app/signing/reaffirm.py).
+REAFFIRM = "reaffirm"
+
+
+def ask_signers_again(
+    session: DbSession, letter: Letter, *, now: datetime, sender_domain: str
+) -> int:
+    """Queue the re-affirm email to every verified signer whose signature stands under an
+    earlier version than the current one; how many (queue_for_signatures: one statement for
+    a million signers)."""
+    agreed = func.coalesce(Signature.reaffirmed_version, Signature.letter_version)
+    return queue_for_signatures(
+        session,
+        REAFFIRM,
+        [
+            Signature.letter_id == letter.id,
+            Signature.state == SignatureState.VERIFIED,
+            agreed < letter.version,
+        ],
+        context={"version": str(letter.version)},
+        now=now,
+        sender_domain=sender_domain,
+    )
 
 
 def clean_blocklists(domains: list[str], ranges: list[str]) -> tuple[list[str], list[str]]:
@@ -278,19 +325,51 @@ def changes_between(versions: Sequence[LetterVersion]) -> dict[int, list[LineCha
     changes: dict[int, list[LineChange]] = {}
     for number, version in by_number.items():
         previous = by_number.get(number - 1)
-        if previous is None:
-            continue
-        lines = []
-        for line in difflib.ndiff(previous.body.splitlines(), version.body.splitlines()):
-            marker, text = line[:2], line[2:]
-            if marker == "+ ":
-                lines.append(LineChange("added", text))
-            elif marker == "- ":
-                lines.append(LineChange("removed", text))
-            elif marker == "  ":
-                lines.append(LineChange("same", text))
-        changes[number] = lines
+        if previous is not None:
+            changes[number] = diff_lines(previous.body, version.body)
     return changes
+
+
+def diff_lines(before: str, after: str) -> list[LineChange]:
+    """The lines of `after` against `before` (difflib, line by line)."""
+    lines = []
+    for line in difflib.ndiff(before.splitlines(), after.splitlines()):
+        marker, text = line[:2], line[2:]
+        if marker == "+ ":
+            lines.append(LineChange("added", text))
+        elif marker == "- ":
+            lines.append(LineChange("removed", text))
+        elif marker == "  ":
+            lines.append(LineChange("same", text))
+    return lines
+
+
+def launch(session: DbSession, letter: Letter, *, by: Organiser | None, now: datetime) -> Letter:
+    """Open the letter to everyone: its founding signatures are listed at once, marked as
+    initial signatories, and the launch time is recorded."""
+    if not letter.embargoed and letter.launched_at is not None:
+        raise InvalidInput(
+            f"{letter.slug} was launched on {letter.launched_at:%Y-%m-%d %H:%M} UTC."
+        )
+    letter.embargoed = False
+    letter.launched_at = now
+    if letter.status is LetterStatus.DRAFT:
+        letter.status = LetterStatus.OPEN
+    session.flush()
+    audit.record(session, by, "letter.launch", letter=letter, launched_at=now.isoformat())
+    return letter
+
+
+def set_embargo(session: DbSession, letter: Letter, *, by: Organiser | None) -> None:
+    """Put a letter that was never public under embargo, to gather founding signatories."""
+    if letter.embargoed:
+        return
+    if letter.launched_at is not None:
+        raise InvalidInput("A letter that has been public cannot be put under embargo.")
+    letter.embargoed = True
+    letter.status = LetterStatus.OPEN  # to invitations: the public still sees nothing
+    session.flush()
+    audit.record(session, by, "letter.embargo", letter=letter)
 
 
 def find_letter(session: DbSession, slug: str) -> Letter | None:
@@ -302,7 +381,8 @@ _LETTER_BY_SLUG = select(Letter).where(Letter.slug == bindparam("slug"))
 
 
 def public_letter(session: DbSession, slug: str) -> Letter:
-    """A letter the public may see (open or closed, never a draft), or NotFound."""
+    """A letter the public may see (open or closed, never a draft nor under embargo), or
+    NotFound: every public page, feed and API answer starts here."""
     # Anything that cannot be a slug (a NUL byte, say) need not reach the database.
     letter = find_letter(session, slug) if SLUG_PATTERN.match(slug) else None
     if letter is None or not letter.is_public():
@@ -315,6 +395,7 @@ def open_letters(session: DbSession, *, now: datetime) -> Sequence[Letter]:
         select(Letter)
         .where(
             Letter.status == LetterStatus.OPEN,
+            Letter.embargoed.is_(False),
             or_(Letter.closes_at.is_(None), Letter.closes_at > now),
         )
         .order_by(Letter.created_at.desc(), Letter.id.desc())

@@ -23,6 +23,8 @@ class ComposedEmail:
     subject: str
     body_text: str
     body_html: str
+    #: Headers of its own (List-Unsubscribe on news), as (name, ASCII value) pairs.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 #: Writes the messages of one kind: outbox rows in, {row id: message} out. A row left out
@@ -77,7 +79,9 @@ def _environment() -> Environment:
     )
 
 
-def render(template: str, **context: Any) -> ComposedEmail:
+def render(
+    template: str, *, headers: tuple[tuple[str, str], ...] = (), **context: Any
+) -> ComposedEmail:
     """templates/mail/<template>.{subject.txt,txt,html}, rendered with the same context."""
     env = _environment()
     subject = env.get_template(f"{template}.subject.txt").render(**context)
@@ -86,4 +90,5 @@ def render(template: str, **context: Any) -> ComposedEmail:
         subject=" ".join(subject.split()),
         body_text=env.get_template(f"{template}.txt").render(**context),
         body_html=env.get_template(f"{template}.html").render(**context),
+        headers=headers,
     )

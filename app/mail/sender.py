@@ -36,7 +36,8 @@ import secrets
 import smtplib
 import ssl
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.charset import QP, Charset
@@ -264,6 +265,8 @@ def build_message(row: OutboundEmail, composed: ComposedEmail, sender: str) -> M
     message["Message-ID"] = row.message_id
     # Tells auto-responders (vacation replies) not to answer.
     message["Auto-Submitted"] = "auto-generated"
+    for name, value in composed.headers:
+        message[name] = value
     message.attach(MIMEText(composed.body_text, "plain", _UTF8))  # type: ignore[arg-type]
     message.attach(MIMEText(composed.body_html, "html", _UTF8))  # type: ignore[arg-type]
     return message
@@ -663,8 +666,14 @@ def run_worker(
     poll_interval: float = 2.0,
     stop: threading.Event | None = None,
     now: Callable[[], datetime] = utcnow,
+    chores: Sequence[Chore] = (),
+    chore_interval: float = 30.0,
 ) -> WorkerStats:
     """Deliver until stopped; with once=True, until nothing is due, then return.
+
+    `chores` (queueing what is due now, like milestone emails) run first and then every
+    chore_interval seconds, each committed on its own; one that fails is logged and tried
+    again next time, and never stops the delivery.
 
     When the database fails it (a restart, a failover, "database is locked"), the worker
     says so in one line, stops sending, waits (database_backoff) and settles the interrupted
@@ -675,12 +684,16 @@ def run_worker(
     stats = WorkerStats()
     unsettled: _Claim | None = None
     failures = 0
+    chores_due = time.monotonic()
     try:
         while not stop.is_set():
             try:
                 if unsettled is not None:
                     _settle(session, unsettled, now())
                     unsettled = None
+                if chores and time.monotonic() >= chores_due:
+                    _run_chores(session, chores)
+                    chores_due = time.monotonic() + chore_interval
                 # Known before the claim is made: a claim whose commit never answered is
                 # settled by it like any other.
                 unsettled = _Claim(new_claim_token())
@@ -724,6 +737,23 @@ def run_worker(
         finally:
             transport.close()
     return stats
+
+
+#: Work the mail worker does now and then besides delivering: given the session, it queues
+#: what is due (and flushes); the worker commits.
+Chore = Callable[[DbSession], object]
+
+
+def _run_chores(session: DbSession, chores: Sequence[Chore]) -> None:
+    for chore in chores:
+        try:
+            chore(session)
+            session.commit()
+        except DBAPIError:
+            raise  # the database is away: the loop's own handling waits for it
+        except Exception:
+            log.exception("a mail worker chore failed; it is tried again later")
+            session.rollback()
 
 
 def _hand_back(condition: ColumnElement[bool]) -> Update:

@@ -4,6 +4,8 @@
 - signatures: signatures, the affiliations signers name, notables' evidence, the kept counts
 - organisations: the shared registry of organisations, their email domains, watch-lists
 - accounts: organisers, their roles on letters, the audit log
+- invitations: founding signatories invited before a launch
+- news: organisers' updates to signers, addressees' responses
 - mail: the outbox
 - base: field bounds shared with the forms, and how enums are stored
 """
@@ -20,10 +22,13 @@ from app.models.base import (
     SLUG_MAX,
     SNAPSHOT_NOTE_MAX,
     TITLE_MAX,
+    UPDATE_SUBJECT_MAX,
     URL_MAX,
 )
+from app.models.invitations import Invitation
 from app.models.letters import Letter, LetterStatus, LetterVersion, Snapshot
 from app.models.mail import EmailStatus, OutboundEmail
+from app.models.news import AddresseeResponse, LetterUpdate
 from app.models.organisations import Organisation, OrganisationDomain, Sector, WatchedOrganisation
 from app.models.signatures import (
     COUNT_SHARDS,
@@ -50,14 +55,18 @@ __all__ = [
     "SLUG_MAX",
     "SNAPSHOT_NOTE_MAX",
     "TITLE_MAX",
+    "UPDATE_SUBJECT_MAX",
     "URL_MAX",
+    "AddresseeResponse",
     "Affiliation",
     "AuditEvent",
     "EmailStatus",
     "EvidenceMethod",
+    "Invitation",
     "Letter",
     "LetterOrganiser",
     "LetterStatus",
+    "LetterUpdate",
     "LetterVersion",
     "NotableEvidence",
     "Organisation",

@@ -19,6 +19,7 @@ LETTER_TITLE_MAX = 200
 DOMAIN_MAX = 253
 URL_MAX = 500
 SNAPSHOT_NOTE_MAX = 500
+UPDATE_SUBJECT_MAX = 200
 
 
 def stored_enum(enum_class: type[enum.Enum], name: str) -> Enum:

@@ -56,6 +56,15 @@ class Letter(db.Model):  # type: ignore[name-defined]
     #: Titles ("Director", "Chief executive") under which a signer writing from their
     #: organisation's domain signs for it without an organiser confirming them one by one.
     accepted_roles: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    #: Gathering founding signatories in private: every public page and the API answer 404,
+    #: and only people holding an invitation link (Invitation) can read and sign it.
+    embargoed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: When the letter went public (at creation, or at launch after an embargo); None before.
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Verified counts the organisers want an email at ([1000, 5000, ...]), ascending.
+    milestones: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
+    #: The highest milestone the organisers were emailed about (0: none yet).
+    milestone_reached: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -63,7 +72,7 @@ class Letter(db.Model):  # type: ignore[name-defined]
         return self.status is LetterStatus.OPEN and (self.closes_at is None or self.closes_at > now)
 
     def is_public(self) -> bool:
-        return self.status is not LetterStatus.DRAFT
+        return self.status is not LetterStatus.DRAFT and not self.embargoed
 
     def __repr__(self) -> str:
         return f"<Letter {self.slug!r} {self.status.value}>"

@@ -132,6 +132,13 @@ class Signature(db.Model):  # type: ignore[name-defined]
             postgresql_where=text("state = 'pending' AND reminded_at IS NULL"),
             sqlite_where=text("state = 'pending' AND reminded_at IS NULL"),
         ),
+        # Signers who asked for news: an update goes to these among a million.
+        Index(
+            "ix_signatures_letter_news",
+            "letter_id",
+            postgresql_where=text("wants_news IS true"),
+            sqlite_where=text("wants_news IS 1"),
+        ),
         # Organisational signatures, listed apart on the public list: a few among a million.
         Index(
             "ix_signatures_letter_on_behalf",
@@ -187,6 +194,14 @@ class Signature(db.Model):  # type: ignore[name-defined]
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The letter's text version this signature was given to.
     letter_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: After a change of substance, the later version the signer said they keep their
+    #: signature under (and when); None if they have not been asked or not answered.
+    reaffirmed_version: Mapped[int | None] = mapped_column(Integer)
+    reaffirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: A founding signatory: signed from an invitation before the letter was launched.
+    initial: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: "Email me news about this letter", ticked at signing (never ticked for them).
+    wants_news: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Why an organiser hid it (shown to organisers only).
     hidden_reason: Mapped[str | None] = mapped_column(String(500))
     #: Featured at the top of the letter page; ordered by notable_rank, then name.

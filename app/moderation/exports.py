@@ -115,6 +115,13 @@ COLUMNS = (
     ExportColumn("status", Signature.state, Shape.CODE),
     ExportColumn("signed_at", Signature.signed_at, Shape.MOMENT),
     ExportColumn("verified_at", Signature.verified_at, Shape.MOMENT),
+    # The text version signed, and a later one of substance the signer said they keep.
+    ExportColumn("text_version", Signature.letter_version, Shape.CODE),
+    ExportColumn("reaffirmed_version", Signature.reaffirmed_version, Shape.CODE),
+    # A founding signatory (signed from an invitation before the launch).
+    ExportColumn("initial", Signature.initial, Shape.YES_NO),
+    # Asked for news about the letter.
+    ExportColumn("news", Signature.wants_news, Shape.YES_NO),
 )
 EXPORT_COLUMNS = tuple(column.name for column in COLUMNS)
 _SOURCES = [column.source for column in COLUMNS]

@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, tuple_
 
@@ -33,6 +32,7 @@ from app.models import (
 )
 from app.organisations import on_behalf
 from app.signing.defences import WATCHED_NAME
+from app.signing.invitations import forget_invited
 from app.signing.lifecycle import queue_confirmation_if_allowed
 from app.signing.settings import SigningSettings
 from app.support.countries import is_country_code
@@ -44,6 +44,7 @@ from app.support.text import (
     lookalike_key,
     mailbox_key,
     normalise,
+    web_address,
 )
 
 #: Sort orders the table offers: name -> (column, descending).
@@ -364,6 +365,8 @@ def erase(session: DbSession, signatures: Sequence[Signature]) -> ActionResult:
         by_letter.setdefault(signature.letter_id, {})[signature.id] = audit.traces_of(signature)
     for letter_id, people in by_letter.items():
         audit.forget(session, letter_id, people)
+    for signature in signatures:
+        forget_invited(session, signature.letter_id, [signature.email_normalized])
     if ids:
         session.execute(
             delete(OutboundEmail)
@@ -449,14 +452,10 @@ def record_evidence(
     """Record who checked a notable signatory, how and when: the signature is then released
     from review and featured as notable (listed once confirmed), with "verified by the
     organisers", the date and the method. The audit log keeps each review."""
-    url = normalise(evidence.public_url) or None
-    if url is not None and (
-        len(url) > URL_MAX
-        or has_control_characters(url)
-        or urlsplit(url).scheme not in ("http", "https")
-        or not urlsplit(url).netloc
-    ):
-        raise InvalidInput("The public link must be a web address (https://...).")
+    try:
+        url = web_address(evidence.public_url, URL_MAX)
+    except ValueError:
+        raise InvalidInput("The public link must be a web address (https://...).") from None
     note = normalise(evidence.note) or None
     if note is not None and (len(note) > NOTABLE_CONTEXT_MAX or has_control_characters(note)):
         raise InvalidInput(f"Keep the note under {NOTABLE_CONTEXT_MAX} characters.")

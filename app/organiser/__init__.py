@@ -7,7 +7,9 @@ bp = Blueprint("organiser", __name__, url_prefix="/admin")
 from app.organiser import (  # noqa: E402, F401  (registers the routes)
     auth,
     data_views,
+    launch_views,
     moderation_views,
+    news_views,
     organisation_views,
     views,
 )

@@ -12,6 +12,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
+    DateField,
     Field,
     Form,
     HiddenField,
@@ -36,6 +37,7 @@ from app.errors import InvalidInput
 from app.letters.letters import BODY_MAX
 from app.models import (
     AFFILIATION_MAX,
+    COMMENT_MAX,
     EMAIL_MAX,
     LETTER_TITLE_MAX,
     NAME_MAX,
@@ -43,6 +45,7 @@ from app.models import (
     SLUG_MAX,
     SNAPSHOT_NOTE_MAX,
     TITLE_MAX,
+    UPDATE_SUBJECT_MAX,
     URL_MAX,
     EvidenceMethod,
     LetterStatus,
@@ -154,6 +157,13 @@ class LetterForm(FlaskForm):
         "Target number of signatures (optional)",
         validators=[Optional(), NumberRange(min=1, max=100_000_000)],
     )
+    milestones = StringField(
+        "Milestones (optional)",
+        description="Verified counts at which the team is emailed, separated by commas: "
+        "1000, 5000, 10000.",
+        filters=[single_line],
+        validators=[Optional(), Length(max=500)],
+    )
     blocked_domains = TextAreaField(
         "Blocked email domains (one a line)",
         description="Signatures from these domains (and their subdomains) are held for review.",
@@ -185,6 +195,25 @@ class LetterForm(FlaskForm):
 
     def validate_closes_at(self, field: StringField) -> None:
         self.closing_time()
+
+    def validate_milestones(self, field: StringField) -> None:
+        try:
+            self.milestone_counts()
+        except InvalidInput as error:
+            raise ValidationError(str(error)) from None
+
+    def milestone_counts(self) -> list[int]:
+        """The milestones as numbers; InvalidInput (shown on the form) if one is not."""
+        text = (self.milestones.data or "").replace(";", ",")
+        counts = []
+        for part in (piece.strip().replace("_", "") for piece in text.split(",")):
+            if not part:
+                continue
+            count = whole_number(part.replace(" ", ""), maximum=100_000_000)
+            if count is None:
+                raise InvalidInput(f"{part!r} is not a whole number from 1 to 100,000,000.")
+            counts.append(count)
+        return counts
 
     def closing_time(self) -> datetime | None:
         text = self.closes_at.data
@@ -238,6 +267,51 @@ class ImportForm(FlaskForm):
         validators=[FileRequired("Choose a CSV file."), FileAllowed(["csv"], "Only .csv files.")],
     )
     verified = BooleanField("These people have already confirmed (no email will be sent)")
+
+
+class InvitationListForm(FlaskForm):
+    file = FileField(
+        "CSV file",
+        description="Columns: name, email, and optionally affiliation, title, country (name or "
+        "ISO code). UTF-8.",
+        validators=[FileRequired("Choose a CSV file."), FileAllowed(["csv"], "Only .csv files.")],
+    )
+
+
+class UpdateForm(FlaskForm):
+    subject = StringField(
+        "Subject",
+        filters=[single_line],
+        validators=[
+            DataRequired("Please give the update a subject."),
+            Length(max=UPDATE_SUBJECT_MAX),
+        ],
+    )
+    body = TextAreaField(
+        "Text (Markdown)",
+        filters=[multi_line],
+        validators=[DataRequired("Please write the update."), Length(max=BODY_MAX)],
+    )
+
+
+class ResponseForm(FlaskForm):
+    responder = StringField(
+        "Who responded",
+        description="For example: European Commission, DG CONNECT.",
+        filters=[single_line],
+        validators=[DataRequired("Say who responded."), Length(max=NAME_MAX)],
+    )
+    responded_on = DateField(
+        "When", validators=[DataRequired("Give the date of the response (YYYY-MM-DD).")]
+    )
+    summary = TextAreaField(
+        "What they said",
+        filters=[multi_line],
+        validators=[DataRequired("Say what they answered."), Length(max=COMMENT_MAX)],
+    )
+    url = StringField(
+        "Link (optional)", filters=[single_line], validators=[Optional(), Length(max=URL_MAX)]
+    )
 
 
 class EvidenceForm(FlaskForm):

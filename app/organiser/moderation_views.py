@@ -23,7 +23,7 @@ from app.organiser.forms import (
     SignatureFilterForm,
     redirect_target,
 )
-from app.organiser.views import letter_of_mine, render_letter_page
+from app.organiser.views import letter_of_mine, render_letter_page, require_button
 from app.signing import defences
 from app.signing.settings import signing_settings
 from app.support.countries import country_choices
@@ -172,8 +172,7 @@ def notable_review(slug: str) -> str:
 @bp.post("/letters/<slug>/notables/order")
 def order_notables(slug: str) -> BaseResponse:
     letter, _ = letter_of_mine(slug, OrganiserRole.MODERATOR)
-    if not ConfirmActionForm().validate_on_submit():
-        abort(400)
+    require_button()
     ranks: dict[int, int] = {}
     for key, value in request.form.items():
         if key.startswith("rank-"):

@@ -20,7 +20,7 @@ from app.organiser.forms import (
     OrganisationForm,
     RegistryImportForm,
 )
-from app.organiser.views import letter_of_mine, render_letter_page
+from app.organiser.views import letter_of_mine, render_letter_page, require_button
 from app.support.csv_input import MAX_ERRORS_REPORTED, ImportRejected, RowProblem
 from app.support.http_cache import console_changed
 from app.support.identifiers import is_row_id, whole_number
@@ -90,8 +90,7 @@ def _organisation_form(existing: Organisation | None) -> BaseResponse | tuple[st
 @bp.post("/organisations/<int:organisation_id>/delete")
 def delete_organisation(organisation_id: int) -> BaseResponse:
     _superuser_only()
-    if not ConfirmActionForm().validate_on_submit():
-        abort(400)
+    require_button()
     found = registry.organisation(db.session, organisation_id)
     name = found.name
     registry.delete_organisation(db.session, found, by=current_user)
@@ -168,8 +167,7 @@ def letter_organisations(slug: str) -> BaseResponse | tuple[str, int]:
 @bp.post("/letters/<slug>/organisations/confirm")
 def confirm_on_behalf(slug: str) -> BaseResponse:
     letter, _ = letter_of_mine(slug, OrganiserRole.MODERATOR)
-    if not ConfirmActionForm().validate_on_submit():
-        abort(400)
+    require_button()
     ids = [whole_number(value) for value in request.form.getlist("ids")]
     if not ids or None in ids:
         raise InvalidInput("Choose the organisational signatures to confirm.")
@@ -186,8 +184,7 @@ def confirm_on_behalf(slug: str) -> BaseResponse:
 def link_affiliation(slug: str, affiliation_id: int) -> BaseResponse:
     """Say which registered organisation an affiliation stands for (empty: none)."""
     letter, _ = letter_of_mine(slug, OrganiserRole.MODERATOR)
-    if not ConfirmActionForm().validate_on_submit():
-        abort(400)
+    require_button()
     found = (
         affiliation_module.letter_affiliations(db.session, letter, [affiliation_id])
         if is_row_id(affiliation_id)

@@ -19,6 +19,7 @@ from app.organiser import bp
 from app.organiser.forms import ConfirmActionForm, LetterForm, TeamForm
 from app.signatories import overview, public_list
 from app.signing import defences
+from app.signing.settings import signing_settings
 from app.support.http_cache import console_changed
 from app.support.markdown_html import render_markdown
 
@@ -46,6 +47,12 @@ def letter_of_mine(
 ) -> tuple[Letter, OrganiserRole]:
     """The letter if the signed-in organiser has at least `needed` on it; 404 otherwise."""
     return organisers.letter_for(db.session, current_user, slug, needed)
+
+
+def require_button() -> None:
+    """A console button's POST must carry its form token (ConfirmActionForm); 400 otherwise."""
+    if not ConfirmActionForm().validate_on_submit():
+        abort(400)
 
 
 def render_letter_page(template: str, letter: Letter, role: OrganiserRole, **context: Any) -> str:
@@ -115,9 +122,11 @@ def _save_letter(form: LetterForm, letter: Letter | None) -> tuple[Letter, str]:
         letter,
         now=utcnow(),
         substantive=form.edit_kind.data == "substance",
+        sender_domain=signing_settings(current_app.config).sender_domain,
         watch_names=(form.watch_names.data or "").splitlines(),
         blocked_domains=(form.blocked_domains.data or "").splitlines(),
         blocked_ranges=(form.blocked_ranges.data or "").splitlines(),
+        milestones=form.milestone_counts(),
         **common,
     )
     if change.new_version:
@@ -137,6 +146,7 @@ def _letter_fields(letter: Letter) -> SimpleNamespace:
         watch_names="\n".join(letter.watch_names or []),
         blocked_domains="\n".join(letter.blocked_domains or []),
         blocked_ranges="\n".join(letter.blocked_ranges or []),
+        milestones=", ".join(str(count) for count in letter.milestones or []),
     )
 
 
@@ -203,8 +213,7 @@ def _grant_from(form: TeamForm, letter: Letter) -> bool:
 @bp.post("/letters/<slug>/team/<int:organiser_id>/remove")
 def remove_team_member(slug: str, organiser_id: int) -> BaseResponse:
     letter, _ = letter_of_mine(slug, OrganiserRole.OWNER)
-    if not ConfirmActionForm().validate_on_submit():
-        abort(400)
+    require_button()
     removed = organisers.remove_from_team(db.session, letter, organiser_id, by=current_user)
     db.session.commit()
     flash(f"{removed.organiser.email} is no longer on this letter's team.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField
+from wtforms import RadioField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -97,6 +97,7 @@ class SignForm(FlaskForm):
         filters=[lambda value: value or IDENTIFICATION],
     )
     is_public = CheckboxField("Show my name on the public list of signatories", default=True)
+    wants_news = CheckboxField("Email me news about this letter", default=False)
     #: A honeypot: hidden from people, filled in by many bots. Its content is never refused,
     #: only noted, so a bot cannot tell it was caught.
     website = TextField(
@@ -113,6 +114,28 @@ class SignForm(FlaskForm):
             comment=self.comment.data or None,
             is_public=bool(self.is_public.data),
             on_behalf=self.signing_as.data == ON_BEHALF,
+            wants_news=bool(self.wants_news.data),
+        )
+
+
+class InvitationSignForm(SignForm):
+    """Signing from an invitation: under the invited address, which the form does not ask
+    for (the signature is confirmed because the link was emailed there), nor a honeypot."""
+
+    email = None  # type: ignore[assignment]
+    website = None  # type: ignore[assignment]
+
+    def answers(self) -> SignatureInput:
+        return SignatureInput(
+            name=self.name.data,
+            email="",  # the invitation's: lifecycle.sign_from_invitation puts it in
+            affiliation=self.affiliation.data,
+            title=self.title.data,
+            country=self.country.data,
+            comment=self.comment.data or None,
+            is_public=bool(self.is_public.data),
+            on_behalf=self.signing_as.data == ON_BEHALF,
+            wants_news=bool(self.wants_news.data),
         )
 
 
@@ -122,6 +145,13 @@ class ConfirmForm(FlaskForm):
 
 class ResendForm(FlaskForm):
     """Asks for a fresh confirmation link after the old one expired."""
+
+
+class ReaffirmForm(FlaskForm):
+    """After a change of substance: keep the signature under the new text, or withdraw it."""
+
+    keep = SubmitField("Keep my signature under the new text")
+    withdraw = SubmitField("Withdraw my signature")
 
 
 class WithdrawForm(FlaskForm):

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.db import db, utcnow
 from app.errors import InvalidInput, LetterClosed, NotFound
 from app.extensions import client_key, csrf, limiter
-from app.letters import letters
+from app.letters import letters, updates
 from app.models import Letter, SignatureState
 from app.organisations import breakdown, on_behalf
 from app.public import bp
@@ -37,6 +37,7 @@ from app.signing.defences import Clues, block_hash, client_hash
 from app.signing.links import withdraw_url
 from app.signing.settings import signing_settings
 from app.signing.tokens import TokenExpired
+from app.support import news_feed
 from app.support.countries import country_choices, country_name
 from app.support.http_cache import shared_response
 from app.support.identifiers import whole_number
@@ -47,12 +48,12 @@ def _sign_limit() -> str:
     return str(current_app.config["SIGN_RATE_LIMIT"])
 
 
-def _link_page_limit() -> str:
+def link_page_limit() -> str:
     # Generous for people, tight for anyone trying tokens by the thousand.
     return str(current_app.config["LINK_PAGE_RATE_LIMIT"])
 
 
-def _private(response: BaseResponse) -> BaseResponse:
+def private(response: BaseResponse) -> BaseResponse:
     """Pages that hold a token or personal data: keep them out of caches and Referer headers."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -77,6 +78,7 @@ def _letter_page(letter: Letter, filled_in: SignForm | None = None) -> str:
     return render_template(
         "public/letter.html",
         letter=letter,
+        responses=updates.responses_of(db.session, letter),
         body_html=render_markdown(letter.body),
         signatories=public_list.letter_summary(db.session, letter),
         sign_form=_sign_form(letter.slug, filled_in) if is_open else None,
@@ -163,7 +165,7 @@ def privacy() -> Response:
 @bp.get("/csrf-token")
 def csrf_token() -> BaseResponse:
     """This visitor's own token for the sign form, which cached letter pages leave blank."""
-    return _private(jsonify(csrf_token=generate_csrf()))
+    return private(jsonify(csrf_token=generate_csrf()))
 
 
 @bp.get("/letters/<slug>")
@@ -200,7 +202,7 @@ def sign(slug: str) -> BaseResponse:
         )
     if not valid or not _captcha_passed(form):
         page = _letter_page(letter, filled_in=form)
-        return _private(make_response(page, 422))
+        return private(make_response(page, 422))
     settings = signing_settings(current_app.config)
     clues = Clues(
         honeypot=form.website.data or "",
@@ -271,7 +273,7 @@ def check_email(slug: str) -> str:
 
 
 @bp.route("/letters/<slug>/confirm/<token>", methods=["GET", "POST"])
-@limiter.shared_limit(_link_page_limit, scope="link-pages")
+@limiter.shared_limit(link_page_limit, scope="link-pages")
 def confirm(slug: str, token: str) -> BaseResponse:
     settings = signing_settings(current_app.config)
     try:
@@ -288,7 +290,7 @@ def confirm(slug: str, token: str) -> BaseResponse:
             token=token,
             form=ResendForm(),
         )
-        return _private(make_response(page, 410))
+        return private(make_response(page, 410))
     form = ConfirmForm()
     verified = signature.state is SignatureState.VERIFIED
     page = render_template(
@@ -301,32 +303,32 @@ def confirm(slug: str, token: str) -> BaseResponse:
         verified_count=public_list.count_verified(db.session, letter) if verified else 0,
         withdraw_url=withdraw_url(settings, slug, signature.id) if verified else None,
     )
-    return _private(make_response(page))
+    return private(make_response(page))
 
 
 def _confirmed(slug: str, token: str) -> BaseResponse:
     # Back to the link's address, which now thanks them and offers the withdraw link.
-    return _private(redirect(url_for("public.confirm", slug=slug, token=token), code=303))
+    return private(redirect(url_for("public.confirm", slug=slug, token=token), code=303))
 
 
 @bp.post("/letters/<slug>/confirm/<token>/resend")
-@limiter.shared_limit(_link_page_limit, scope="link-pages")
+@limiter.shared_limit(link_page_limit, scope="link-pages")
 def resend(slug: str, token: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
     settings = signing_settings(current_app.config)
     try:
         lifecycle.signature_from_token(db.session, letter, token, settings=settings)
         # Still valid after all: nothing to resend, the link works.
-        return _private(redirect(url_for("public.confirm", slug=slug, token=token), code=303))
+        return private(redirect(url_for("public.confirm", slug=slug, token=token), code=303))
     except TokenExpired as expired:
         signature_id = expired.subject_id
     lifecycle.resend_confirmation(db.session, letter, signature_id, settings=settings, now=utcnow())
     db.session.commit()
-    return _private(redirect(url_for("public.check_email", slug=slug), code=303))
+    return private(redirect(url_for("public.check_email", slug=slug), code=303))
 
 
 @bp.route("/letters/<slug>/withdraw/<token>", methods=["GET", "POST"])
-@limiter.shared_limit(_link_page_limit, scope="link-pages")
+@limiter.shared_limit(link_page_limit, scope="link-pages")
 def withdraw(slug: str, token: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
     settings = signing_settings(current_app.config)
@@ -334,11 +336,11 @@ def withdraw(slug: str, token: str) -> BaseResponse:
     if request.method == "POST":  # past CSRFProtect, like confirm's
         lifecycle.withdraw(db.session, letter, signature, settings=settings)
         db.session.commit()
-        return _private(redirect(url_for("public.withdrawn", slug=slug), code=303))
+        return private(redirect(url_for("public.withdrawn", slug=slug), code=303))
     page = render_template(
         "public/withdraw.html", letter=letter, signature=signature, form=WithdrawForm(), token=token
     )
-    return _private(make_response(page))
+    return private(make_response(page))
 
 
 @bp.get("/letters/<slug>/withdrawn")
@@ -390,6 +392,7 @@ def history(slug: str) -> Response:
             letter=letter,
             versions=versions,
             changes=letters.changes_between(versions),
+            per_version=public_list.counts_by_version(db.session, letter),
             render=render_markdown,
         )
 
@@ -460,7 +463,7 @@ def check_list(slug: str) -> BaseResponse:
         problem=problem,
         max_items=checking.MAX_ITEMS,
     )
-    return _private(make_response(page, status))
+    return private(make_response(page, status))
 
 
 @bp.get("/letters/<slug>/snapshots")
@@ -489,4 +492,41 @@ def snapshot_file(slug: str, number: int) -> Response:
     response = shared_response(content, mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{slug}-snapshot-{number}.csv"'
+    return response
+
+
+@bp.get("/letters/<slug>/updates")
+def update_list(slug: str) -> Response:
+    """The organisers' updates, newest first, and the addressees' responses."""
+
+    def page() -> str:
+        letter = letters.public_letter(db.session, slug)
+        return render_template(
+            "public/updates.html",
+            letter=letter,
+            updates=updates.updates_of(db.session, letter),
+            responses=updates.responses_of(db.session, letter),
+            render=render_markdown,
+        )
+
+    return shared_response(page)
+
+
+@bp.get("/letters/<slug>/updates.atom")
+def update_feed(slug: str) -> Response:
+    """The updates as an Atom feed, for feed readers."""
+
+    def feed() -> bytes:
+        letter = letters.public_letter(db.session, slug)
+        page = url_for("public.update_list", slug=slug, _external=True)
+        return news_feed.atom(
+            letter,
+            updates.updates_of(db.session, letter),
+            page_url=page,
+            feed_url=url_for("public.update_feed", slug=slug, _external=True),
+            render=render_markdown,
+        )
+
+    response = shared_response(feed, mimetype="application/atom+xml")
+    response.headers["Content-Type"] = "application/atom+xml; charset=utf-8"
     return response

@@ -70,14 +70,21 @@ class PublicSignatory:
     #: at another organisation is recorded (exports, the breakdown's counts) but never shown
     #: beside the name: it would say where someone works who chose to say otherwise.
     affiliation_verified: bool = False
-    #: The SHA-256 of the text version the signer agreed to (LetterVersion.sha256).
+    #: The SHA-256 of the text version the signer agreed to (LetterVersion.sha256): the
+    #: one they signed, or a later one they re-affirmed after a change of substance.
     text_sha256: str | None = None
+    #: A founding signatory, who signed from an invitation before the launch.
+    initial: bool = False
+    #: The number of that text version.
+    version: int = 1
+    #: The signer kept their signature under a later version of substance.
+    reaffirmed: bool = False
 
     @property
     def country_name(self) -> str:
         return country_name(self.country)
 
-    def as_json(self) -> dict[str, str | bool | None]:
+    def as_json(self) -> dict[str, str | bool | int | None]:
         return {
             "name": self.name,
             "title": self.title,
@@ -87,6 +94,9 @@ class PublicSignatory:
             "country": self.country,
             "signed_at": self.verified_at.isoformat(),
             "text_sha256": self.text_sha256,
+            "version": self.version,
+            "reaffirmed": self.reaffirmed,
+            "initial": self.initial,
         }
 
 
@@ -243,6 +253,9 @@ def signatory_page(
             organisation=row.organisation,
             affiliation_verified=bool(row.affiliation_verified),
             text_sha256=row.text_sha256,
+            initial=bool(row.initial),
+            version=int(row.version),
+            reaffirmed=bool(row.reaffirmed),
         )
         for row in rows[:limit]
     ]
@@ -258,6 +271,8 @@ _AFFILIATION_VERIFIED = and_(
     Signature.email_organisation_id.is_not(None),
     Signature.email_organisation_id == Affiliation.organisation_id,
 )
+#: The text version a signature stands under: the one signed, or a later one re-affirmed.
+AGREED_VERSION = func.coalesce(Signature.reaffirmed_version, Signature.letter_version)
 #: Every page of the public list starts from this, built once.
 _PUBLIC_SIGNATORIES = (
     select(
@@ -270,6 +285,9 @@ _PUBLIC_SIGNATORIES = (
         Organisation.name.label("organisation"),
         _AFFILIATION_VERIFIED.label("affiliation_verified"),
         LetterVersion.sha256.label("text_sha256"),
+        Signature.initial,
+        AGREED_VERSION.label("version"),
+        Signature.reaffirmed_version.is_not(None).label("reaffirmed"),
     )
     .join(Affiliation, Signature.affiliation_id == Affiliation.id)
     .outerjoin(Organisation, Organisation.id == Affiliation.organisation_id)
@@ -277,7 +295,7 @@ _PUBLIC_SIGNATORIES = (
         LetterVersion,
         and_(
             LetterVersion.letter_id == Signature.letter_id,
-            LetterVersion.number == Signature.letter_version,
+            LetterVersion.number == AGREED_VERSION,
         ),
     )
     .where(
@@ -287,6 +305,16 @@ _PUBLIC_SIGNATORIES = (
     )
     .order_by(Signature.verified_at.desc(), Signature.id.desc())
 )
+
+
+def counts_by_version(session: DbSession, letter: Letter) -> dict[int, int]:
+    """Publicly counted signatures by the text version they stand under (AGREED_VERSION)."""
+    rows = session.execute(
+        select(AGREED_VERSION, func.count())
+        .where(Signature.letter_id == letter.id, *PUBLICLY_COUNTED)
+        .group_by(AGREED_VERSION)
+    )
+    return {int(version): int(count) for version, count in rows}
 
 
 def listed_oldest_first() -> Select[*tuple[Any, ...]]:
@@ -408,6 +436,9 @@ def letter_summary(session: DbSession, letter: Letter) -> LetterSummary:
                     row.organisation,
                     bool(row.affiliation_verified),
                     row.text_sha256,
+                    bool(row.initial),
+                    int(row.version or 1),
+                    bool(row.reaffirmed),
                 )
             )
         else:
@@ -446,6 +477,9 @@ _SUMMARY_COLUMNS = (
     ("method", String()),
     ("evidence_url", String()),
     ("text_sha256", String()),
+    ("initial", Boolean()),
+    ("version", Integer()),
+    ("reaffirmed", Boolean()),
 )
 
 
@@ -473,6 +507,9 @@ def _summary_statement() -> CompoundSelect:
         organisation=newest.c.organisation,
         affiliation_verified=newest.c.affiliation_verified,
         text_sha256=newest.c.text_sha256,
+        initial=newest.c.initial,
+        version=newest.c.version,
+        reaffirmed=newest.c.reaffirmed,
     )
     notables_part = _summary_part(
         "notable",

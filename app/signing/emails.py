@@ -69,7 +69,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
                     valid_days=days,
                     reminder=reminder,
                 )
-                for row, signature in _with_signatures(session, rows)
+                for row, signature in with_signatures(session, rows)
             }
 
         return confirm
@@ -84,7 +84,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
                 signature=signature,
                 letter_url=letter_url(settings, signature.letter.slug),
             )
-            for row, signature in _with_signatures(session, rows)
+            for row, signature in with_signatures(session, rows)
         }
 
     def withdrawn(session: DbSession, rows: Sequence[OutboundEmail]) -> dict[int, ComposedEmail]:
@@ -108,7 +108,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
     }
 
 
-def _with_signatures(
+def with_signatures(
     session: DbSession, rows: Sequence[OutboundEmail]
 ) -> list[tuple[OutboundEmail, Signature]]:
     """Each row with its signature, all read in one query; rows whose signature is gone (a

@@ -8,7 +8,7 @@ which email goes out, and the signer sees the same page either way.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -27,7 +27,15 @@ from app.db import DbSession, upsert
 from app.errors import LetterClosed, NotFound
 from app.letters.letters import SLUG_PATTERN, public_letter
 from app.mail.outbox import queue_email
-from app.models import Affiliation, Letter, LetterStatus, OutboundEmail, Signature, SignatureState
+from app.models import (
+    Affiliation,
+    Invitation,
+    Letter,
+    LetterStatus,
+    OutboundEmail,
+    Signature,
+    SignatureState,
+)
 from app.organisations.on_behalf import accepted_without_review
 from app.organisations.registry import email_domains, email_organisation_id
 from app.signing.defences import (
@@ -47,6 +55,7 @@ from app.signing.emails import (
     queue_about_signature,
     queue_withdrawal_receipt,
 )
+from app.signing.invitations import forget_invited
 from app.signing.settings import SigningSettings
 from app.signing.tokens import TokenPurpose, read_token
 
@@ -64,6 +73,8 @@ class SignatureInput:
     is_public: bool
     #: "Signing on behalf of my organisation", not naming it for identification only.
     on_behalf: bool = False
+    #: "Email me news about this letter" (unticked unless the signer ticks it).
+    wants_news: bool = False
 
 
 class SignOutcome(enum.Enum):
@@ -111,20 +122,7 @@ def sign(
         found=found,
         with_rate=with_rate,
     )
-    affiliation_id = found.affiliation_id
-    if affiliation_id is None:  # the first signer from there
-        affiliation_id = create_affiliation(session, letter.id, answers.affiliation).id
-    at = Placement(
-        affiliation_id=affiliation_id,
-        email_organisation_id=found.email_organisation_id,
-        on_behalf_confirmed=answers.on_behalf
-        and accepted_without_review(
-            letter,
-            title=answers.title,
-            email_organisation_id=found.email_organisation_id,
-            stated_organisation_id=_organisation_of(session, affiliation_id),
-        ),
-    )
+    at = _placement(session, letter, answers, found)
     # Most signers are new: try the insert first, and look for an earlier signature only when
     # the address turns out to have one (the unique constraint says so, race-free).
     created_id = _create(session, letter, answers, keys, at, now, clues, flags)
@@ -136,6 +134,58 @@ def sign(
     if existing is None:  # pragma: no cover - the unique constraint says it exists
         raise RuntimeError("signature vanished after a conflict on its address")
     return _respond_to_repeat(session, existing, settings)
+
+
+def sign_from_invitation(
+    session: DbSession,
+    letter: Letter,
+    invitation: Invitation,
+    answers: SignatureInput,
+    *,
+    now: datetime,
+) -> Signature | None:
+    """Sign from an invitation link: under the invited address whatever the form says (the
+    link was emailed there, so the signature is confirmed at once), and as a founding
+    signatory while the letter is not launched. The organisers chose these people, so no
+    soft defence holds them. A pending signature of the same address is confirmed instead;
+    the signature, or None when the address's signature is withdrawn or hidden. Signing
+    twice from one invitation changes nothing."""
+    if not letter.is_open(now):
+        raise LetterClosed("This letter is closed and no longer takes signatures.")
+    if invitation.signature_id is not None:
+        return session.get(Signature, invitation.signature_id)
+    answers = replace(answers, email=invitation.email)
+    keys = SignerKeys.of(answers.name, answers.email)
+    found = (
+        session.connection()
+        .execute(
+            _before_signing(False),
+            {
+                **look_up_values(letter, keys, NO_CLUES, now=now, with_rate=False),
+                "affiliation_key": affiliation_key(answers.affiliation),
+                "email_domains": email_domains(answers.email),
+            },
+        )
+        .one()
+    )
+    at = _placement(session, letter, answers, found)
+    created_id = _create(session, letter, answers, keys, at, now, NO_CLUES, [], confirmed=True)
+    signature = (
+        session.get(Signature, created_id)
+        if created_id is not None
+        else _find(session, letter, keys.email_key)
+    )
+    if signature is None or signature.state not in (
+        SignatureState.PENDING,
+        SignatureState.VERIFIED,
+    ):
+        return None
+    if signature.state is SignatureState.PENDING:  # signed on the form before; now proven
+        signature.state, signature.verified_at = SignatureState.VERIFIED, now
+        signature.initial = letter.launched_at is None
+    invitation.signature_id, invitation.signed_at = signature.id, now
+    session.flush()
+    return signature
 
 
 @cache
@@ -156,6 +206,25 @@ class Placement:
     affiliation_id: int
     email_organisation_id: int | None
     on_behalf_confirmed: bool
+
+
+def _placement(
+    session: DbSession, letter: Letter, answers: SignatureInput, found: Any
+) -> Placement:
+    affiliation_id = found.affiliation_id
+    if affiliation_id is None:  # the first signer from there
+        affiliation_id = create_affiliation(session, letter.id, answers.affiliation).id
+    return Placement(
+        affiliation_id=affiliation_id,
+        email_organisation_id=found.email_organisation_id,
+        on_behalf_confirmed=answers.on_behalf
+        and accepted_without_review(
+            letter,
+            title=answers.title,
+            email_organisation_id=found.email_organisation_id,
+            stated_organisation_id=_organisation_of(session, affiliation_id),
+        ),
+    )
 
 
 def _organisation_of(session: DbSession, affiliation_id: int) -> int | None:
@@ -184,16 +253,23 @@ def _create(
     now: datetime,
     clues: Clues,
     flags: list[str],
+    *,
+    confirmed: bool = False,
 ) -> int | None:
     """Insert unless the address has signed this letter already; the new signature's id, or
-    None when it had.
+    None when it had. `confirmed`: the address is known to be the signer's already (an
+    invitation link), so the signature is verified from the start, and a founding one if the
+    letter is not launched yet.
 
     INSERT ... ON CONFLICT DO NOTHING RETURNING: one round trip, no savepoint, and correct
     when two requests with one address race (the loser gets None).
     """
     values = {
         "letter_id": letter.id,
-        "state": SignatureState.PENDING,
+        "state": SignatureState.VERIFIED if confirmed else SignatureState.PENDING,
+        "verified_at": now if confirmed else None,
+        "initial": confirmed and letter.launched_at is None,
+        "wants_news": answers.wants_news,
         "name": answers.name,
         "name_key": keys.name_key,
         "email": answers.email,
@@ -206,7 +282,7 @@ def _create(
         "country": answers.country,
         "comment": answers.comment or None,
         "is_public": answers.is_public,
-        "emails_sent": 1,  # the confirmation queued right after this insert
+        "emails_sent": 0 if confirmed else 1,  # the confirmation queued after this insert
         "signed_at": now,
         "letter_version": letter.version,
         "quarantined": bool(flags),
@@ -441,6 +517,7 @@ def withdraw(
     """
     name, address = signature.name, signature.email
     audit.forget(session, letter.id, {signature.id: audit.traces_of(signature)})
+    forget_invited(session, letter.id, [signature.email_normalized])
     session.execute(
         delete(OutboundEmail)
         .where(OutboundEmail.signature_id == signature.id)
@@ -469,5 +546,6 @@ def withdraw(
     signature.notable_rank = None
     signature.notable_context = None
     signature.hidden_reason = None
+    signature.wants_news = False
     session.flush()
     queue_withdrawal_receipt(session, letter, name=name, to_address=address, settings=settings)

@@ -1,4 +1,5 @@
-"""The links we email: confirm or withdraw a signature, visit the letter. Minted when a
+"""The links we email: confirm, withdraw or re-affirm a signature, accept an invitation, stop
+the news, visit the letter. Minted when a
 message is composed or a page shown, never stored."""
 
 from __future__ import annotations
@@ -21,3 +22,18 @@ def confirm_url(settings: SigningSettings, slug: str, signature_id: int) -> str:
 def withdraw_url(settings: SigningSettings, slug: str, signature_id: int) -> str:
     token = make_token(settings.secret_key, TokenPurpose.WITHDRAW, signature_id)
     return f"{letter_url(settings, slug)}/withdraw/{token}"
+
+
+def invitation_url(settings: SigningSettings, slug: str, invitation_id: int) -> str:
+    token = make_token(settings.secret_key, TokenPurpose.INVITE, invitation_id)
+    return f"{letter_url(settings, slug)}/invitation/{token}"
+
+
+def reaffirm_url(settings: SigningSettings, slug: str, signature_id: int) -> str:
+    token = make_token(settings.secret_key, TokenPurpose.REAFFIRM, signature_id)
+    return f"{letter_url(settings, slug)}/reaffirm/{token}"
+
+
+def unsubscribe_url(settings: SigningSettings, slug: str, signature_id: int) -> str:
+    token = make_token(settings.secret_key, TokenPurpose.UNSUBSCRIBE, signature_id)
+    return f"{letter_url(settings, slug)}/unsubscribe/{token}"

@@ -1,7 +1,7 @@
 """Signed, expiring, purpose-salted tokens for the links we email.
 
-A token carries only a signature id, never personal data. Each purpose has its own salt, so a
-confirm token can never be replayed as, say, a withdraw token.
+A token carries only a signature (or invitation) id, never personal data. Each purpose has its
+own salt, so a confirm token can never be replayed as, say, a withdraw token.
 """
 
 from __future__ import annotations
@@ -17,6 +17,12 @@ from app.errors import DomainError
 class TokenPurpose(Enum):
     CONFIRM = "undersigned.confirm"
     WITHDRAW = "undersigned.withdraw"
+    #: A founding signatory's invitation (the subject is the Invitation's id).
+    INVITE = "undersigned.invite"
+    #: Keep or withdraw a signature after a change of substance in the text.
+    REAFFIRM = "undersigned.reaffirm"
+    #: Stop the news about a letter (one click, RFC 8058).
+    UNSUBSCRIBE = "undersigned.unsubscribe"
 
 
 class TokenInvalid(DomainError):

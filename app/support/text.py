@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -208,3 +209,19 @@ def has_stacked_marks(value: str) -> bool:
         if run > MAX_MARKS_PER_LETTER:
             return True
     return False
+
+
+def web_address(text: str | None, limit: int) -> str | None:
+    """A link people may follow (http or https, with a host, printable, at most `limit`
+    characters) as typed, None when empty; ValueError when it is not one."""
+    url = normalise(text or "") or None
+    if url is not None:
+        parts = urlsplit(url)
+        if (
+            len(url) > limit
+            or has_control_characters(url)
+            or parts.scheme not in ("http", "https")
+            or not parts.netloc
+        ):
+            raise ValueError("not a web address")
+    return url

@@ -51,6 +51,9 @@ def test_signatories_as_json_never_include_emails(app: Flask, client: FlaskClien
         "country",
         "signed_at",
         "text_sha256",
+        "version",
+        "reaffirmed",
+        "initial",
     }
     assert data["items"][0]["country"] == "FR"
     assert "example.org" not in first.get_data(as_text=True)

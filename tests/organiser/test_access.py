@@ -26,7 +26,8 @@ def _console_rules(app: Flask) -> list[tuple[str, str, set[str]]]:
 def _url(rule: str, slug: str, signature_id: int) -> str:
     url = rule.replace("<slug>", slug).replace("<int:signature_id>", str(signature_id))
     url = url.replace("<int:organiser_id>", "1").replace("<int:organisation_id>", "1")
-    url = url.replace("<int:affiliation_id>", "1")
+    url = url.replace("<int:affiliation_id>", "1").replace("<int:invitation_id>", "1")
+    url = url.replace("<int:update_id>", "1").replace("<int:response_id>", "1")
     assert "<" not in url, f"{rule}: teach this test the new URL part"
     return url
 

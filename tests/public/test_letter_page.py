@@ -38,7 +38,7 @@ def test_every_form_field_has_a_label(client: FlaskClient, session) -> None:
     visible = [i for i in ids if i != "csrf_token"]
     assert set(visible) == {
         "name", "email", "affiliation", "title", "country", "comment", "signing_as-0",
-        "signing_as-1", "is_public", "website"
+        "signing_as-1", "is_public", "wants_news", "website"
     }  # fmt: skip
     # The honeypot is hidden from people (and from screen readers) but labelled all the same.
     assert 'class="hp" aria-hidden="true"' in form

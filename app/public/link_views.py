@@ -1,0 +1,152 @@
+"""Pages opened from links we emailed to one person: an invitation to sign before launch, keep
+or withdraw a signature after the text changed, stop the news. Opening one changes nothing
+that matters (mail scanners open links); only a button's POST does. Never cached, never sent
+on as a Referer."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+from werkzeug.wrappers import Response as BaseResponse
+
+from app.db import db, utcnow
+from app.errors import NotFound
+from app.extensions import csrf, limiter
+from app.letters import letters
+from app.models import Letter
+from app.public import bp
+from app.public.forms import InvitationSignForm, ReaffirmForm
+from app.public.views import link_page_limit, private
+from app.signing import invitations, lifecycle, news_emails, reaffirm
+from app.signing.links import withdraw_url
+from app.signing.settings import signing_settings
+from app.signing.tokens import TokenExpired
+from app.support.markdown_html import render_markdown
+
+
+def _invited_letter(slug: str) -> Letter:
+    """The letter an invitation is for: public, or under embargo (an invitation's very
+    purpose); never a draft."""
+    letter = letters.find_letter(db.session, slug) if letters.SLUG_PATTERN.match(slug) else None
+    if letter is None or not (letter.is_public() or letter.embargoed):
+        raise NotFound("There is no letter at this address.")
+    return letter
+
+
+@bp.route("/letters/<slug>/invitation/<token>", methods=["GET", "POST"])
+@limiter.shared_limit(link_page_limit, scope="link-pages")
+def invitation(slug: str, token: str) -> BaseResponse:
+    """The letter for one invited person, with the form filled in from the organisers' list;
+    signing here confirms at once. Works under embargo, only for its letter and person."""
+    letter = _invited_letter(slug)
+    settings = signing_settings(current_app.config)
+    now = utcnow()
+    try:
+        invited = invitations.invitation_from_token(
+            db.session, letter, token, settings=settings, now=now
+        )
+    except TokenExpired:
+        abort(410, "This invitation has expired. Ask the organisers for a new one.")
+    form = InvitationSignForm(
+        data=None
+        if invited.signed_at
+        else {
+            "name": invited.name,
+            "affiliation": invited.affiliation,
+            "title": invited.title,
+            "country": invited.country or None,
+        }
+    )
+    status = 200
+    if invited.signed_at is None and form.validate_on_submit():
+        lifecycle.sign_from_invitation(db.session, letter, invited, form.answers(), now=now)
+        db.session.commit()
+        return private(redirect(url_for("public.invitation", slug=slug, token=token), code=303))
+    if form.errors:
+        status = 422
+    db.session.commit()  # the first opening, for the console
+    is_open = letter.is_open(now)
+    sign_form = Markup(  # noqa: S704 (a template's output, escaped by Jinja)
+        render_template(
+            "public/_sign_form.html",
+            slug=slug,
+            form=form,
+            csrf_token=generate_csrf(),
+            captcha=None,
+            action=url_for("public.invitation", slug=slug, token=token),
+            invited_email=invited.email,
+        )
+    )
+    page = render_template(
+        "public/invitation.html",
+        letter=letter,
+        invitation=invited,
+        body_html=render_markdown(letter.body),
+        sign_form=sign_form if is_open else None,
+        withdraw_url=withdraw_url(settings, slug, invited.signature_id)
+        if invited.signature_id
+        else None,
+    )
+    return private(make_response(page, status))
+
+
+@bp.route("/letters/<slug>/reaffirm/<token>", methods=["GET", "POST"])
+@limiter.shared_limit(link_page_limit, scope="link-pages")
+def reaffirm_signature(slug: str, token: str) -> BaseResponse:
+    """After a change of substance: what changed since the text the signer agreed to, and two
+    buttons, keep or withdraw. Opening it changes nothing (mail scanners open links)."""
+    letter = _invited_letter(slug)
+    settings = signing_settings(current_app.config)
+    try:
+        signature = reaffirm.signature_to_reaffirm(db.session, letter, token, settings=settings)
+    except TokenExpired:
+        abort(410, "This link has expired. Your signature stays on the letter.")
+    form = ReaffirmForm()
+    if form.validate_on_submit():
+        if form.withdraw.data:
+            lifecycle.withdraw(db.session, letter, signature, settings=settings)
+            db.session.commit()
+            return private(redirect(url_for("public.withdrawn", slug=slug), code=303))
+        reaffirm.keep(db.session, letter, signature, now=utcnow())
+        db.session.commit()
+        return private(redirect(url_for("public.reaffirm_signature", slug=slug, token=token), 303))
+    agreed = reaffirm.agreed_version(signature)
+    page = render_template(
+        "public/reaffirm.html",
+        letter=letter,
+        signature=signature,
+        agreed=agreed,
+        changes=reaffirm.text_changes(db.session, letter, signature),
+        form=form,
+        token=token,
+    )
+    return private(make_response(page, 422 if form.errors else 200))
+
+
+@bp.route("/letters/<slug>/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: mail clients post "List-Unsubscribe=One-Click" with no form token
+@limiter.shared_limit(link_page_limit, scope="link-pages")
+def unsubscribe(slug: str, token: str) -> BaseResponse:
+    """Stop the news about this letter: one POST, no sign-in (RFC 8058 one-click, or the
+    button on this page). Opening the link only shows the button. The POST is harmless to
+    forge (it can only stop emails), hence no form token."""
+    letter = _invited_letter(slug)
+    settings = signing_settings(current_app.config)
+    try:
+        signature = news_emails.signature_to_unsubscribe(
+            db.session, letter, token, settings=settings
+        )
+    except TokenExpired:
+        abort(410, "This link has expired. Reply to any update to stop them.")
+    stopped = request.method == "POST"
+    if stopped:
+        news_emails.stop_news(db.session, signature)
+        db.session.commit()
+    page = render_template(
+        "public/unsubscribe.html",
+        letter=letter,
+        stopped=stopped or not signature.wants_news,
+        token=token,
+    )
+    return private(make_response(page))
