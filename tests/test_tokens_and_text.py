@@ -71,3 +71,10 @@ def test_normalise_and_control_characters() -> None:
     assert not has_control_characters("a\nb\tc", multiline=True)
     assert has_control_characters("abc\u202e")
     assert not has_control_characters("Zoë 李")
+
+
+def test_an_address_cell_is_bounded_as_the_address_column_is() -> None:
+    from app.models import EMAIL_MAX
+    from app.support.csv_input import ADDRESS_MAX
+
+    assert ADDRESS_MAX == EMAIL_MAX

@@ -29,7 +29,6 @@ from app.mail.outbox import queue_many
 from app.models import (
     AFFILIATION_MAX,
     COMMENT_MAX,
-    EMAIL_MAX,
     NAME_MAX,
     TITLE_MAX,
     Affiliation,
@@ -40,12 +39,9 @@ from app.models import (
 )
 from app.signing.emails import confirmation_for
 from app.signing.settings import SigningSettings
-from app.support.countries import country_code
-from app.support.csv_input import CsvRecords, RowProblem, cell_text
+from app.support.csv_input import CsvRecords, RowProblem, cell_text, country_cell, email_cell
 from app.support.identifiers import IN_LIST_MAX, chunks
 from app.support.text import (
-    InvalidAddress,
-    email_address,
     lookalike_key,
     mailbox_key,
 )
@@ -119,15 +115,8 @@ def _checked_chunks(data: bytes) -> Iterator[list[ImportRow]]:
 
 
 def _row(line: int, value: dict[str, str]) -> ImportRow:
-    email_text = cell_text(value["email"], "email", EMAIL_MAX, required=True)
-    try:
-        email = email_address(email_text)
-    except InvalidAddress as error:
-        raise ValueError(f"email {email_text!r}: {error}") from None
-    country_text = cell_text(value["country"], "country", 100, required=True)
-    code = country_code(country_text)
-    if code is None:
-        raise ValueError(f"country {country_text!r} is not a country name or ISO 3166 code")
+    email = email_cell(value["email"])
+    code = country_cell(value["country"], required=True)
     comment = cell_text(value["comment"], "comment", COMMENT_MAX, required=False, multiline=True)
     return ImportRow(
         line=line,

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.db import db, utcnow
 from app.errors import InvalidInput, LetterClosed, NotFound
 from app.extensions import client_key, csrf, limiter
-from app.letters import letters, updates
+from app.letters import atom_feed, letters, updates
 from app.models import Letter, SignatureState
 from app.organisations import breakdown, on_behalf
 from app.public import bp
@@ -37,7 +37,6 @@ from app.signing.defences import Clues, block_hash, client_hash
 from app.signing.links import withdraw_url
 from app.signing.settings import signing_settings
 from app.signing.tokens import TokenExpired
-from app.support import news_feed
 from app.support.countries import country_choices, country_name
 from app.support.http_cache import shared_response
 from app.support.identifiers import whole_number
@@ -519,7 +518,7 @@ def update_feed(slug: str) -> Response:
     def feed() -> bytes:
         letter = letters.public_letter(db.session, slug)
         page = url_for("public.update_list", slug=slug, _external=True)
-        return news_feed.atom(
+        return atom_feed.atom(
             letter,
             updates.updates_of(db.session, letter),
             page_url=page,

@@ -22,7 +22,6 @@ from app.mail.composing import ComposedEmail, KindComposer, render
 from app.mail.outbox import Outgoing, queue_many
 from app.models import (
     AFFILIATION_MAX,
-    EMAIL_MAX,
     NAME_MAX,
     TITLE_MAX,
     Invitation,
@@ -34,9 +33,8 @@ from app.models import (
 from app.signing.links import invitation_url
 from app.signing.settings import SigningSettings
 from app.signing.tokens import TokenPurpose, read_token
-from app.support.countries import country_code
-from app.support.csv_input import CsvRecords, RowProblem, cell_text
-from app.support.text import InvalidAddress, email_address, mailbox_key
+from app.support.csv_input import CsvRecords, RowProblem, cell_text, country_cell, email_cell
+from app.support.text import mailbox_key
 
 INVITATION = "invitation"
 REQUIRED_COLUMNS = ("name", "email")
@@ -79,15 +77,7 @@ def read_invitation_list(data: bytes) -> list[InvitedPerson]:
 
 
 def _person(line: int, value: dict[str, str]) -> InvitedPerson:
-    email_text = cell_text(value["email"], "email", EMAIL_MAX, required=True)
-    try:
-        email = email_address(email_text)
-    except InvalidAddress as error:
-        raise ValueError(f"email {email_text!r}: {error}") from None
-    country_text = cell_text(value["country"], "country", 100, required=False)
-    code = country_code(country_text) if country_text else ""
-    if code is None:
-        raise ValueError(f"country {country_text!r} is not a country name or ISO 3166 code")
+    email = email_cell(value["email"])
     return InvitedPerson(
         line=line,
         name=cell_text(value["name"], "name", NAME_MAX, required=True),
@@ -95,7 +85,7 @@ def _person(line: int, value: dict[str, str]) -> InvitedPerson:
         email_key=mailbox_key(email),
         affiliation=cell_text(value["affiliation"], "affiliation", AFFILIATION_MAX, required=False),
         title=cell_text(value["title"], "title", TITLE_MAX, required=False),
-        country=code,
+        country=country_cell(value["country"], required=False),
     )
 
 

@@ -372,6 +372,21 @@ def _confirmable(session: DbSession, letter: Letter, signature_id: int) -> Signa
     return signature
 
 
+def signature_from_link(
+    session: DbSession,
+    letter: Letter,
+    token: str,
+    purpose: TokenPurpose,
+    *,
+    settings: SigningSettings,
+    max_age: int,
+) -> Signature:
+    """The signature of this letter an emailed link of `purpose` is for: TokenExpired,
+    TokenInvalid (another purpose's token among them) or NotFound otherwise."""
+    signature_id = read_token(settings.secret_key, purpose, token, max_age=max_age)
+    return _signature_of_letter(session, letter, signature_id)
+
+
 def _signature_of_letter(session: DbSession, letter: Letter, signature_id: int) -> Signature:
     signature = session.get(Signature, signature_id)
     if signature is None or signature.letter_id != letter.id:
@@ -498,10 +513,14 @@ def signature_for_withdrawal(
     session: DbSession, letter: Letter, token: str, *, settings: SigningSettings
 ) -> Signature:
     """The signature a withdraw link is for; TokenExpired, TokenInvalid or NotFound otherwise."""
-    signature_id = read_token(
-        settings.secret_key, TokenPurpose.WITHDRAW, token, max_age=settings.withdraw_max_age
+    signature = signature_from_link(
+        session,
+        letter,
+        token,
+        TokenPurpose.WITHDRAW,
+        settings=settings,
+        max_age=settings.withdraw_max_age,
     )
-    signature = _signature_of_letter(session, letter, signature_id)
     if signature.state is SignatureState.WITHDRAWN:
         raise NotFound("This signature has already been withdrawn.")
     return signature

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 
 from app.db import DbSession
-from app.errors import NotFound
 from app.letters.updates import NEWS
 from app.mail.composing import ComposedEmail, KindComposer, render
 from app.models import EmailStatus, Letter, LetterUpdate, OutboundEmail, Signature, SignatureState
 from app.signing.emails import with_signatures
+from app.signing.lifecycle import signature_from_link
 from app.signing.links import letter_url, unsubscribe_url
 from app.signing.settings import SigningSettings
-from app.signing.tokens import TokenPurpose, read_token
+from app.signing.tokens import TokenPurpose
 from app.support.markdown_html import render_markdown
 
 
@@ -23,13 +23,14 @@ def signature_to_unsubscribe(
     session: DbSession, letter: Letter, token: str, *, settings: SigningSettings
 ) -> Signature:
     """The signature an unsubscribe link is for (TokenExpired, TokenInvalid or NotFound)."""
-    signature_id = read_token(
-        settings.secret_key, TokenPurpose.UNSUBSCRIBE, token, max_age=settings.withdraw_max_age
+    return signature_from_link(
+        session,
+        letter,
+        token,
+        TokenPurpose.UNSUBSCRIBE,
+        settings=settings,
+        max_age=settings.withdraw_max_age,
     )
-    signature = session.get(Signature, signature_id)
-    if signature is None or signature.letter_id != letter.id:
-        raise NotFound("This link is not valid.")
-    return signature
 
 
 def stop_news(session: DbSession, signature: Signature) -> None:

@@ -16,9 +16,10 @@ from app.letters.letters import REAFFIRM, LineChange, diff_lines
 from app.mail.composing import ComposedEmail, KindComposer, render
 from app.models import EmailStatus, Letter, LetterVersion, OutboundEmail, Signature, SignatureState
 from app.signing.emails import with_signatures
+from app.signing.lifecycle import signature_from_link
 from app.signing.links import reaffirm_url, withdraw_url
 from app.signing.settings import SigningSettings
-from app.signing.tokens import TokenPurpose, read_token
+from app.signing.tokens import TokenPurpose
 
 
 def agreed_version(signature: Signature) -> int:
@@ -30,12 +31,14 @@ def signature_to_reaffirm(
     session: DbSession, letter: Letter, token: str, *, settings: SigningSettings
 ) -> Signature:
     """The signature a re-affirm link is for (TokenExpired, TokenInvalid or NotFound)."""
-    signature_id = read_token(
-        settings.secret_key, TokenPurpose.REAFFIRM, token, max_age=settings.withdraw_max_age
+    signature = signature_from_link(
+        session,
+        letter,
+        token,
+        TokenPurpose.REAFFIRM,
+        settings=settings,
+        max_age=settings.withdraw_max_age,
     )
-    signature = session.get(Signature, signature_id)
-    if signature is None or signature.letter_id != letter.id:
-        raise NotFound("This link is not valid.")
     if signature.state is not SignatureState.VERIFIED:
         raise NotFound("This signature is no longer on the letter.")
     return signature

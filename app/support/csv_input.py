@@ -15,14 +15,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from app.errors import DomainError
+from app.support.countries import country_code
 from app.support.text import (
     MAX_MARKS_PER_LETTER,
+    InvalidAddress,
+    email_address,
     has_control_characters,
     has_stacked_marks,
     normalise,
 )
 
 MAX_ERRORS_REPORTED = 100
+#: The longest address a cell may hold (RFC 3696's 320, as the models' EMAIL_MAX).
+ADDRESS_MAX = 320
 #: Columns a header may have: a few more than are read are tolerated (a spreadsheet's notes).
 MAX_COLUMNS = 50
 #: Bytes a line may have. A signatory's row at every field's limit, in four-byte characters,
@@ -179,3 +184,25 @@ def cell_text(
     if has_stacked_marks(value):
         raise ValueError(f"{label} has letters with more than {MAX_MARKS_PER_LETTER} accents")
     return value
+
+
+def email_cell(value: str) -> str:
+    """An address cell, checked as the sign form checks one (InvalidAddress's reason becomes
+    the row's problem, as a ValueError)."""
+    text = cell_text(value, "email", ADDRESS_MAX, required=True)
+    try:
+        return email_address(text)
+    except InvalidAddress as error:
+        raise ValueError(f"email {text!r}: {error}") from None
+
+
+def country_cell(value: str, *, required: bool) -> str:
+    """A country cell (a name or an ISO 3166 code) as its alpha-2 code; "" when it may be empty
+    and is."""
+    text = cell_text(value, "country", 100, required=required)
+    if not text:
+        return ""
+    code = country_code(text)
+    if code is None:
+        raise ValueError(f"country {text!r} is not a country name or ISO 3166 code")
+    return code
