@@ -26,6 +26,7 @@ from app.models import (
     Signature,
     SignatureState,
 )
+from app.support.identifiers import is_row_id
 from app.support.text import has_control_characters, normalise, web_address
 
 #: The email carrying an update (written at delivery by app/signing/news_emails.py).
@@ -133,7 +134,7 @@ def responses_of(session: DbSession, letter: Letter) -> Sequence[AddresseeRespon
 
 
 def _response_of(session: DbSession, letter: Letter, response_id: int) -> AddresseeResponse:
-    response = session.get(AddresseeResponse, response_id)
+    response = session.get(AddresseeResponse, response_id) if is_row_id(response_id) else None
     if response is None or response.letter_id != letter.id:
         raise NotFound("This letter has no such response.")
     return response

@@ -34,6 +34,7 @@ from app.signing.links import invitation_url
 from app.signing.settings import SigningSettings
 from app.signing.tokens import TokenPurpose, read_token
 from app.support.csv_input import CsvRecords, RowProblem, cell_text, country_cell, email_cell
+from app.support.identifiers import is_row_id
 from app.support.text import mailbox_key
 
 INVITATION = "invitation"
@@ -162,7 +163,7 @@ def invitations_of(session: DbSession, letter: Letter) -> Sequence[Invitation]:
 
 
 def _invitation_of(session: DbSession, letter: Letter, invitation_id: int) -> Invitation:
-    invitation = session.get(Invitation, invitation_id)
+    invitation = session.get(Invitation, invitation_id) if is_row_id(invitation_id) else None
     if invitation is None or invitation.letter_id != letter.id:
         raise NotFound("This letter has no such invitation.")
     return invitation

@@ -4,6 +4,7 @@ big uploads and cells, odd table parameters, one-time codes and copied sessions.
 from __future__ import annotations
 
 import io
+import re
 
 import pyotp
 import pytest
@@ -205,6 +206,25 @@ def test_admin_addresses_with_a_nul_or_a_huge_id_are_404(client: FlaskClient, se
     log_in(client, owner.email)
     assert client.get("/admin/letters/a%00/signatures").status_code == 404
     assert client.get(f"/admin/letters/bounds/signatures/{2**40}").status_code == 404
+
+
+def test_every_console_post_with_an_id_no_row_can_have_is_404(
+    app: Flask, client: FlaskClient, session
+) -> None:
+    letter = make_letter(session, slug="huge-ids")
+    owner = make_organiser(session, letters={letter: OrganiserRole.OWNER}, is_superuser=True)
+    log_in(client, owner.email)
+    token = csrf_token(client, "/admin/")
+    checked = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/admin") or "<int:" not in rule.rule:
+            continue
+        url = re.sub(r"<int:\w+>", str(2**40), rule.rule.replace("<slug>", "huge-ids"))
+        method = "POST" if "POST" in (rule.methods or ()) else "GET"
+        response = client.open(url, method=method, data={"csrf_token": token})
+        assert response.status_code == 404, (rule.rule, response.status_code)
+        checked.append(rule.endpoint)
+    assert {"organiser.resend_invitation", "organiser.send_response"} <= set(checked)
 
 
 def test_a_two_factor_code_works_once(client: FlaskClient, session) -> None:
