@@ -109,6 +109,7 @@ def create_letter(
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
+    console_changed()  # the list of open letters on the front page
     url = f"{current_app.config['BASE_URL']}/letters/{letter.slug}"
     under = " under embargo (invite with `letters invite`)" if embargo else ""
     click.echo(f"Created {letter.status.value} letter {letter.slug}{under}: {url}")

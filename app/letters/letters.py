@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
@@ -20,12 +20,14 @@ from app.mail.outbox import queue_for_signatures
 from app.models import (
     LETTER_TITLE_MAX,
     SLUG_MAX,
+    EmailStatus,
     Letter,
     LetterOrganiser,
     LetterStatus,
     LetterVersion,
     Organiser,
     OrganiserRole,
+    OutboundEmail,
     Signature,
     SignatureState,
 )
@@ -237,6 +239,17 @@ def ask_signers_again(
     """Queue the re-affirm email to every verified signer whose signature stands under an
     earlier version than the current one; how many (queue_for_signatures: one statement for
     a million signers)."""
+    # One email per signer however many changes of substance follow one another: each is
+    # written at delivery against the text of that moment, so the waiting ones are replaced.
+    session.execute(
+        delete(OutboundEmail)
+        .where(
+            OutboundEmail.letter_id == letter.id,
+            OutboundEmail.kind == REAFFIRM,
+            OutboundEmail.status == EmailStatus.QUEUED,
+        )
+        .execution_options(synchronize_session=False)
+    )
     agreed = func.coalesce(Signature.reaffirmed_version, Signature.letter_version)
     return queue_for_signatures(
         session,
@@ -387,6 +400,18 @@ def public_letter(session: DbSession, slug: str) -> Letter:
     letter = find_letter(session, slug) if SLUG_PATTERN.match(slug) else None
     if letter is None or not letter.is_public():
         raise NotFound("There is no letter at this address.")
+    return letter
+
+
+def letter_for_link(session: DbSession, slug: str) -> Letter:
+    """The letter of a page reached through a link we emailed to one person (an invitation,
+    confirm, withdraw, re-affirm, stop the news): public, or under embargo, whose founding
+    signatories need these pages too; never a draft. NotFound says only that the link is not
+    valid, as a bad token does, so such pages never tell who asks whether a hidden letter
+    exists."""
+    letter = find_letter(session, slug) if SLUG_PATTERN.match(slug) else None
+    if letter is None or not (letter.is_public() or letter.embargoed):
+        raise NotFound("This link is not valid.")
     return letter
 
 

@@ -45,6 +45,8 @@ def publish_update(
 ) -> LetterUpdate:
     """Publish an update on the letter's updates page and feed, and queue it to every verified
     signer who asked for news (one statement, however many). Recorded."""
+    if not letter.is_public():
+        raise InvalidInput("Publish updates once the letter is public: its pages would be 404.")
     subject = normalise(subject)
     body = normalise(body, multiline=True)
     if not subject or len(subject) > UPDATE_SUBJECT_MAX or has_control_characters(subject):

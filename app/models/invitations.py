@@ -14,7 +14,7 @@ from app.models.base import AFFILIATION_MAX, EMAIL_MAX, NAME_MAX, TITLE_MAX
 class Invitation(db.Model):  # type: ignore[name-defined]
     """A person the organisers invited to sign, as their list named them. The emailed link
     (a token for this row, minted when the email is written) opens the letter even under
-    embargo, with the form filled in from these fields."""
+    embargo, with the form filled in from these fields. Revoking deletes the row."""
 
     __tablename__ = "invitations"
     __table_args__ = (UniqueConstraint("letter_id", "email_normalized"),)
@@ -41,13 +41,9 @@ class Invitation(db.Model):  # type: ignore[name-defined]
         ForeignKey("signatures.id", ondelete="SET NULL"), index=True
     )
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: Revoked invitations' links no longer open anything.
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property
     def status(self) -> str:
-        if self.revoked_at is not None:
-            return "revoked"
         if self.signed_at is not None:
             return "signed"
         if self.opened_at is not None:

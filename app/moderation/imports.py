@@ -356,6 +356,11 @@ def import_file(
 ) -> ImportResult:
     """Check a CSV file, import its rows and log it: what the command line and the console
     both do (organiser None: the command line). ImportRejected if any row is wrong."""
+    if letter.embargoed and not verified:
+        raise InvalidInput(
+            "This letter is under embargo: its confirmation links would lead nowhere. Import "
+            "people who have confirmed already, or invite them (letters invite)."
+        )
     # The next chunk of the file is checked in a thread while this one is written: the
     # database's index work and Python's checking overlap instead of taking turns.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-check") as checker:

@@ -118,9 +118,10 @@ def export_audit(slug: str) -> Response:
 
 @bp.before_app_request
 def _larger_body_for_imports() -> None:
-    """The import page takes uploads bigger than any other form (IMPORT_MAX_BYTES), from a
-    signed-in organiser only; set before anything reads the body."""
-    if request.endpoint == "organiser.import_signatures" and current_user.is_authenticated:
+    """The import and invitation pages take uploads bigger than any other form
+    (IMPORT_MAX_BYTES), from a signed-in organiser only; set before anything reads the body."""
+    uploads = ("organiser.import_signatures", "organiser.invitation_list")
+    if request.endpoint in uploads and current_user.is_authenticated:
         request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
 
 

@@ -80,7 +80,7 @@ def resend_invitation(slug: str, invitation_id: int) -> BaseResponse:
     flash(
         "The invitation is on its way again."
         if sent
-        else "Not sent: this invitation was signed or revoked, or its emails are used up."
+        else "Not sent: this invitation was signed, or its emails are used up."
     )
     return redirect(url_for("organiser.invitation_list", slug=slug), code=303)
 
@@ -89,9 +89,9 @@ def resend_invitation(slug: str, invitation_id: int) -> BaseResponse:
 def revoke_invitation(slug: str, invitation_id: int) -> BaseResponse:
     letter, _ = letter_of_mine(slug, OrganiserRole.MODERATOR)
     require_button()
-    invitations.revoke_invitation(db.session, letter, invitation_id, by=current_user, now=utcnow())
+    invitations.revoke_invitation(db.session, letter, invitation_id, by=current_user)
     db.session.commit()
-    flash("Revoked: its link no longer opens the letter.")
+    flash("Revoked and deleted: its link no longer opens the letter.")
     return redirect(url_for("organiser.invitation_list", slug=slug), code=303)
 
 

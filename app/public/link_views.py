@@ -11,13 +11,11 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.db import db, utcnow
-from app.errors import NotFound
 from app.extensions import csrf, limiter
 from app.letters import letters
-from app.models import Letter
 from app.public import bp
 from app.public.forms import InvitationSignForm, ReaffirmForm
-from app.public.views import link_page_limit, private
+from app.public.views import link_page_limit, private, withdrawn_response
 from app.signing import invitations, lifecycle, news_emails, reaffirm
 from app.signing.links import withdraw_url
 from app.signing.settings import signing_settings
@@ -25,21 +23,12 @@ from app.signing.tokens import TokenExpired
 from app.support.markdown_html import render_markdown
 
 
-def _invited_letter(slug: str) -> Letter:
-    """The letter an invitation is for: public, or under embargo (an invitation's very
-    purpose); never a draft."""
-    letter = letters.find_letter(db.session, slug) if letters.SLUG_PATTERN.match(slug) else None
-    if letter is None or not (letter.is_public() or letter.embargoed):
-        raise NotFound("There is no letter at this address.")
-    return letter
-
-
 @bp.route("/letters/<slug>/invitation/<token>", methods=["GET", "POST"])
 @limiter.shared_limit(link_page_limit, scope="link-pages")
 def invitation(slug: str, token: str) -> BaseResponse:
     """The letter for one invited person, with the form filled in from the organisers' list;
     signing here confirms at once. Works under embargo, only for its letter and person."""
-    letter = _invited_letter(slug)
+    letter = letters.letter_for_link(db.session, slug)
     settings = signing_settings(current_app.config)
     now = utcnow()
     try:
@@ -60,9 +49,12 @@ def invitation(slug: str, token: str) -> BaseResponse:
     )
     status = 200
     if invited.signed_at is None and form.validate_on_submit():
-        lifecycle.sign_from_invitation(db.session, letter, invited, form.answers(), now=now)
-        db.session.commit()
-        return private(redirect(url_for("public.invitation", slug=slug, token=token), code=303))
+        if lifecycle.sign_from_invitation(db.session, letter, invited, form.answers(), now=now):
+            db.session.commit()
+            return private(redirect(url_for("public.invitation", slug=slug, token=token), code=303))
+        form.form_errors.append(
+            "A signature from this address cannot be added here. Please contact the organisers."
+        )
     if form.errors:
         status = 422
     db.session.commit()  # the first opening, for the console
@@ -96,7 +88,7 @@ def invitation(slug: str, token: str) -> BaseResponse:
 def reaffirm_signature(slug: str, token: str) -> BaseResponse:
     """After a change of substance: what changed since the text the signer agreed to, and two
     buttons, keep or withdraw. Opening it changes nothing (mail scanners open links)."""
-    letter = _invited_letter(slug)
+    letter = letters.letter_for_link(db.session, slug)
     settings = signing_settings(current_app.config)
     try:
         signature = reaffirm.signature_to_reaffirm(db.session, letter, token, settings=settings)
@@ -107,7 +99,7 @@ def reaffirm_signature(slug: str, token: str) -> BaseResponse:
         if form.withdraw.data:
             lifecycle.withdraw(db.session, letter, signature, settings=settings)
             db.session.commit()
-            return private(redirect(url_for("public.withdrawn", slug=slug), code=303))
+            return withdrawn_response(letter)
         reaffirm.keep(db.session, letter, signature, now=utcnow())
         db.session.commit()
         return private(redirect(url_for("public.reaffirm_signature", slug=slug, token=token), 303))
@@ -126,12 +118,14 @@ def reaffirm_signature(slug: str, token: str) -> BaseResponse:
 
 @bp.route("/letters/<slug>/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058: mail clients post "List-Unsubscribe=One-Click" with no form token
-@limiter.shared_limit(link_page_limit, scope="link-pages")
+# Pages only: one-click posts come from mail providers' servers by the thousand after an
+# update, and a signed token cannot be guessed anyway.
+@limiter.shared_limit(link_page_limit, scope="link-pages", methods=["GET"])
 def unsubscribe(slug: str, token: str) -> BaseResponse:
     """Stop the news about this letter: one POST, no sign-in (RFC 8058 one-click, or the
     button on this page). Opening the link only shows the button. The POST is harmless to
     forge (it can only stop emails), hence no form token."""
-    letter = _invited_letter(slug)
+    letter = letters.letter_for_link(db.session, slug)
     settings = signing_settings(current_app.config)
     try:
         signature = news_emails.signature_to_unsubscribe(

@@ -329,17 +329,26 @@ def resend(slug: str, token: str) -> BaseResponse:
 @bp.route("/letters/<slug>/withdraw/<token>", methods=["GET", "POST"])
 @limiter.shared_limit(link_page_limit, scope="link-pages")
 def withdraw(slug: str, token: str) -> BaseResponse:
-    letter = letters.public_letter(db.session, slug)
+    # Founding signatories may withdraw before the launch, under embargo.
+    letter = letters.letter_for_link(db.session, slug)
     settings = signing_settings(current_app.config)
     signature = lifecycle.signature_for_withdrawal(db.session, letter, token, settings=settings)
     if request.method == "POST":  # past CSRFProtect, like confirm's
         lifecycle.withdraw(db.session, letter, signature, settings=settings)
         db.session.commit()
-        return private(redirect(url_for("public.withdrawn", slug=slug), code=303))
+        return withdrawn_response(letter)
     page = render_template(
         "public/withdraw.html", letter=letter, signature=signature, form=WithdrawForm(), token=token
     )
     return private(make_response(page))
+
+
+def withdrawn_response(letter: Letter) -> BaseResponse:
+    """After a withdrawal: to the public "withdrawn" page (POST/redirect/GET), or, for a letter
+    under embargo, whose public pages are all 404, that page at once."""
+    if letter.embargoed:
+        return private(make_response(render_template("public/withdrawn.html", letter=letter)))
+    return private(redirect(url_for("public.withdrawn", slug=letter.slug), code=303))
 
 
 @bp.get("/letters/<slug>/withdrawn")

@@ -102,6 +102,11 @@ def invite(
     """Invite everyone on a CSV list (name, email; optionally affiliation, title, country):
     all or nothing, each with an invitation email queued. Recorded (counts only: the list's
     names and addresses stay out of the audit log)."""
+    if not letter.embargoed and not letter.is_public():
+        raise InvalidInput(
+            "This letter is a draft: invitation links would lead nowhere. Put it under "
+            "embargo (or publish it) first."
+        )
     if letter.status is LetterStatus.CLOSED:
         raise InvalidInput("This letter is closed: nobody can sign it any more.")
     people = read_invitation_list(data)
@@ -178,7 +183,7 @@ def resend_invitation(
     by: Organiser | None,
 ) -> bool:
     """The invitation email again, within the per-person email cap; False when it is used up
-    or the invitation was signed or revoked. One conditional UPDATE takes the allowance, so
+    or the invitation was signed. One conditional UPDATE takes the allowance, so
     two clicks at once cannot both pass the cap."""
     invitation = _invitation_of(session, letter, invitation_id)
     taken = session.scalar(
@@ -186,7 +191,6 @@ def resend_invitation(
         .where(
             Invitation.id == invitation.id,
             Invitation.emails_sent < settings.max_emails_per_signature,
-            Invitation.revoked_at.is_(None),
             Invitation.signed_at.is_(None),
         )
         .values(emails_sent=Invitation.emails_sent + 1)
@@ -204,17 +208,16 @@ def resend_invitation(
 
 
 def revoke_invitation(
-    session: DbSession, letter: Letter, invitation_id: int, *, by: Organiser | None, now: datetime
-) -> Invitation:
-    """Its link opens nothing any more, and its unsent emails are not sent. A signature
-    already made from it stays (the signer may withdraw it)."""
+    session: DbSession, letter: Letter, invitation_id: int, *, by: Organiser | None
+) -> None:
+    """The invitation is deleted with the person's details: its link opens nothing any more,
+    its unsent emails are not sent, and the address may be invited again. A signature already
+    made from it stays (the signer may withdraw it)."""
     invitation = _invitation_of(session, letter, invitation_id)
-    if invitation.revoked_at is None:
-        invitation.revoked_at = now
-        forget_invitation_emails(session, [invitation])
-        audit.record(session, by, "invitation.revoke", letter=letter, invitation=invitation.id)
+    forget_invitation_emails(session, [invitation])
+    session.delete(invitation)
     session.flush()
-    return invitation
+    audit.record(session, by, "invitation.revoke", letter=letter, invitation=invitation_id)
 
 
 def forget_invitation_emails(session: DbSession, invitations: Sequence[Invitation]) -> None:
@@ -249,14 +252,14 @@ def forget_invited(session: DbSession, letter_id: int, email_keys: Sequence[str]
 def invitation_from_token(
     session: DbSession, letter: Letter, token: str, *, settings: SigningSettings, now: datetime
 ) -> Invitation:
-    """The invitation a link is for, if it is this letter's and not revoked (TokenExpired,
+    """The invitation a link is for, if it is this letter's and still there (TokenExpired,
     TokenInvalid or NotFound otherwise); the first opening is noted for the console."""
     invitation_id = read_token(
         settings.secret_key, TokenPurpose.INVITE, token, max_age=settings.invitation_max_age
     )
     invitation = session.get(Invitation, invitation_id)
-    if invitation is None or invitation.letter_id != letter.id or invitation.revoked_at:
-        raise NotFound("This invitation is not valid.")
+    if invitation is None or invitation.letter_id != letter.id:
+        raise NotFound("This link is not valid.")
     if invitation.opened_at is None:
         invitation.opened_at = now
         session.flush()
@@ -282,7 +285,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
         written = {}
         for row in rows:
             invitation = found.get(int((row.context or {}).get("invitation", 0)))
-            if invitation is None or invitation.revoked_at is not None:
+            if invitation is None:
                 continue  # revoked or forgotten since: not to be sent
             letter = letters[invitation.letter_id]
             written[row.id] = render(

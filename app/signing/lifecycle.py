@@ -147,9 +147,10 @@ def sign_from_invitation(
     """Sign from an invitation link: under the invited address whatever the form says (the
     link was emailed there, so the signature is confirmed at once), and as a founding
     signatory while the letter is not launched. The organisers chose these people, so no
-    soft defence holds them. A pending signature of the same address is confirmed instead;
-    the signature, or None when the address's signature is withdrawn or hidden. Signing
-    twice from one invitation changes nothing."""
+    soft defence holds them. An unconfirmed signature of the same address (signed on the
+    form) is replaced by this one; a confirmed one stands (a founding one if the letter is not
+    launched). The signature, or None when the address's signature was hidden by the
+    organisers. Signing twice from one invitation changes nothing."""
     if not letter.is_open(now):
         raise LetterClosed("This letter is closed and no longer takes signatures.")
     if invitation.signature_id is not None:
@@ -170,19 +171,27 @@ def sign_from_invitation(
     )
     at = _placement(session, letter, answers, found)
     created_id = _create(session, letter, answers, keys, at, now, NO_CLUES, [], confirmed=True)
-    signature = (
-        session.get(Signature, created_id)
-        if created_id is not None
-        else _find(session, letter, keys.email_key)
-    )
-    if signature is None or signature.state not in (
-        SignatureState.PENDING,
-        SignatureState.VERIFIED,
-    ):
-        return None
-    if signature.state is SignatureState.PENDING:  # signed on the form before; now proven
-        signature.state, signature.verified_at = SignatureState.VERIFIED, now
-        signature.initial = letter.launched_at is None
+    if created_id is None:
+        signature = _find(session, letter, keys.email_key)
+        if signature is None or signature.state is SignatureState.HIDDEN:
+            return None
+        if signature.state is SignatureState.PENDING:  # the invitation's answers replace it
+            session.execute(
+                delete(OutboundEmail)
+                .where(OutboundEmail.signature_id == signature.id)
+                .execution_options(synchronize_session=False)
+            )
+            session.delete(signature)
+            session.flush()
+            created_id = _create(
+                session, letter, answers, keys, at, now, NO_CLUES, [], confirmed=True
+            )
+        else:
+            signature.initial = signature.initial or letter.launched_at is None
+    if created_id is not None:
+        signature = session.get(Signature, created_id)
+    if signature is None:  # pragma: no cover - just inserted
+        raise RuntimeError("signature vanished after signing from an invitation")
     invitation.signature_id, invitation.signed_at = signature.id, now
     session.flush()
     return signature
@@ -437,6 +446,7 @@ _CONFIRM_FROM_LINK = (
         .where(
             _letters.slug == bindparam("slug"),
             _letters.status == LetterStatus.OPEN,
+            _letters.embargoed.is_(False),
             or_(_letters.closes_at.is_(None), _letters.closes_at > bindparam("now")),
         )
         .scalar_subquery(),

@@ -70,7 +70,6 @@ def upgrade():
         sa.Column('opened_at', app.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column('signature_id', sa.Integer(), nullable=True),
         sa.Column('signed_at', app.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column('revoked_at', app.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ['letter_id'], ['letters.id'], name=op.f('fk_invitations_letter_id_letters'),
             ondelete='CASCADE',

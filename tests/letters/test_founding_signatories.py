@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.db import utcnow
 from app.letters import letters
 from app.models import (
     AuditEvent,
@@ -25,7 +26,7 @@ from app.signing import invitations, lifecycle
 from app.signing.settings import signing_settings
 from app.signing.tokens import TokenPurpose, make_token
 from tests.conftest import SMTPServer
-from tests.factories import make_letter, make_organiser
+from tests.factories import make_letter, make_organiser, make_signature
 from tests.helpers import csrf_token, deliver_mail, log_in, path_of, text_body
 
 INVITATION_LINK = re.compile(r"(https?://\S+/invitation/\S+)")
@@ -224,7 +225,7 @@ def test_an_invitation_link_works_only_for_its_letter_and_person(
     assert client.get(f"/letters/mine/invitation/{token}x").status_code == 404
     # Revoked: the link is dead, and its unsent email is not sent.
     assert session.scalar(select(OutboundEmail.id).where(OutboundEmail.kind == "invitation"))
-    invitations.revoke_invitation(session, letter, invitation.id, by=None, now=letter.created_at)
+    invitations.revoke_invitation(session, letter, invitation.id, by=None)
     session.commit()
     assert client.get(f"/letters/mine/invitation/{token}").status_code == 404
     assert (
@@ -351,3 +352,120 @@ def test_organisers_invite_see_who_signed_and_launch_in_the_console(
         session.scalars(select(AuditEvent.action).where(AuditEvent.letter_id == letter.id))
     )
     assert {"letter.embargo", "letter.invite", "letter.launch"} <= actions
+
+
+def _embargoed_letter(session, slug: str):
+    letter = make_letter(session, slug=slug)
+    letter.embargoed, letter.launched_at = True, None
+    session.commit()
+    return letter
+
+
+def _invitation_token(app: Flask, session, letter, listing: bytes) -> tuple[Invitation, str]:
+    settings = signing_settings(app.config)
+    invitations.invite(session, letter, listing, settings=settings, by=None, now=utcnow())
+    session.commit()
+    invitation = session.scalars(
+        select(Invitation).where(Invitation.letter_id == letter.id).order_by(Invitation.id)
+    ).first()
+    assert invitation is not None
+    return invitation, make_token(settings.secret_key, TokenPurpose.INVITE, invitation.id)
+
+
+def _sign_from(client: FlaskClient, path: str, **answers: str):
+    data = {"name": "Ada", "affiliation": "Example University", "title": "Professor"}
+    data.update(country="GB", **answers)
+    return client.post(path, data={"csrf_token": csrf_token(client, path), **data})
+
+
+def test_a_founding_signatory_can_withdraw_under_embargo(
+    app: Flask, client: FlaskClient, session
+) -> None:
+    letter = _embargoed_letter(session, "early-leaver")
+    _, token = _invitation_token(app, session, letter, b"name,email\nAda,ada@example.org\n")
+    path = f"/letters/early-leaver/invitation/{token}"
+    assert _sign_from(client, path).status_code == 303
+    thanks = client.get(path).get_data(as_text=True)
+    withdraw_path = re.search(r'href="[^"]*?(/letters/early-leaver/withdraw/[^"]+)"', thanks)
+    assert withdraw_path, thanks
+    assert client.get(withdraw_path.group(1)).status_code == 200
+    done = client.post(
+        withdraw_path.group(1), data={"csrf_token": csrf_token(client, withdraw_path.group(1))}
+    )
+    assert done.status_code == 200 and "withdrawn" in done.get_data(as_text=True).lower()
+    signature = session.scalars(select(Signature).where(Signature.letter_id == letter.id)).one()
+    assert signature.state is SignatureState.WITHDRAWN
+    assert session.scalar(select(Invitation.id)) is None  # the invitation forgotten with it
+
+
+def test_link_pages_do_not_tell_whether_a_hidden_letter_exists(
+    client: FlaskClient, session
+) -> None:
+    _embargoed_letter(session, "secret")
+    for kind in ("invitation", "reaffirm", "unsubscribe", "withdraw", "confirm"):
+        hidden = client.get(f"/letters/secret/{kind}/not-a-token")
+        missing = client.get(f"/letters/no-such-letter/{kind}/not-a-token")
+        assert hidden.status_code == missing.status_code == 404, kind
+        assert hidden.get_data() == missing.get_data(), kind
+
+
+def test_an_invitation_replaces_an_unconfirmed_signature_and_respects_a_hidden_one(
+    app: Flask, client: FlaskClient, session
+) -> None:
+    letter = make_letter(session, slug="both-ways")
+    pending = make_signature(
+        session, letter=letter, email="ada@example.org", state=SignatureState.PENDING
+    )
+    pending_id = pending.id
+    hidden = make_signature(session, letter=letter, email="bob@example.org")
+    hidden.state = SignatureState.HIDDEN
+    session.commit()
+    _, ada_token = _invitation_token(
+        app, session, letter, b"name,email\nAda,ada@example.org\nBob,bob@example.org\n"
+    )
+    assert (
+        _sign_from(client, f"/letters/both-ways/invitation/{ada_token}", wants_news="y").status_code
+        == 303
+    )
+    ada = session.scalars(select(Signature).where(Signature.email == "ada@example.org")).one()
+    assert ada.id != pending_id and ada.state is SignatureState.VERIFIED and ada.wants_news
+    settings = signing_settings(app.config)
+    bob = session.scalars(select(Invitation).where(Invitation.email == "bob@example.org")).one()
+    bob_token = make_token(settings.secret_key, TokenPurpose.INVITE, bob.id)
+    refused = _sign_from(client, f"/letters/both-ways/invitation/{bob_token}", name="Bob")
+    assert refused.status_code == 422
+    assert "cannot be added here" in refused.get_data(as_text=True)
+    session.refresh(bob)
+    assert bob.signed_at is None
+
+
+def test_what_an_embargo_refuses(app: Flask, runner, session, tmp_path: Path) -> None:
+    from app.letters import updates
+    from app.models import LetterStatus
+
+    _embargoed_letter(session, "quiet")
+    listing = tmp_path / "people.csv"
+    listing.write_text("name,email,affiliation,title,country\nAda,ada@example.org,U,P,GB\n")
+    refused = runner.invoke(args=["signatures", "import", "quiet", str(listing)])
+    assert refused.exit_code == 1 and "under embargo" in refused.output
+    assert (
+        runner.invoke(args=["signatures", "import", "quiet", str(listing), "--verified"]).exit_code
+        == 0
+    )
+    body = tmp_path / "news.md"
+    body.write_text("News.")
+    early = runner.invoke(
+        args=["letters", "update", "quiet", "--subject", "Hi", "--body-file", str(body)]
+    )
+    assert early.exit_code == 1 and "once the letter is public" in early.output
+    draft = make_letter(session, slug="drafty", status=LetterStatus.DRAFT)
+    try:
+        invitations.invite(
+            session, draft, b"name,email\nA,a@example.org\n",
+            settings=signing_settings(app.config), by=None, now=utcnow(),
+        )  # fmt: skip
+    except Exception as error:
+        assert "draft" in str(error)
+    else:
+        raise AssertionError("a draft took invitations")
+    assert updates.updates_of(session, draft) == []

@@ -158,3 +158,15 @@ def test_a_reaffirm_link_works_only_for_its_letter_and_purpose(
     assert session.scalar(select(Signature.state).where(Signature.id == signature.id)) is (
         SignatureState.VERIFIED
     )
+
+
+def test_several_changes_of_substance_ask_each_signer_once(session) -> None:
+    letter = make_letter(session, slug="twice", body=BODY)
+    make_signature(session, letter=letter, email="ada@example.org")
+    for text in ("First change.", "Second change."):
+        letters.update_letter(
+            session, letter, title=letter.title, body=BODY + text, status=letter.status,
+            closes_at=None, target=None, now=utcnow(), substantive=True, by=None,
+        )  # fmt: skip
+    session.commit()
+    assert _reaffirm_emails(session) == 1
