@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import app.db as database  # not `from app.db import db`: that would hide the module app.db
 from app.errors import DomainError, InvalidInput, LetterClosed, NotFound, TooLarge
 from app.extensions import csrf, limiter, login_manager, migrate
+from app.public.share_views import FRAMEABLE_ENDPOINTS
 from app.signing import captcha
 from app.signing.tokens import TokenInvalid
 from app.support import http_cache, logging_setup
@@ -108,30 +109,35 @@ def _writes_begin_immediately() -> None:
 
 
 @functools.cache
-def _content_security_policy(captcha_provider: str | None) -> str:
+def _content_security_policy(captcha_provider: str | None, *, frameable: bool = False) -> str:
     # A captcha, when switched on, loads its script and frame from the provider.
     provider = captcha.PROVIDERS[captcha_provider] if captcha_provider else None
     scripts = " ".join(provider.script_src) if provider else ""
     frames = " ".join(provider.frame_src) if provider and provider.frame_src else "'none'"
     connects = " ".join(provider.connect_src) if provider else ""
+    # The embeddable widget may be framed by any site; no other page by any.
+    ancestors = "*" if frameable else "'none'"
     return (
         f"default-src 'self'; img-src 'self' data:; style-src 'self'; "
         f"script-src 'self' {scripts}; frame-src {frames}; connect-src 'self' {connects}; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        f"form-action 'self'; frame-ancestors {ancestors}; base-uri 'none'"
     )
 
 
 def _security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
+    frameable = request.endpoint in FRAMEABLE_ENDPOINTS
+    if not frameable:
+        headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     config = current_app.config
     if config.get("BASE_URL", "").startswith("https://"):
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
     headers.setdefault(
-        "Content-Security-Policy", _content_security_policy(config.get("CAPTCHA_PROVIDER"))
+        "Content-Security-Policy",
+        _content_security_policy(config.get("CAPTCHA_PROVIDER"), frameable=frameable),
     )
     return response
 

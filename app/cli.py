@@ -70,6 +70,7 @@ def _closing_time(
 @click.option("--draft", is_flag=True, help="Create as a draft, not yet public.")
 @click.option("--closes-at", callback=_closing_time, help="ISO 8601 time the letter closes.")
 @click.option("--exist-ok", is_flag=True, help="Do nothing if the slug already exists.")
+@click.option("--organisers", default="", help="Who runs the campaign (share image, poster).")
 @click.option(
     "--embargo",
     is_flag=True,
@@ -82,6 +83,7 @@ def create_letter(
     draft: bool,
     closes_at: datetime | None,
     exist_ok: bool,
+    organisers: str,
     embargo: bool,
 ) -> None:
     """Create a letter (open unless --draft; hidden until launched with --embargo)."""
@@ -103,6 +105,7 @@ def create_letter(
             status=LetterStatus.DRAFT if draft else LetterStatus.OPEN,
             closes_at=closes_at,
             embargoed=embargo,
+            organisers_name=organisers,
             now=utcnow(),
             by=None,
         )

@@ -19,6 +19,7 @@ from app.errors import InvalidInput, NotFound
 from app.mail.outbox import queue_for_signatures
 from app.models import (
     LETTER_TITLE_MAX,
+    NAME_MAX,
     SLUG_MAX,
     EmailStatus,
     Letter,
@@ -49,6 +50,7 @@ def create_letter(
     closes_at: datetime | None = None,
     target: int | None = None,
     embargoed: bool = False,
+    organisers_name: str = "",
     now: datetime | None = None,
     by: Organiser | None,
 ) -> Letter:
@@ -74,6 +76,7 @@ def create_letter(
         target=target,
         version=1,
         embargoed=embargoed,
+        organisers_name=_checked_organisers(organisers_name),
         launched_at=None if embargoed or status is LetterStatus.DRAFT else (now or utcnow()),
     )
     try:
@@ -93,6 +96,13 @@ def create_letter(
     session.flush()
     audit.record(session, by, "letter.create", letter=letter, slug=letter.slug)
     return letter
+
+
+def _checked_organisers(name: str) -> str:
+    name = normalise(name)
+    if len(name) > NAME_MAX or has_control_characters(name):
+        raise InvalidInput(f"The organisers' name is at most {NAME_MAX} printable characters.")
+    return name
 
 
 def text_sha256(body: str) -> str:
@@ -136,6 +146,7 @@ def update_letter(
     blocked_domains: list[str] | None = None,
     blocked_ranges: list[str] | None = None,
     milestones: list[int] | None = None,
+    organisers_name: str | None = None,
     by: Organiser | None,
 ) -> LetterChange:
     """Edit a letter. Once it has signatures, new text becomes a new version (with its own
@@ -149,7 +160,7 @@ def update_letter(
     _check_target(target)
     fields = (
         "title", "body", "status", "closes_at", "target",
-        "watch_names", "blocked_domains", "blocked_ranges", "milestones",
+        "watch_names", "blocked_domains", "blocked_ranges", "milestones", "organisers_name",
     )  # fmt: skip
     before = {name: _plain(getattr(letter, name)) for name in fields}
     text_changed = (title, body) != (letter.title, letter.body)
@@ -197,6 +208,8 @@ def update_letter(
         if any(len(name) > 200 or has_control_characters(name) for name in cleaned):
             raise InvalidInput("Watch-list names are at most 200 printable characters each.")
         letter.watch_names = sorted({name for name in cleaned if name})[:1000]
+    if organisers_name is not None:
+        letter.organisers_name = _checked_organisers(organisers_name)
     if milestones is not None:
         if any(not 1 <= count <= 100_000_000 for count in milestones) or len(milestones) > 50:
             raise InvalidInput("Milestones are up to 50 whole numbers from 1 to 100,000,000.")

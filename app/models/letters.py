@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import UTCDateTime, db, utcnow
-from app.models.base import LETTER_TITLE_MAX, SLUG_MAX, SNAPSHOT_NOTE_MAX, stored_enum
+from app.models.base import LETTER_TITLE_MAX, NAME_MAX, SLUG_MAX, SNAPSHOT_NOTE_MAX, stored_enum
 
 
 class LetterStatus(enum.Enum):
@@ -56,6 +56,9 @@ class Letter(db.Model):  # type: ignore[name-defined]
     #: Titles ("Director", "Chief executive") under which a signer writing from their
     #: organisation's domain signs for it without an organiser confirming them one by one.
     accepted_roles: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    #: Who runs the campaign, as shown on the share image and poster ("AI researchers for
+    #: safe media"); may be empty.
+    organisers_name: Mapped[str] = mapped_column(String(NAME_MAX), default="", server_default="")
     #: Gathering founding signatories in private: every public page and the API answer 404,
     #: and only people holding an invitation link (Invitation) can read and sign it.
     embargoed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

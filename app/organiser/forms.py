@@ -157,6 +157,12 @@ class LetterForm(FlaskForm):
         "Target number of signatures (optional)",
         validators=[Optional(), NumberRange(min=1, max=100_000_000)],
     )
+    organisers_name = StringField(
+        "Organised by (optional)",
+        description="Shown on the share image and the poster, e.g. AI researchers for safe media.",
+        filters=[single_line],
+        validators=[Optional(), Length(max=NAME_MAX)],
+    )
     milestones = StringField(
         "Milestones (optional)",
         description="Verified counts at which the team is emailed, separated by commas: "

@@ -112,6 +112,7 @@ def _save_letter(form: LetterForm, letter: Letter | None) -> tuple[Letter, str]:
         "status": LetterStatus(form.status.data),
         "closes_at": form.closing_time(),
         "target": form.target.data,
+        "organisers_name": form.organisers_name.data or "",
         "by": current_user,
     }
     if letter is None:
@@ -147,6 +148,7 @@ def _letter_fields(letter: Letter) -> SimpleNamespace:
         blocked_domains="\n".join(letter.blocked_domains or []),
         blocked_ranges="\n".join(letter.blocked_ranges or []),
         milestones=", ".join(str(count) for count in letter.milestones or []),
+        organisers_name=letter.organisers_name,
     )
 
 

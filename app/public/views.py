@@ -29,7 +29,7 @@ from app.extensions import client_key, csrf, limiter
 from app.letters import atom_feed, letters, updates
 from app.models import Letter, SignatureState
 from app.organisations import breakdown, on_behalf
-from app.public import bp
+from app.public import bp, share_views
 from app.public.forms import CheckListForm, ConfirmForm, ResendForm, SignForm, WithdrawForm
 from app.signatories import checking, public_list, snapshots
 from app.signing import captcha, lifecycle
@@ -74,12 +74,14 @@ def _letter_page(letter: Letter, filled_in: SignForm | None = None) -> str:
     cached as such; the form fetches a CSRF token of its own when someone starts filling it),
     or as a signer filled it in, with their errors and a token."""
     is_open = letter.is_open(utcnow())
+    signatories = public_list.letter_summary(db.session, letter)
     return render_template(
         "public/letter.html",
         letter=letter,
+        share=share_views.sharing(letter, signatories.verified_count),
         responses=updates.responses_of(db.session, letter),
         body_html=render_markdown(letter.body),
-        signatories=public_list.letter_summary(db.session, letter),
+        signatories=signatories,
         sign_form=_sign_form(letter.slug, filled_in) if is_open else None,
         is_open=is_open,
     )
