@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from app.public import link_views, share_views, views  # noqa: E402, F401  (registers the routes)
+from app.public import link_views, open_data_views, share_views, views  # noqa: E402, F401  (registers the routes)
