@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import app.db as database  # not `from app.db import db`: that would hide the module app.db
 from app.errors import DomainError, InvalidInput, LetterClosed, NotFound, TooLarge
-from app.extensions import csrf, limiter, login_manager, migrate
+from app.extensions import cors, csrf, limiter, login_manager, migrate
 from app.public.share_views import FRAMEABLE_ENDPOINTS
 from app.signing import captcha
 from app.signing.tokens import TokenInvalid
@@ -55,6 +55,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     # one than the rest of the site, and must say so first).
     _register_blueprints(app)
     csrf.init_app(app)
+    cors.init_app(app)
     limiter.init_app(app)
     if (
         app.config.get("IS_PRODUCTION")

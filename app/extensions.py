@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and attached to the app in create_app()."""
 
 from flask import current_app
+from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -22,6 +23,15 @@ def client_key() -> str:
 
 
 csrf = CSRFProtect()
+#: Any site may read the API and the open-data files from a browser; nothing that writes.
+cors = CORS(
+    resources={
+        r"/api/*": {"origins": "*", "methods": ["GET", "HEAD"]},
+        r"/letters/[^/]+/signatories\.(csv|json)": {"origins": "*", "methods": ["GET", "HEAD"]},
+    },
+    send_wildcard=True,
+    vary_header=False,
+)
 migrate = Migrate()
 limiter = Limiter(key_func=client_key)
 login_manager = LoginManager()

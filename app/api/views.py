@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, abort, current_app, request, url_for
+from flask import Response, abort, current_app, render_template, request, url_for
 
-from app.api import bp
+from app.api import bp, openapi
 from app.db import db, utcnow
 from app.extensions import limiter
 from app.letters import letters
@@ -29,6 +29,21 @@ def _json(data: Callable[[], dict[str, Any]]) -> Response:
 
 @bp.get("/letters/<slug>")
 def letter(slug: str) -> Response:
+    """A letter: its status, count, current text's hash and the honest count.
+    ---
+    get:
+      summary: A letter
+      parameters:
+        - slug
+      responses:
+        "200":
+          description: The letter.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/Letter"
+        "404": NotFound
+    """
     return _json(lambda: _letter(slug))
 
 
@@ -51,7 +66,23 @@ def _letter(slug: str) -> dict[str, Any]:
 
 @bp.get("/letters/<slug>/versions")
 def versions(slug: str) -> Response:
-    """Every version of the text, oldest first, with the SHA-256 of its exact bytes."""
+    """Every version of the text, oldest first, with the SHA-256 of its exact bytes.
+    ---
+    get:
+      summary: The versions of the letter's text
+      parameters:
+        - slug
+      responses:
+        "200":
+          description: Every version, oldest first.
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  $ref: "#/components/schemas/Version"
+        "404": NotFound
+    """
 
     def data() -> list[dict[str, Any]]:
         found = letters.public_letter(db.session, slug)
@@ -73,7 +104,23 @@ def versions(slug: str) -> Response:
 
 @bp.get("/letters/<slug>/snapshots")
 def snapshots(slug: str) -> Response:
-    """The letter's snapshots, oldest first: each file's SHA-256 and the one before it."""
+    """The letter's snapshots, oldest first: each file's SHA-256 and the one before it.
+    ---
+    get:
+      summary: The snapshots of the public list
+      parameters:
+        - slug
+      responses:
+        "200":
+          description: Every snapshot, oldest first.
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  $ref: "#/components/schemas/Snapshot"
+        "404": NotFound
+    """
 
     def data() -> list[dict[str, Any]]:
         found = letters.public_letter(db.session, slug)
@@ -97,6 +144,41 @@ def snapshots(slug: str) -> Response:
 
 @bp.get("/letters/<slug>/signatories")
 def signatory_list(slug: str) -> Response:
+    """The public list, newest first, a page at a time.
+    ---
+    get:
+      summary: The public signatories
+      parameters:
+        - slug
+        - name: cursor
+          in: query
+          description: The `next` of the page before; absent for the first page.
+          schema: {type: string, maxLength: 200}
+        - name: q
+          in: query
+          description: Part of a name or an affiliation.
+          schema: {type: string, maxLength: 100}
+        - name: country
+          in: query
+          description: An ISO 3166-1 alpha-2 code.
+          schema: {type: string, pattern: "^[A-Za-z]{2}$"}
+        - name: verified
+          in: query
+          description: 1 lists only signatories whose affiliation is verified.
+          schema: {type: string, enum: ["", "0", "1"]}
+        - name: limit
+          in: query
+          schema: {type: integer, minimum: 1, maximum: 100}
+      responses:
+        "200":
+          description: A page of signatories.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/SignatoryPage"
+        "400": BadRequest
+        "404": NotFound
+    """
     return _json(lambda: _signatory_list(slug))
 
 
@@ -123,6 +205,22 @@ def _signatory_list(slug: str) -> dict[str, Any]:
 
 @bp.get("/letters/<slug>/affiliations")
 def affiliations(slug: str) -> Response:
+    """Listed signatories by organisation, sector and country.
+    ---
+    get:
+      summary: Who signed, by organisation
+      parameters:
+        - slug
+      responses:
+        "200":
+          description: The breakdown.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/Affiliations"
+        "404": NotFound
+    """
+
     def data() -> dict[str, Any]:
         found = letters.public_letter(db.session, slug)
         return breakdown.as_json(breakdown.letter_breakdown(db.session, found))
@@ -132,6 +230,21 @@ def affiliations(slug: str) -> Response:
 
 @bp.get("/letters/<slug>/affiliations.csv")
 def affiliations_csv(slug: str) -> Response:
+    """The breakdown by organisation as CSV.
+    ---
+    get:
+      summary: Who signed, by organisation, as CSV
+      parameters:
+        - slug
+      responses:
+        "200":
+          description: One row per organisation.
+          content:
+            text/csv:
+              schema: {type: string}
+        "404": NotFound
+    """
+
     def data() -> str:
         found = letters.public_letter(db.session, slug)
         return breakdown.as_csv(breakdown.letter_breakdown(db.session, found))
@@ -148,7 +261,30 @@ def check_limit() -> str:
 @bp.post("/letters/<slug>/check")
 @limiter.limit(check_limit)
 def check(slug: str) -> Response:
-    """Which of these names and organisations signed (public signatures only)."""
+    """Which of these names and organisations signed (public signatures only).
+    ---
+    post:
+      summary: Check a list of names and organisations
+      parameters:
+        - slug
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: "#/components/schemas/CheckRequest"
+      responses:
+        "200":
+          description: For each name and organisation, whether it signed.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/CheckResult"
+        "400": BadRequest
+        "404": NotFound
+        "413": TooLarge
+        "429": TooMany
+    """
     found = letters.public_letter(db.session, slug)
     try:
         given = request.get_json(silent=True)
@@ -167,3 +303,21 @@ def check(slug: str) -> Response:
     )
     response.cache_control.no_store = True
     return response
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """This API described by OpenAPI 3.1, generated from the code (app/api/openapi.py)."""
+    return shared_response(
+        lambda: json.dumps(_document(), ensure_ascii=False), mimetype="application/json"
+    )
+
+
+@bp.get("/")
+def index() -> Response:
+    """The API's readable page, written from the same document."""
+    return shared_response(lambda: render_template("api/index.html", document=_document()))
+
+
+def _document() -> dict[str, Any]:
+    return openapi.openapi_document(current_app, server_url=request.script_root or "/")
