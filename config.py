@@ -125,6 +125,10 @@ class Config:
     WITHDRAW_MAX_AGE = 2 * 365 * 24 * 3600
     #: Invitation links to sign before a launch: founding signatories may take weeks.
     INVITATION_MAX_AGE = _int("INVITATION_MAX_AGE", 60 * 24 * 3600)
+    #: The link to everything one address signed (/my-signatures).
+    MY_SIGNATURES_MAX_AGE = _int("MY_SIGNATURES_MAX_AGE", 24 * 3600)
+    #: Asking for that link, per client address (each asks for an email).
+    MY_SIGNATURES_RATE_LIMIT = os.environ.get("MY_SIGNATURES_RATE_LIMIT") or "5 per hour"
     #: Pending signatures older than this are deleted by `signatures purge`.
     PENDING_RETENTION_DAYS = _int("PENDING_RETENTION_DAYS", 14)
     #: Sent or failed emails (which hold addresses) are deleted after this many days.

@@ -283,6 +283,7 @@ def purge_signatures() -> None:
         now=utcnow(),
         pending_days=int(config["PENDING_RETENTION_DAYS"]),
         email_days=int(config["EMAIL_RETENTION_DAYS"]),
+        access_max_age=int(config["MY_SIGNATURES_MAX_AGE"]),
     )
     db.session.commit()
     click.echo(

@@ -9,7 +9,7 @@ from typing import Any
 from app.letters import milestones
 from app.mail.composing import Composer
 from app.signing import emails as signing_emails
-from app.signing import invitations, news_emails, reaffirm
+from app.signing import invitations, news_emails, reaffirm, signer_access
 from app.signing.settings import signing_settings
 
 
@@ -21,6 +21,7 @@ def composer(config: Mapping[str, Any]) -> Composer:
             **invitations.composers(settings),
             **reaffirm.composers(settings),
             **news_emails.composers(settings),
+            **signer_access.composers(settings),
             **milestones.composers(settings.base_url),
         }
     )

@@ -43,6 +43,7 @@ TABLES_CHILD_FIRST = (
     "organisation_domains",
     "organisations",
     "snapshots",
+    "signer_accesses",
     "letter_updates",
     "addressee_responses",
     "letters",

@@ -6,10 +6,12 @@
 - accounts: organisers, their roles on letters, the audit log
 - invitations: founding signatories invited before a launch
 - news: organisers' updates to signers, addressees' responses
+- access: the links to everything one address signed
 - mail: the outbox
 - base: field bounds shared with the forms, and how enums are stored
 """
 
+from app.models.access import SignerAccess
 from app.models.accounts import AuditEvent, LetterOrganiser, Organiser, OrganiserRole
 from app.models.base import (
     AFFILIATION_MAX,
@@ -79,6 +81,7 @@ __all__ = [
     "SignatureCount",
     "SignatureState",
     "SignatureTally",
+    "SignerAccess",
     "Snapshot",
     "WatchedOrganisation",
 ]

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 
 from app import audit
 from app.db import DbSession
-from app.models import EmailStatus, OutboundEmail, Signature, SignatureState
+from app.models import EmailStatus, OutboundEmail, Signature, SignatureState, SignerAccess
 from app.support.identifiers import chunks
 
 CLIENT_HASH_DAYS = 30
@@ -21,9 +21,18 @@ class Purged:
     emails: int
 
 
-def purge(session: DbSession, *, now: datetime, pending_days: int, email_days: int) -> Purged:
-    """Delete pending signatures never confirmed within `pending_days` (and their emails), and
-    delivered or failed emails older than `email_days` (they hold addresses)."""
+def purge(
+    session: DbSession,
+    *,
+    now: datetime,
+    pending_days: int,
+    email_days: int,
+    access_max_age: int = 24 * 3600,
+) -> Purged:
+    """Delete pending signatures never confirmed within `pending_days` (and their emails),
+    delivered or failed emails older than `email_days`, and requests for the link to an
+    address's signatures once that link has expired (`access_max_age` seconds): all hold
+    addresses."""
     traced = [getattr(Signature, column) for column in audit.TRACED]
     stale = select(Signature.id, Signature.letter_id, *traced).where(
         Signature.state == SignatureState.PENDING,
@@ -60,6 +69,11 @@ def purge(session: DbSession, *, now: datetime, pending_days: int, email_days: i
             )
             .execution_options(synchronize_session=False)
         )
+    )
+    session.execute(
+        delete(SignerAccess)
+        .where(SignerAccess.created_at < now - timedelta(seconds=access_max_age))
+        .execution_options(synchronize_session=False)
     )
     # Client-address hashes only serve the rate check: gone after 30 days.
     session.execute(

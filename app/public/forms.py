@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SubmitField
+from wtforms import IntegerField, RadioField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -175,3 +175,29 @@ class CheckListForm(FlaskForm):
         filters=[multi_line],
         validators=[Length(max=CHECK_TEXT_MAX, message="That is more than a check can take.")],
     )
+
+
+class MySignaturesForm(FlaskForm):
+    """Ask for the link to everything one address signed."""
+
+    email = EmailAddressField(
+        "Your email address",
+        description="We email a link to the letters this address signed. Nothing is shown here.",
+        filters=[single_line],
+        validators=[
+            DataRequired("Please enter your email address."),
+            Length(max=EMAIL_MAX, message="That email address is too long."),
+            deliverable_looking_email,
+        ],
+    )
+
+
+#: What a signer may do to one of their signatures on the /my-signatures page.
+SIGNATURE_ACTIONS = ("withdraw", "show", "hide", "news-on", "news-off")
+
+
+class MySignatureActionForm(FlaskForm):
+    """One button on the /my-signatures page: which signature, and what to do."""
+
+    signature = IntegerField(validators=[DataRequired()])
+    action = RadioField(choices=[SelectChoice(action, action) for action in SIGNATURE_ACTIONS])

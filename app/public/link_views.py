@@ -11,14 +11,20 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.db import db, utcnow
-from app.extensions import csrf, limiter
+from app.extensions import csrf, limit_key, limiter
 from app.letters import letters
+from app.models import Signature
 from app.public import bp
-from app.public.forms import InvitationSignForm, ReaffirmForm
+from app.public.forms import (
+    InvitationSignForm,
+    MySignatureActionForm,
+    MySignaturesForm,
+    ReaffirmForm,
+)
 from app.public.views import link_page_limit, private, withdrawn_response
-from app.signing import invitations, lifecycle, news_emails, reaffirm
+from app.signing import invitations, lifecycle, news_emails, reaffirm, signer_access
 from app.signing.links import withdraw_url
-from app.signing.settings import signing_settings
+from app.signing.settings import SigningSettings, signing_settings
 from app.signing.tokens import TokenExpired
 from app.support.markdown_html import render_markdown
 
@@ -144,3 +150,64 @@ def unsubscribe(slug: str, token: str) -> BaseResponse:
         token=token,
     )
     return private(make_response(page))
+
+
+def _my_signatures_limit() -> str:
+    return str(current_app.config["MY_SIGNATURES_RATE_LIMIT"])
+
+
+def _asked_address() -> str:
+    # Per address asked for too: nobody may flood one mailbox from many client addresses.
+    return limit_key("my-signatures:" + (request.form.get("email") or "").strip().lower())
+
+
+@bp.route("/my-signatures", methods=["GET", "POST"])
+@limiter.limit(_my_signatures_limit, methods=["POST"])
+@limiter.limit(_my_signatures_limit, methods=["POST"], key_func=_asked_address)
+def my_signatures_request() -> BaseResponse:
+    """Ask for the link to everything an address signed: the same answer whatever it signed."""
+    form = MySignaturesForm()
+    if form.validate_on_submit():
+        settings = signing_settings(current_app.config)
+        signer_access.request_access(db.session, form.email.data, settings=settings, now=utcnow())
+        db.session.commit()
+        page = render_template("public/my_signatures_sent.html")
+        return private(make_response(page))
+    page = render_template("public/my_signatures_request.html", form=form)
+    return private(make_response(page, 422 if form.errors else 200))
+
+
+@bp.route("/my-signatures/<token>", methods=["GET", "POST"])
+@limiter.shared_limit(link_page_limit, scope="link-pages")
+def my_signatures(token: str) -> BaseResponse:
+    """Every letter the address signed, with a button for each thing a signer may change.
+    Opening it changes nothing."""
+    settings = signing_settings(current_app.config)
+    try:
+        access = signer_access.access_from_token(db.session, token, settings=settings)
+    except TokenExpired:
+        abort(410, "This link has expired. Ask for a new one on the My signatures page.")
+    form = MySignatureActionForm()
+    if form.validate_on_submit():
+        signature = signer_access.signature_of(db.session, access, form.signature.data or 0)
+        _act(signature, form.action.data, settings)
+        db.session.commit()
+        return private(redirect(url_for("public.my_signatures", token=token), code=303))
+    page = render_template(
+        "public/my_signatures.html",
+        signatures=signer_access.signatures_of(db.session, access),
+        token=token,
+        form=form,
+    )
+    return private(make_response(page, 422 if form.errors else 200))
+
+
+def _act(signature: Signature, action: str | None, settings: SigningSettings) -> None:
+    if action == "withdraw":
+        lifecycle.withdraw(db.session, signature.letter, signature, settings=settings)
+    elif action in ("show", "hide"):
+        signer_access.set_listed(db.session, signature, action == "show")
+    elif action in ("news-on", "news-off"):
+        signer_access.set_news(db.session, signature, action == "news-on")
+    else:
+        abort(400, "Choose what to do.")

@@ -37,3 +37,8 @@ def reaffirm_url(settings: SigningSettings, slug: str, signature_id: int) -> str
 def unsubscribe_url(settings: SigningSettings, slug: str, signature_id: int) -> str:
     token = make_token(settings.secret_key, TokenPurpose.UNSUBSCRIBE, signature_id)
     return f"{letter_url(settings, slug)}/unsubscribe/{token}"
+
+
+def my_signatures_url(settings: SigningSettings, access_id: int) -> str:
+    token = make_token(settings.secret_key, TokenPurpose.MY_SIGNATURES, access_id)
+    return f"{settings.base_url}/my-signatures/{token}"

@@ -20,6 +20,8 @@ class SigningSettings:
     withdraw_max_age: int = 2 * 365 * 24 * 3600
     #: How long an invitation link works (founding signatories may take weeks).
     invitation_max_age: int = 60 * 24 * 3600
+    #: How long the link to everything one address signed works.
+    my_signatures_max_age: int = 24 * 3600
     #: The rate-based quarantine follows RATELIMIT_ENABLED (off for benchmarks).
     rate_checks: bool = True
     #: Hours after signing before the one reminder to confirm; 0: none.
@@ -42,6 +44,7 @@ def signing_settings(config: Mapping[str, Any]) -> SigningSettings:
         confirm_max_age=int(config["CONFIRM_MAX_AGE"]),
         withdraw_max_age=int(config["WITHDRAW_MAX_AGE"]),
         invitation_max_age=int(config.get("INVITATION_MAX_AGE", 60 * 24 * 3600)),
+        my_signatures_max_age=int(config.get("MY_SIGNATURES_MAX_AGE", 24 * 3600)),
         rate_checks=bool(config["RATELIMIT_ENABLED"]),
         max_emails_per_signature=int(config["MAX_EMAILS_PER_SIGNATURE"]),
         reminder_hours=int(config.get("CONFIRM_REMINDER_HOURS", 24)),

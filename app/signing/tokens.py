@@ -23,6 +23,8 @@ class TokenPurpose(Enum):
     REAFFIRM = "undersigned.reaffirm"
     #: Stop the news about a letter (one click, RFC 8058).
     UNSUBSCRIBE = "undersigned.unsubscribe"
+    #: Everything one address signed (the subject is a SignerAccess's id).
+    MY_SIGNATURES = "undersigned.my-signatures"
 
 
 class TokenInvalid(DomainError):

@@ -1,0 +1,23 @@
+"""Links to everything one address signed (/my-signatures)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import UTCDateTime, db, utcnow
+from app.models.base import EMAIL_MAX
+
+
+class SignerAccess(db.Model):  # type: ignore[name-defined]
+    """A request for the link to every signature of one address: the emailed token names this
+    row, never the address. Deleted by `signatures purge` once its link has expired."""
+
+    __tablename__ = "signer_accesses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Lower-cased, as Signature.email_normalized.
+    email_normalized: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -1,0 +1,112 @@
+"""One link for everything a signer did (/my-signatures): anyone may ask for it by address,
+and the same page follows whether or not the address signed anything; the email goes to the
+address itself, with a link (a token naming a SignerAccess row, never the address) to a page
+listing every letter it signed, where each signature can be withdrawn, shown or hidden, and
+its news turned on or off. Opening the link changes nothing; only a button does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.db import DbSession
+from app.errors import NotFound
+from app.mail.composing import ComposedEmail, KindComposer, render
+from app.mail.outbox import Outgoing, queue_email
+from app.models import Letter, OutboundEmail, Signature, SignatureState, SignerAccess
+from app.signing.links import my_signatures_url
+from app.signing.settings import SigningSettings
+from app.signing.tokens import TokenPurpose, read_token
+from app.support.identifiers import is_row_id
+from app.support.text import mailbox_key
+
+MY_SIGNATURES = "my_signatures"
+
+
+def request_access(
+    session: DbSession, address: str, *, settings: SigningSettings, now: datetime
+) -> None:
+    """Queue the email with the link for this (already checked) address. Nothing tells the
+    caller whether the address signed anything."""
+    access = SignerAccess(email_normalized=mailbox_key(address), created_at=now)
+    session.add(access)
+    session.flush()
+    queue_email(
+        session,
+        Outgoing(kind=MY_SIGNATURES, to_address=address, context={"access": str(access.id)}),
+        sender_domain=settings.sender_domain,
+    )
+
+
+def access_from_token(session: DbSession, token: str, *, settings: SigningSettings) -> SignerAccess:
+    access_id = read_token(
+        settings.secret_key,
+        TokenPurpose.MY_SIGNATURES,
+        token,
+        max_age=settings.my_signatures_max_age,
+    )
+    access = session.get(SignerAccess, access_id)
+    if access is None:
+        raise NotFound("This link is not valid.")
+    return access
+
+
+def signatures_of(session: DbSession, access: SignerAccess) -> Sequence[Signature]:
+    """Every standing signature (pending or confirmed) of the address, newest first. By the
+    letters' ids, so each letter's (letter, address) index answers, not a scan."""
+    return session.scalars(
+        select(Signature)
+        .where(
+            Signature.letter_id.in_(select(Letter.id)),
+            Signature.email_normalized == access.email_normalized,
+            Signature.state.in_([SignatureState.PENDING, SignatureState.VERIFIED]),
+        )
+        .options(joinedload(Signature.letter), joinedload(Signature.affiliation))
+        .order_by(Signature.signed_at.desc())
+    ).all()
+
+
+def signature_of(session: DbSession, access: SignerAccess, signature_id: int) -> Signature:
+    """One of the address's standing signatures; NotFound for anyone else's."""
+    signature = session.get(Signature, signature_id) if is_row_id(signature_id) else None
+    if (
+        signature is None
+        or signature.email_normalized != access.email_normalized
+        or signature.state not in (SignatureState.PENDING, SignatureState.VERIFIED)
+    ):
+        raise NotFound("This signature is not on this page.")
+    return signature
+
+
+def set_listed(session: DbSession, signature: Signature, listed: bool) -> None:
+    """Show or hide the name on the public list (counted either way)."""
+    signature.is_public = listed
+    session.flush()
+
+
+def set_news(session: DbSession, signature: Signature, wanted: bool) -> None:
+    signature.wants_news = wanted
+    session.flush()
+
+
+def composers(settings: SigningSettings) -> dict[str, KindComposer]:
+    def my_signatures(
+        session: DbSession, rows: Sequence[OutboundEmail]
+    ) -> dict[int, ComposedEmail]:
+        written = {}
+        for row in rows:
+            access = session.get(SignerAccess, int((row.context or {}).get("access", 0)))
+            if access is None:
+                continue  # expired and forgotten
+            written[row.id] = render(
+                MY_SIGNATURES,
+                signed=len(signatures_of(session, access)),
+                link=my_signatures_url(settings, access.id),
+                valid_hours=max(1, settings.my_signatures_max_age // 3600),
+            )
+        return written
+
+    return {MY_SIGNATURES: my_signatures}
