@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 LINTED := app tests bench config.py wsgi.py
 
-.PHONY: run test lint install browser bench bench-smoke wrk clean
+.PHONY: run test lint install browser bench bench-smoke wrk clean catalogues translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,11 +15,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP)
+install: $(STAMP) translations
+
+# The catalogues' .mo files, compiled from app/translations/*/LC_MESSAGES/messages.po (never
+# edited by hand, never committed).
+translations: $(STAMP)
+	$(BIN)/pybabel -q compile -d app/translations
+
+# After changing marked strings: extract them all again and merge them into each language's
+# catalogue (then translate what is new; `make test` fails while anything is untranslated).
+catalogues: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ --no-location \
+	  -o app/translations/messages.pot .
+	$(BIN)/pybabel -q update -i app/translations/messages.pot -d app/translations \
+	  --no-fuzzy-matching --ignore-obsolete
 
 # SQLite under instance/, a demo letter, mail printed to the console; Ctrl-C stops both processes.
 run: export APP_ENV ?= development
-run: $(STAMP)
+run: $(STAMP) translations
 	$(FLASK) db upgrade
 	$(FLASK) letters create demo --exist-ok --title "Open letter: ban non-consensual deepfakes" --body-file docs/demo-letter.md
 	@echo "Serving on http://127.0.0.1:5000/letters/demo (mail is printed below)"
@@ -38,7 +51,7 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 # Lint and types, then the whole suite on SQLite and again on PostgreSQL.
-test: lint browser
+test: lint browser translations
 	APP_ENV=testing TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test.db $(BIN)/pytest -q
 	APP_ENV=testing TEST_DATABASE_URL=$(TEST_PG_URL) $(BIN)/pytest -q
 

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import gettext
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -15,12 +16,12 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import app.db as database  # not `from app.db import db`: that would hide the module app.db
-from app.errors import DomainError, InvalidInput, LetterClosed, NotFound, TooLarge
+from app.errors import N_, DomainError, InvalidInput, LetterClosed, NotFound, TooLarge
 from app.extensions import cors, csrf, limiter, login_manager, migrate
 from app.public.share_views import FRAMEABLE_ENDPOINTS
 from app.signing import captcha
 from app.signing.tokens import TokenInvalid
-from app.support import http_cache, logging_setup
+from app.support import http_cache, logging_setup, translation
 from config import PROJECT_ROOT, Config, config_from_environment
 
 
@@ -67,6 +68,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
             "set REDIS_URL, or each worker counts on its own."
         )
     login_manager.init_app(app)
+    translation.install(app)
     http_cache.install(app)
 
     from app.cli import register_commands
@@ -152,24 +154,29 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
 ]
 
 _TITLES = {
-    400: "That request could not be understood",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    410: "Gone",
-    413: "Too much data",
-    422: "Please check your answers",
-    429: "Too many requests",
-    503: "Briefly unavailable",
-    500: "Something went wrong",
+    400: N_("That request could not be understood"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    410: N_("Gone"),
+    413: N_("Too much data"),
+    422: N_("Please check your answers"),
+    429: N_("Too many requests"),
+    503: N_("Briefly unavailable"),
+    500: N_("Something went wrong"),
 }
 
 
 def _error_response(status: int, message: str) -> tuple[Any, int]:
     if request.path.startswith("/api/"):
         return jsonify(error=message, status=status), status
-    title = _TITLES.get(status, "Error")
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+    # Messages are written in English where they arise (the domain knows no request);
+    # shown here, each is looked up in the page's language (N_ marks them for the catalogue).
+    title = gettext(_TITLES.get(status, "Error"))
+    page = render_template(
+        "errors/error.html", status=status, title=title, message=gettext(message)
+    )
+    return page, status
 
 
 def _register_error_pages(app: Flask) -> None:

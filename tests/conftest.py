@@ -27,7 +27,7 @@ os.environ.setdefault("APP_ENV", "testing")
 
 from app import create_app
 from app.db import db
-from config import TestingConfig
+from config import PROJECT_ROOT, TestingConfig
 
 TABLES_CHILD_FIRST = (
     "audit_events",
@@ -44,10 +44,27 @@ TABLES_CHILD_FIRST = (
     "organisations",
     "snapshots",
     "signer_accesses",
+    "letter_translations",
     "letter_updates",
     "addressee_responses",
     "letters",
 )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Each catalogue's .mo from its .po, as `make translations` does, so that a run of pytest
+    alone reads the current translations."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (PROJECT_ROOT / "app" / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalogue = read_po(source, locale=po.parent.parent.name)
+        with mo.open("wb") as target:
+            write_mo(target, catalogue)
 
 
 def _reset_database(url: str) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.db import DbSession, utcnow
-from app.errors import InvalidInput, NotFound
+from app.errors import N_, InvalidInput, NotFound
 from app.mail.outbox import queue_for_signatures
 from app.models import (
     LETTER_TITLE_MAX,
@@ -25,6 +25,7 @@ from app.models import (
     Letter,
     LetterOrganiser,
     LetterStatus,
+    LetterTranslation,
     LetterVersion,
     Organiser,
     OrganiserRole,
@@ -32,6 +33,7 @@ from app.models import (
     Signature,
     SignatureState,
 )
+from app.support.languages import LANGUAGES
 from app.support.text import has_control_characters, normalise
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -334,7 +336,7 @@ def version_of(session: DbSession, letter: Letter, number: int) -> LetterVersion
     """One version of the letter's text; NotFound if it has no such version."""
     found = _version(session, letter, number)
     if found is None:
-        raise NotFound("This letter has no such version.")
+        raise NotFound(N_("This letter has no such version."))
     return found
 
 
@@ -398,6 +400,50 @@ def set_embargo(session: DbSession, letter: Letter, *, by: Organiser | None) -> 
     audit.record(session, by, "letter.embargo", letter=letter)
 
 
+def translations_of(session: DbSession, letter: Letter) -> dict[str, LetterTranslation]:
+    """The letter's translations by language."""
+    return {
+        translation.language: translation
+        for translation in session.scalars(
+            select(LetterTranslation).where(LetterTranslation.letter_id == letter.id)
+        )
+    }
+
+
+def save_translation(
+    session: DbSession,
+    letter: Letter,
+    *,
+    language: str,
+    title: str,
+    body: str,
+    by: Organiser | None,
+) -> LetterTranslation:
+    """Add or replace the letter's title and text in another language. Recorded."""
+    if language not in LANGUAGES or language == letter.language:
+        raise InvalidInput("Choose one of the site's languages other than the letter's own.")
+    title, body = _checked_text(title, body)
+    translation = translations_of(session, letter).get(language)
+    if translation is None:
+        translation = LetterTranslation(letter_id=letter.id, language=language)
+        session.add(translation)
+    translation.title, translation.body = title, body
+    session.flush()
+    audit.record(session, by, "letter.translate", letter=letter, language=language)
+    return translation
+
+
+def remove_translation(
+    session: DbSession, letter: Letter, language: str, *, by: Organiser | None
+) -> None:
+    translation = translations_of(session, letter).get(language)
+    if translation is None:
+        raise NotFound("This letter has no translation in that language.")
+    session.delete(translation)
+    session.flush()
+    audit.record(session, by, "letter.untranslate", letter=letter, language=language)
+
+
 def find_letter(session: DbSession, slug: str) -> Letter | None:
     return session.scalars(_LETTER_BY_SLUG, {"slug": slug}).one_or_none()
 
@@ -412,7 +458,7 @@ def public_letter(session: DbSession, slug: str) -> Letter:
     # Anything that cannot be a slug (a NUL byte, say) need not reach the database.
     letter = find_letter(session, slug) if SLUG_PATTERN.match(slug) else None
     if letter is None or not letter.is_public():
-        raise NotFound("There is no letter at this address.")
+        raise NotFound(N_("There is no letter at this address."))
     return letter
 
 
@@ -424,7 +470,7 @@ def letter_for_link(session: DbSession, slug: str) -> Letter:
     exists."""
     letter = find_letter(session, slug) if SLUG_PATTERN.match(slug) else None
     if letter is None or not (letter.is_public() or letter.embargoed):
-        raise NotFound("This link is not valid.")
+        raise NotFound(N_("This link is not valid."))
     return letter
 
 

@@ -9,10 +9,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app.db import DbSession
 from app.models import OutboundEmail
+from app.support.languages import DEFAULT_LANGUAGE, LANGUAGES, formatting_locale
 from config import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -68,22 +72,42 @@ class Composer:
         return composition
 
 
+#: The compiled catalogues (pybabel compile, from app/translations/<language>/LC_MESSAGES).
+TRANSLATIONS = PROJECT_ROOT / "app" / "translations"
+
+
 @cache
-def _environment() -> Environment:
-    return Environment(
+def _environment(language: str) -> Environment:
+    """The mail templates in one language: gettext from that language's catalogue (English,
+    or a language without one, writes the msgids as they are), numbers and dates its way."""
+    env = Environment(
         loader=FileSystemLoader(PROJECT_ROOT / "templates" / "mail"),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         auto_reload=False,  # read once per process, not checked on disk for every email
+        extensions=["jinja2.ext.i18n"],
     )
+    translations = Translations.load(str(TRANSLATIONS), [language], domain="messages")
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    formatting = formatting_locale(language)
+    env.filters["number"] = lambda value: format_decimal(value, locale=formatting)
+    env.filters["day"] = lambda value: format_date(value, format="long", locale=formatting)
+    return env
 
 
 def render(
-    template: str, *, headers: tuple[tuple[str, str], ...] = (), **context: Any
+    template: str,
+    *,
+    language: str = "en",
+    headers: tuple[tuple[str, str], ...] = (),
+    **context: Any,
 ) -> ComposedEmail:
-    """templates/mail/<template>.{subject.txt,txt,html}, rendered with the same context."""
-    env = _environment()
+    """templates/mail/<template>.{subject.txt,txt,html} in `language`, rendered with the same
+    context."""
+    language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    env = _environment(language)
+    context["language"] = language
     subject = env.get_template(f"{template}.subject.txt").render(**context)
     return ComposedEmail(
         # A subject is one line: a newline in it would start a header of its own.

@@ -28,7 +28,7 @@ from app.models.base import (
     URL_MAX,
 )
 from app.models.invitations import Invitation
-from app.models.letters import Letter, LetterStatus, LetterVersion, Snapshot
+from app.models.letters import Letter, LetterStatus, LetterTranslation, LetterVersion, Snapshot
 from app.models.mail import EmailStatus, OutboundEmail
 from app.models.news import AddresseeResponse, LetterUpdate
 from app.models.organisations import Organisation, OrganisationDomain, Sector, WatchedOrganisation
@@ -68,6 +68,7 @@ __all__ = [
     "Letter",
     "LetterOrganiser",
     "LetterStatus",
+    "LetterTranslation",
     "LetterUpdate",
     "LetterVersion",
     "NotableEvidence",

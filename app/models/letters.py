@@ -56,6 +56,8 @@ class Letter(db.Model):  # type: ignore[name-defined]
     #: Titles ("Director", "Chief executive") under which a signer writing from their
     #: organisation's domain signs for it without an organiser confirming them one by one.
     accepted_roles: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    #: The language the letter is written in (its original); translations may be added.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     #: Who runs the campaign, as shown on the share image and poster ("AI researchers for
     #: safe media"); may be empty.
     organisers_name: Mapped[str] = mapped_column(String(NAME_MAX), default="", server_default="")
@@ -99,6 +101,24 @@ class LetterVersion(db.Model):  # type: ignore[name-defined]
     substantive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: When this text was published.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LetterTranslation(db.Model):  # type: ignore[name-defined]
+    """The letter's title and text in another language, added by its organisers. The letter
+    page offers them and says which is the original; signatures count toward the one letter,
+    under the original's versions (the translation is a reading aid, not another text)."""
+
+    __tablename__ = "letter_translations"
+    __table_args__ = (UniqueConstraint("letter_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    #: One of support/languages.py's LANGUAGES, not the letter's original language.
+    language: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(LETTER_TITLE_MAX))
+    #: Markdown, rendered and sanitised on display.
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class Snapshot(db.Model):  # type: ignore[name-defined]

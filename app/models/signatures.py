@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, db, utcnow
+from app.errors import N_
 from app.models.base import (
     AFFILIATION_MAX,
     EMAIL_MAX,
@@ -58,10 +59,10 @@ class EvidenceMethod(enum.Enum):
     @property
     def label(self) -> str:
         return {
-            "institutional": "a reply from their institutional address",
-            "statement": "a public statement",
-            "call": "a call",
-            "known": "the organisers know them",
+            "institutional": N_("a reply from their institutional address"),
+            "statement": N_("a public statement"),
+            "call": N_("a call"),
+            "known": N_("the organisers know them"),
         }[self.value]
 
 
@@ -200,6 +201,9 @@ class Signature(db.Model):  # type: ignore[name-defined]
     reaffirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: A founding signatory: signed from an invitation before the letter was launched.
     initial: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The language the signer read the letter and signed in (support/languages.py): the
+    #: emails about this signature are written in it.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     #: "Email me news about this letter", ticked at signing (never ticked for them).
     wants_news: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Why an organiser hid it (shown to organisers only).

@@ -11,5 +11,6 @@ from app.organiser import (  # noqa: E402, F401  (registers the routes)
     moderation_views,
     news_views,
     organisation_views,
+    translation_views,
     views,
 )

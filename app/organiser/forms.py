@@ -60,6 +60,7 @@ from app.organisations.registry import OrganisationInput
 from app.support.countries import is_country_code
 from app.support.form_fields import CountryField, moment_from, multi_line, single_line
 from app.support.identifiers import whole_number
+from app.support.languages import LANGUAGES
 
 
 class LoginForm(FlaskForm):
@@ -281,6 +282,23 @@ class InvitationListForm(FlaskForm):
         description="Columns: name, email, and optionally affiliation, title, country (name or "
         "ISO code). UTF-8.",
         validators=[FileRequired("Choose a CSV file."), FileAllowed(["csv"], "Only .csv files.")],
+    )
+
+
+class TranslationForm(FlaskForm):
+    language = SelectField(
+        "Language",
+        choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
+    )
+    title = StringField(
+        "Title",
+        filters=[single_line],
+        validators=[DataRequired("Please translate the title."), Length(max=LETTER_TITLE_MAX)],
+    )
+    body = TextAreaField(
+        "Text (Markdown)",
+        filters=[multi_line],
+        validators=[DataRequired("Please translate the text."), Length(max=BODY_MAX)],
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -28,83 +29,99 @@ ON_BEHALF = "on_behalf"
 
 class SignForm(FlaskForm):
     name = TextField(
-        "Full name",
+        _l("Full name"),
         filters=[single_line],
         validators=[
-            DataRequired("Please enter your full name."),
-            Length(max=NAME_MAX, message=f"Please keep your name under {NAME_MAX} characters."),
+            DataRequired(_l("Please enter your full name.")),
+            Length(
+                max=NAME_MAX,
+                message=_l(
+                    "Please keep your name under %(name_max)s characters.", name_max=NAME_MAX
+                ),
+            ),
             printable(),
             no_stacked_marks,
         ],
     )
     email = EmailAddressField(
-        "Email address",
-        description="We send a confirmation link here. It is never shown publicly.",
+        _l("Email address"),
+        description=_l("We send a confirmation link here. It is never shown publicly."),
         filters=[single_line],
         validators=[
-            DataRequired("Please enter your email address."),
-            Length(max=EMAIL_MAX, message="That email address is too long."),
+            DataRequired(_l("Please enter your email address.")),
+            Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
             deliverable_looking_email,
         ],
     )
     affiliation = TextField(
-        "Affiliation (organisation)",
+        _l("Affiliation (organisation)"),
         filters=[single_line],
         validators=[
-            DataRequired("Please enter your organisation, or 'Independent'."),
+            DataRequired(_l("Please enter your organisation, or 'Independent'.")),
             Length(
-                max=AFFILIATION_MAX, message=f"Please keep this under {AFFILIATION_MAX} characters."
+                max=AFFILIATION_MAX,
+                message=_l(
+                    "Please keep this under %(affiliation_max)s characters.",
+                    affiliation_max=AFFILIATION_MAX,
+                ),
             ),
             printable(),
             no_stacked_marks,
         ],
     )
     title = TextField(
-        "Title or role",
+        _l("Title or role"),
         filters=[single_line],
         validators=[
-            DataRequired("Please enter your title or role."),
-            Length(max=TITLE_MAX, message=f"Please keep this under {TITLE_MAX} characters."),
+            DataRequired(_l("Please enter your title or role.")),
+            Length(
+                max=TITLE_MAX,
+                message=_l("Please keep this under %(title_max)s characters.", title_max=TITLE_MAX),
+            ),
             printable(),
             no_stacked_marks,
         ],
     )
     country = CountryField(
-        "Country",
-        placeholder="Choose your country",
-        validators=[DataRequired("Please choose your country.")],
+        _l("Country"),
+        placeholder=_l("Choose your country"),
+        validators=[DataRequired(_l("Please choose your country."))],
     )
     comment = TextBoxField(
-        "Comment (optional)",
+        _l("Comment (optional)"),
         filters=[multi_line],
         validators=[
             Optional(),
             Length(
-                max=COMMENT_MAX, message=f"Please keep your comment under {COMMENT_MAX} characters."
+                max=COMMENT_MAX,
+                message=_l(
+                    "Please keep your comment under %(comment_max)s characters.",
+                    comment_max=COMMENT_MAX,
+                ),
             ),
             printable(multiline=True),
             no_stacked_marks,
         ],
     )
     signing_as = RadioField(
-        "How you sign",
+        _l("How you sign"),
         choices=[
-            SelectChoice(IDENTIFICATION, "My affiliation is for identification only"),
-            SelectChoice(ON_BEHALF, "I sign on behalf of my organisation"),
+            SelectChoice(IDENTIFICATION, _l("My affiliation is for identification only")),
+            SelectChoice(ON_BEHALF, _l("I sign on behalf of my organisation")),
         ],
         default=IDENTIFICATION,
         # A post without it (an older page, a script) signs as most people do.
         filters=[lambda value: value or IDENTIFICATION],
     )
-    is_public = CheckboxField("Show my name on the public list of signatories", default=True)
-    wants_news = CheckboxField("Email me news about this letter", default=False)
+    is_public = CheckboxField(_l("Show my name on the public list of signatories"), default=True)
+    wants_news = CheckboxField(_l("Email me news about this letter"), default=False)
     #: A honeypot: hidden from people, filled in by many bots. Its content is never refused,
     #: only noted, so a bot cannot tell it was caught.
     website = TextField(
-        "Leave this field empty", filters=[single_line], validators=[Length(max=500)]
+        _l("Leave this field empty"), filters=[single_line], validators=[Length(max=500)]
     )
 
-    def answers(self) -> SignatureInput:
+    def answers(self, language: str = "en") -> SignatureInput:
         return SignatureInput(
             name=self.name.data,
             email=self.email.data,
@@ -115,6 +132,7 @@ class SignForm(FlaskForm):
             is_public=bool(self.is_public.data),
             on_behalf=self.signing_as.data == ON_BEHALF,
             wants_news=bool(self.wants_news.data),
+            language=language,
         )
 
 
@@ -125,7 +143,7 @@ class InvitationSignForm(SignForm):
     email = None  # type: ignore[assignment]
     website = None  # type: ignore[assignment]
 
-    def answers(self) -> SignatureInput:
+    def answers(self, language: str = "en") -> SignatureInput:
         return SignatureInput(
             name=self.name.data,
             email="",  # the invitation's: lifecycle.sign_from_invitation puts it in
@@ -136,6 +154,7 @@ class InvitationSignForm(SignForm):
             is_public=bool(self.is_public.data),
             on_behalf=self.signing_as.data == ON_BEHALF,
             wants_news=bool(self.wants_news.data),
+            language=language,
         )
 
 
@@ -150,8 +169,8 @@ class ResendForm(FlaskForm):
 class ReaffirmForm(FlaskForm):
     """After a change of substance: keep the signature under the new text, or withdraw it."""
 
-    keep = SubmitField("Keep my signature under the new text")
-    withdraw = SubmitField("Withdraw my signature")
+    keep = SubmitField(_l("Keep my signature under the new text"))
+    withdraw = SubmitField(_l("Withdraw my signature"))
 
 
 class WithdrawForm(FlaskForm):
@@ -166,14 +185,14 @@ class CheckListForm(FlaskForm):
     """Check a list: names and organisations, one per line."""
 
     names = TextBoxField(
-        "Names, one per line",
+        _l("Names, one per line"),
         filters=[multi_line],
-        validators=[Length(max=CHECK_TEXT_MAX, message="That is more than a check can take.")],
+        validators=[Length(max=CHECK_TEXT_MAX, message=_l("That is more than a check can take."))],
     )
     organisations = TextBoxField(
-        "Organisations or email domains, one per line",
+        _l("Organisations or email domains, one per line"),
         filters=[multi_line],
-        validators=[Length(max=CHECK_TEXT_MAX, message="That is more than a check can take.")],
+        validators=[Length(max=CHECK_TEXT_MAX, message=_l("That is more than a check can take."))],
     )
 
 
@@ -181,12 +200,14 @@ class MySignaturesForm(FlaskForm):
     """Ask for the link to everything one address signed."""
 
     email = EmailAddressField(
-        "Your email address",
-        description="We email a link to the letters this address signed. Nothing is shown here.",
+        _l("Your email address"),
+        description=_l(
+            "We email a link to the letters this address signed. Nothing is shown here."
+        ),
         filters=[single_line],
         validators=[
-            DataRequired("Please enter your email address."),
-            Length(max=EMAIL_MAX, message="That email address is too long."),
+            DataRequired(_l("Please enter your email address.")),
+            Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
             deliverable_looking_email,
         ],
     )

@@ -6,6 +6,7 @@ on as a Referer."""
 from __future__ import annotations
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
@@ -42,7 +43,7 @@ def invitation(slug: str, token: str) -> BaseResponse:
             db.session, letter, token, settings=settings, now=now
         )
     except TokenExpired:
-        abort(410, "This invitation has expired. Ask the organisers for a new one.")
+        abort(410, gettext("This invitation has expired. Ask the organisers for a new one."))
     form = InvitationSignForm(
         data=None
         if invited.signed_at
@@ -55,7 +56,8 @@ def invitation(slug: str, token: str) -> BaseResponse:
     )
     status = 200
     if invited.signed_at is None and form.validate_on_submit():
-        if lifecycle.sign_from_invitation(db.session, letter, invited, form.answers(), now=now):
+        answers = form.answers(language=str(get_locale()))
+        if lifecycle.sign_from_invitation(db.session, letter, invited, answers, now=now):
             db.session.commit()
             return private(redirect(url_for("public.invitation", slug=slug, token=token), code=303))
         form.form_errors.append(
@@ -99,7 +101,7 @@ def reaffirm_signature(slug: str, token: str) -> BaseResponse:
     try:
         signature = reaffirm.signature_to_reaffirm(db.session, letter, token, settings=settings)
     except TokenExpired:
-        abort(410, "This link has expired. Your signature stays on the letter.")
+        abort(410, gettext("This link has expired. Your signature stays on the letter."))
     form = ReaffirmForm()
     if form.validate_on_submit():
         if form.withdraw.data:
@@ -138,7 +140,7 @@ def unsubscribe(slug: str, token: str) -> BaseResponse:
             db.session, letter, token, settings=settings
         )
     except TokenExpired:
-        abort(410, "This link has expired. Reply to any update to stop them.")
+        abort(410, gettext("This link has expired. Reply to any update to stop them."))
     stopped = request.method == "POST"
     if stopped:
         news_emails.stop_news(db.session, signature)
@@ -169,7 +171,13 @@ def my_signatures_request() -> BaseResponse:
     form = MySignaturesForm()
     if form.validate_on_submit():
         settings = signing_settings(current_app.config)
-        signer_access.request_access(db.session, form.email.data, settings=settings, now=utcnow())
+        signer_access.request_access(
+            db.session,
+            form.email.data,
+            language=str(get_locale()),
+            settings=settings,
+            now=utcnow(),
+        )
         db.session.commit()
         page = render_template("public/my_signatures_sent.html")
         return private(make_response(page))
@@ -186,7 +194,7 @@ def my_signatures(token: str) -> BaseResponse:
     try:
         access = signer_access.access_from_token(db.session, token, settings=settings)
     except TokenExpired:
-        abort(410, "This link has expired. Ask for a new one on the My signatures page.")
+        abort(410, gettext("This link has expired. Ask for a new one on the My signatures page."))
     form = MySignatureActionForm()
     if form.validate_on_submit():
         signature = signer_access.signature_of(db.session, access, form.signature.data or 0)
@@ -210,4 +218,4 @@ def _act(signature: Signature, action: str | None, settings: SigningSettings) ->
     elif action in ("news-on", "news-off"):
         signer_access.set_news(db.session, signature, action == "news-on")
     else:
-        abort(400, "Choose what to do.")
+        abort(400, gettext("Choose what to do."))

@@ -11,8 +11,8 @@ from app.db import db, utcnow
 from app.letters import letters
 from app.public import bp
 from app.signatories import open_data, public_list, statistics
-from app.support.countries import country_name
 from app.support.http_cache import shared_response
+from app.support.translation import local_country_name
 
 #: Downloads are read afresh at most this often by a CDN or browser (they are streamed, so
 #: the page replay does not keep them).
@@ -69,7 +69,7 @@ def stats(slug: str) -> Response:
             "public/stats.html",
             letter=letter,
             stats=statistics.letter_statistics(db.session, letter, today=utcnow().date()),
-            country_name=country_name,
+            country_name=local_country_name,
         )
 
     return shared_response(page)

@@ -8,6 +8,7 @@ from urllib.parse import quote, urlsplit
 
 import segno
 from flask import Response, render_template, url_for
+from flask_babel import gettext
 from markupsafe import Markup
 
 from app.db import db, utcnow
@@ -51,7 +52,7 @@ def sharing(letter: Letter, verified_count: int) -> Sharing:
             _external=True,
         ),
         links=[
-            ("Email", f"mailto:?subject={quote(letter.title)}&body={quote(both)}"),
+            (gettext("Email"), f"mailto:?subject={quote(letter.title)}&body={quote(both)}"),
             ("Mastodon", f"https://mastodonshare.com/?text={quote(text)}&url={quote(address)}"),
             ("Bluesky", f"https://bsky.app/intent/compose?text={quote(both)}"),
             ("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={quote(address)}"),

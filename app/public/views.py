@@ -19,12 +19,13 @@ from flask import (
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
+from flask_babel import get_locale, gettext
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.db import db, utcnow
-from app.errors import InvalidInput, LetterClosed, NotFound
+from app.errors import N_, InvalidInput, LetterClosed, NotFound
 from app.extensions import client_key, csrf, limiter
 from app.letters import atom_feed, letters, updates
 from app.models import Letter, SignatureState
@@ -37,10 +38,12 @@ from app.signing.defences import Clues, block_hash, client_hash
 from app.signing.links import withdraw_url
 from app.signing.settings import signing_settings
 from app.signing.tokens import TokenExpired
-from app.support.countries import country_choices, country_name
+from app.support.countries import country_choices
 from app.support.http_cache import shared_response
 from app.support.identifiers import whole_number
+from app.support.languages import LANGUAGE_PARAMETER, chosen_language
 from app.support.markdown_html import render_markdown
+from app.support.translation import local_country_name
 
 
 def _sign_limit() -> str:
@@ -75,12 +78,18 @@ def _letter_page(letter: Letter, filled_in: SignForm | None = None) -> str:
     or as a signer filled it in, with their errors and a token."""
     is_open = letter.is_open(utcnow())
     signatories = public_list.letter_summary(db.session, letter)
+    translations = letters.translations_of(db.session, letter)
+    # The organisers' translation in the page's language, if any; the original otherwise.
+    translation = translations.get(str(get_locale()))
     return render_template(
         "public/letter.html",
         letter=letter,
+        translation=translation,
+        translated_into=sorted(translations),
+        title=translation.title if translation else letter.title,
         share=share_views.sharing(letter, signatories.verified_count),
         responses=updates.responses_of(db.session, letter),
-        body_html=render_markdown(letter.body),
+        body_html=render_markdown(translation.body if translation else letter.body),
         signatories=signatories,
         sign_form=_sign_form(letter.slug, filled_in) if is_open else None,
         is_open=is_open,
@@ -124,7 +133,12 @@ def _sign_form(slug: str, filled_in: SignForm | None) -> Markup:
     site_key = current_app.config.get("CAPTCHA_SITE_KEY")
     if filled_in is not None:
         return _write_sign_form(slug, filled_in, generate_csrf(), provider, site_key)
-    key = (slug, request.script_root, provider.name if provider else None, site_key)
+    # In the page's language (a form kept for French readers is not one for German readers),
+    # and its action keeps a language chosen in the URL (url_defaults), or none.
+    language = str(get_locale())
+    chosen = chosen_language(request.args.get(LANGUAGE_PARAMETER))
+    captcha_name = provider.name if provider else None
+    key = (slug, request.script_root, captcha_name, site_key, language, chosen)
     kept: _KeptForms = current_app.extensions[_BLANK_SIGN_FORMS]
     return kept.get_or_write(
         key,
@@ -185,14 +199,17 @@ def _address_and_letter() -> str:
 def sign(slug: str) -> BaseResponse:
     letter = letters.public_letter(db.session, slug)
     if not letter.is_open(utcnow()):
-        raise LetterClosed("This letter is closed and no longer takes signatures.")
+        raise LetterClosed(N_("This letter is closed and no longer takes signatures."))
     # A browser that says the form came from our own page needs no token to prove it; one that
     # says it came from elsewhere is refused outright (echoing the posted answers back with a
     # fresh token would let a forged post become a real one at the victim's next click); the
     # token is for clients that send neither Sec-Fetch-Site nor Origin.
     came_from = _where_posted_from()
     if came_from is PostOrigin.ELSEWHERE:
-        abort(403, "This form was sent from another site. To sign, use the form on this page.")
+        abort(
+            403,
+            gettext("This form was sent from another site. To sign, use the form on this page."),
+        )
     form = SignForm(meta={"csrf": came_from is PostOrigin.UNKNOWN})
     valid = form.validate_on_submit()
     if form.meta.csrf and form.csrf_token.errors:
@@ -211,7 +228,8 @@ def sign(slug: str) -> BaseResponse:
         client_block_hash=block_hash(settings.current_key, request.remote_addr),
         client_address=request.remote_addr,
     )
-    lifecycle.sign(db.session, letter, form.answers(), settings=settings, now=utcnow(), clues=clues)
+    answers = form.answers(language=str(get_locale()))
+    lifecycle.sign(db.session, letter, answers, settings=settings, now=utcnow(), clues=clues)
     db.session.commit()
     # `slug`, not letter.slug: the commit expired the letter, and reading it would query again.
     return redirect(url_for("public.check_email", slug=slug), code=303)
@@ -384,7 +402,7 @@ def _signatory_list_page(slug: str) -> str:
         search=search or "",
         country=country or "",
         verified_only=verified_only,
-        countries=country_choices(),
+        countries=country_choices(str(get_locale())),
         verified_count=public_list.count_verified(db.session, letter),
         is_first_page=not request.args.get("cursor"),
         notables=public_list.notable_signatories(db.session, letter),
@@ -416,7 +434,7 @@ def version_text(slug: str, number: int) -> Response:
     def text() -> bytes:
         letter = letters.public_letter(db.session, slug)
         if whole_number(str(number)) is None:
-            raise NotFound("This letter has no such version.")
+            raise NotFound(N_("This letter has no such version."))
         return letters.version_of(db.session, letter, number).body.encode("utf-8")
 
     response = shared_response(text, mimetype="text/markdown")
@@ -434,7 +452,7 @@ def breakdown_page(slug: str) -> Response:
             "public/breakdown.html",
             letter=letter,
             result=breakdown.letter_breakdown(db.session, letter),
-            country_name=country_name,
+            country_name=local_country_name,
         )
 
     return shared_response(page)
@@ -496,7 +514,7 @@ def snapshot_file(slug: str, number: int) -> Response:
     def content() -> bytes:
         letter = letters.public_letter(db.session, slug)
         if whole_number(str(number)) is None:
-            raise NotFound("This letter has no such snapshot.")
+            raise NotFound(N_("This letter has no such snapshot."))
         return snapshots.snapshot_file(db.session, letter, number)
 
     response = shared_response(content, mimetype="text/csv")

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.db import DbSession
-from app.errors import InvalidInput, NotFound
+from app.errors import N_, InvalidInput, NotFound
 from app.models import (
     SNAPSHOT_NOTE_MAX,
     Letter,
@@ -124,5 +124,5 @@ def snapshot_file(session: DbSession, letter: Letter, number: int) -> bytes:
         select(Snapshot.content).where(Snapshot.letter_id == letter.id, Snapshot.number == number)
     )
     if content is None:
-        raise NotFound("This letter has no such snapshot.")
+        raise NotFound(N_("This letter has no such snapshot."))
     return bytes(content)

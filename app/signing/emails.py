@@ -43,11 +43,22 @@ def queue_about_signature(
 
 
 def queue_withdrawal_receipt(
-    session: DbSession, letter: Letter, *, name: str, to_address: str, settings: SigningSettings
+    session: DbSession,
+    letter: Letter,
+    *,
+    name: str,
+    to_address: str,
+    language: str,
+    settings: SigningSettings,
 ) -> None:
-    """The receipt outlives the signature it is about, so it carries the name with it."""
+    """The receipt outlives the signature it is about, so it carries the name (and the
+    language) with it."""
     message = Outgoing(
-        kind=WITHDRAWN, to_address=to_address, letter_id=letter.id, context={"name": name}
+        kind=WITHDRAWN,
+        to_address=to_address,
+        letter_id=letter.id,
+        language=language,
+        context={"name": name},
     )
     queue_email(session, message, sender_domain=settings.sender_domain)
 
@@ -61,6 +72,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
             return {
                 row.id: render(
                     CONFIRM,
+                    language=signature.language,
                     letter=signature.letter,
                     signature=signature,
                     country=country_name(signature.country),
@@ -80,6 +92,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
         return {
             row.id: render(
                 ALREADY_SIGNED,
+                language=signature.language,
                 letter=signature.letter,
                 signature=signature,
                 letter_url=letter_url(settings, signature.letter.slug),
@@ -92,6 +105,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
         return {
             row.id: render(
                 WITHDRAWN,
+                language=row.language,
                 letter=letter,
                 name=(row.context or {}).get("name", ""),
                 letter_url=letter_url(settings, letter.slug),

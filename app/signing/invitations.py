@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 
 from app import audit
 from app.db import DbSession
-from app.errors import InvalidInput, NotFound
+from app.errors import N_, InvalidInput, NotFound
 from app.mail.composing import ComposedEmail, KindComposer, render
 from app.mail.outbox import Outgoing, queue_many
 from app.models import (
@@ -170,7 +170,7 @@ def invitations_of(session: DbSession, letter: Letter) -> Sequence[Invitation]:
 def _invitation_of(session: DbSession, letter: Letter, invitation_id: int) -> Invitation:
     invitation = session.get(Invitation, invitation_id) if is_row_id(invitation_id) else None
     if invitation is None or invitation.letter_id != letter.id:
-        raise NotFound("This letter has no such invitation.")
+        raise NotFound(N_("This letter has no such invitation."))
     return invitation
 
 
@@ -259,7 +259,7 @@ def invitation_from_token(
     )
     invitation = session.get(Invitation, invitation_id)
     if invitation is None or invitation.letter_id != letter.id:
-        raise NotFound("This link is not valid.")
+        raise NotFound(N_("This link is not valid."))
     if invitation.opened_at is None:
         invitation.opened_at = now
         session.flush()
@@ -290,6 +290,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
             letter = letters[invitation.letter_id]
             written[row.id] = render(
                 INVITATION,
+                language=row.language,
                 letter=letter,
                 invitation=invitation,
                 invitation_url=invitation_url(settings, letter.slug, invitation.id),

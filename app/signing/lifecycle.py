@@ -24,7 +24,7 @@ from app.affiliations.affiliations import (
     existing_affiliation_id,
 )
 from app.db import DbSession, upsert
-from app.errors import LetterClosed, NotFound
+from app.errors import N_, LetterClosed, NotFound
 from app.letters.letters import SLUG_PATTERN, public_letter
 from app.mail.outbox import queue_email
 from app.models import (
@@ -75,6 +75,8 @@ class SignatureInput:
     on_behalf: bool = False
     #: "Email me news about this letter" (unticked unless the signer ticks it).
     wants_news: bool = False
+    #: The language the signer read and signed in; their emails are written in it.
+    language: str = "en"
 
 
 class SignOutcome(enum.Enum):
@@ -98,7 +100,7 @@ def sign(
     A new signature that trips a soft defence is stored held for review (quarantined); the
     signer sees and receives exactly what anyone else would."""
     if not letter.is_open(now):
-        raise LetterClosed("This letter is closed and no longer takes signatures.")
+        raise LetterClosed(N_("This letter is closed and no longer takes signatures."))
     keys = SignerKeys.of(answers.name, answers.email)
     with_rate = settings.rate_checks and clues.client_hash is not None
     found = (
@@ -152,7 +154,7 @@ def sign_from_invitation(
     launched). The signature, or None when the address's signature was hidden by the
     organisers. Signing twice from one invitation changes nothing."""
     if not letter.is_open(now):
-        raise LetterClosed("This letter is closed and no longer takes signatures.")
+        raise LetterClosed(N_("This letter is closed and no longer takes signatures."))
     if invitation.signature_id is not None:
         return session.get(Signature, invitation.signature_id)
     answers = replace(answers, email=invitation.email)
@@ -279,6 +281,7 @@ def _create(
         "verified_at": now if confirmed else None,
         "initial": confirmed and letter.launched_at is None,
         "wants_news": answers.wants_news,
+        "language": answers.language,
         "name": answers.name,
         "name_key": keys.name_key,
         "email": answers.email,
@@ -377,7 +380,7 @@ def signature_from_token(
 def _confirmable(session: DbSession, letter: Letter, signature_id: int) -> Signature:
     signature = _signature_of_letter(session, letter, signature_id)
     if signature.state not in (SignatureState.PENDING, SignatureState.VERIFIED):
-        raise NotFound("This link can no longer be used.")
+        raise NotFound(N_("This link can no longer be used."))
     return signature
 
 
@@ -399,7 +402,7 @@ def signature_from_link(
 def _signature_of_letter(session: DbSession, letter: Letter, signature_id: int) -> Signature:
     signature = session.get(Signature, signature_id)
     if signature is None or signature.letter_id != letter.id:
-        raise NotFound("This link is not valid.")
+        raise NotFound(N_("This link is not valid."))
     return signature
 
 
@@ -426,7 +429,7 @@ def confirm_by_link(
     signature = _confirmable(session, public_letter(session, slug), signature_id)
     if signature.state is SignatureState.PENDING:
         if not signature.letter.is_open(now):
-            raise LetterClosed("This letter closed before the signature was confirmed.")
+            raise LetterClosed(N_("This letter closed before the signature was confirmed."))
         session.refresh(signature)  # confirmed meanwhile by another click
     return False
 
@@ -507,7 +510,7 @@ def resend_confirmation(
 ) -> SignOutcome:
     """A fresh link for an expired one, within the per-signature cap."""
     if not letter.is_open(now):
-        raise LetterClosed("This letter is closed and no longer takes signatures.")
+        raise LetterClosed(N_("This letter is closed and no longer takes signatures."))
     signature = _signature_of_letter(session, letter, signature_id)
     return _respond_to_repeat(session, signature, settings)
 
@@ -532,7 +535,7 @@ def signature_for_withdrawal(
         max_age=settings.withdraw_max_age,
     )
     if signature.state is SignatureState.WITHDRAWN:
-        raise NotFound("This signature has already been withdrawn.")
+        raise NotFound(N_("This signature has already been withdrawn."))
     return signature
 
 
@@ -577,4 +580,11 @@ def withdraw(
     signature.hidden_reason = None
     signature.wants_news = False
     session.flush()
-    queue_withdrawal_receipt(session, letter, name=name, to_address=address, settings=settings)
+    queue_withdrawal_receipt(
+        session,
+        letter,
+        name=name,
+        to_address=address,
+        language=signature.language,
+        settings=settings,
+    )

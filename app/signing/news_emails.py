@@ -66,6 +66,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
             stop_url = unsubscribe_url(settings, letter.slug, signature.id)
             written[row.id] = render(
                 NEWS,
+                language=signature.language,
                 letter=letter,
                 update=update,
                 body_html=render_markdown(update.body),

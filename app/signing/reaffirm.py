@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from app.db import DbSession
-from app.errors import NotFound
+from app.errors import N_, NotFound
 from app.letters.letters import REAFFIRM, LineChange, diff_lines
 from app.mail.composing import ComposedEmail, KindComposer, render
 from app.models import EmailStatus, Letter, LetterVersion, OutboundEmail, Signature, SignatureState
@@ -40,7 +40,7 @@ def signature_to_reaffirm(
         max_age=settings.withdraw_max_age,
     )
     if signature.state is not SignatureState.VERIFIED:
-        raise NotFound("This signature is no longer on the letter.")
+        raise NotFound(N_("This signature is no longer on the letter."))
     return signature
 
 
@@ -88,6 +88,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
                 continue  # withdrawn, or kept already: nothing to ask
             written[row.id] = render(
                 REAFFIRM,
+                language=signature.language,
                 letter=letter,
                 signature=signature,
                 agreed=agreed,

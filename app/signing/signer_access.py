@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.db import DbSession
-from app.errors import NotFound
+from app.errors import N_, NotFound
 from app.mail.composing import ComposedEmail, KindComposer, render
 from app.mail.outbox import Outgoing, queue_email
 from app.models import Letter, OutboundEmail, Signature, SignatureState, SignerAccess
@@ -27,7 +27,12 @@ MY_SIGNATURES = "my_signatures"
 
 
 def request_access(
-    session: DbSession, address: str, *, settings: SigningSettings, now: datetime
+    session: DbSession,
+    address: str,
+    *,
+    language: str,
+    settings: SigningSettings,
+    now: datetime,
 ) -> None:
     """Queue the email with the link for this (already checked) address. Nothing tells the
     caller whether the address signed anything."""
@@ -36,7 +41,12 @@ def request_access(
     session.flush()
     queue_email(
         session,
-        Outgoing(kind=MY_SIGNATURES, to_address=address, context={"access": str(access.id)}),
+        Outgoing(
+            kind=MY_SIGNATURES,
+            to_address=address,
+            language=language,
+            context={"access": str(access.id)},
+        ),
         sender_domain=settings.sender_domain,
     )
 
@@ -50,7 +60,7 @@ def access_from_token(session: DbSession, token: str, *, settings: SigningSettin
     )
     access = session.get(SignerAccess, access_id)
     if access is None:
-        raise NotFound("This link is not valid.")
+        raise NotFound(N_("This link is not valid."))
     return access
 
 
@@ -77,7 +87,7 @@ def signature_of(session: DbSession, access: SignerAccess, signature_id: int) ->
         or signature.email_normalized != access.email_normalized
         or signature.state not in (SignatureState.PENDING, SignatureState.VERIFIED)
     ):
-        raise NotFound("This signature is not on this page.")
+        raise NotFound(N_("This signature is not on this page."))
     return signature
 
 
@@ -103,6 +113,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
                 continue  # expired and forgotten
             written[row.id] = render(
                 MY_SIGNATURES,
+                language=row.language,
                 signed=len(signatures_of(session, access)),
                 link=my_signatures_url(settings, access.id),
                 valid_hours=max(1, settings.my_signatures_max_age // 3600),

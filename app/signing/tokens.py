@@ -11,7 +11,7 @@ from enum import Enum
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from app.errors import DomainError
+from app.errors import N_, DomainError
 
 
 class TokenPurpose(Enum):
@@ -35,7 +35,7 @@ class TokenExpired(DomainError):
     """Genuine but too old; carries the subject so a fresh link can be offered."""
 
     def __init__(self, subject_id: int) -> None:
-        super().__init__("This link has expired.")
+        super().__init__(N_("This link has expired."))
         self.subject_id = subject_id
 
 
@@ -52,7 +52,7 @@ def make_token(secret_key: str | Sequence[str], purpose: TokenPurpose, subject_i
 def _subject(payload: object) -> int:
     if isinstance(payload, int) and not isinstance(payload, bool) and payload > 0:
         return payload
-    raise TokenInvalid("This link is not valid.")
+    raise TokenInvalid(N_("This link is not valid."))
 
 
 def read_token(
@@ -64,11 +64,11 @@ def read_token(
         return _subject(serializer.loads(token, max_age=max_age))
     except SignatureExpired as expired:
         if expired.payload is None:
-            raise TokenInvalid("This link is not valid.") from None
+            raise TokenInvalid(N_("This link is not valid.")) from None
         try:
             subject = serializer.load_payload(expired.payload)
         except BadSignature:
-            raise TokenInvalid("This link is not valid.") from None
+            raise TokenInvalid(N_("This link is not valid.")) from None
         raise TokenExpired(_subject(subject)) from None
     except BadSignature:
-        raise TokenInvalid("This link is not valid.") from None
+        raise TokenInvalid(N_("This link is not valid.")) from None

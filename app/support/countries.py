@@ -5,27 +5,40 @@ from __future__ import annotations
 from functools import cache
 
 import pycountry
+from babel import Locale
 
 from app.support.text import matching_key
 
 
 @cache
-def country_choices() -> tuple[tuple[str, str], ...]:
-    """(code, name) pairs sorted by name, for the sign form (built once: every form uses it)."""
+def country_choices(language: str = "en") -> tuple[tuple[str, str], ...]:
+    """(code, name) pairs sorted by name in `language` (CLDR's names, through Babel; English
+    as pycountry writes them), for the sign form (built once per language)."""
+    territories = Locale.parse(language).territories if language != "en" else {}
     pairs = [
-        (country.alpha_2, getattr(country, "common_name", None) or country.name)
+        (
+            country.alpha_2,
+            territories.get(country.alpha_2)
+            or getattr(country, "common_name", None)
+            or country.name,
+        )
         for country in pycountry.countries
     ]
-    return tuple(sorted(pairs, key=lambda pair: pair[1].casefold()))
+    return tuple(sorted(pairs, key=lambda pair: _sort_key(pair[1])))
+
+
+def _sort_key(name: str) -> str:
+    """Sorts names as readers expect, whatever their accents ("Égypte" among the E's)."""
+    return matching_key(name)
 
 
 @cache
-def _names() -> dict[str, str]:
-    return dict(country_choices())
+def _names(language: str = "en") -> dict[str, str]:
+    return dict(country_choices(language))
 
 
-def country_name(code: str) -> str:
-    return _names().get(code, code)
+def country_name(code: str, language: str = "en") -> str:
+    return _names(language).get(code, code)
 
 
 def is_country_code(code: str) -> bool:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from flask_babel import get_locale, gettext
 from markupsafe import Markup, escape
 from wtforms import BooleanField, EmailField, Field, StringField, TextAreaField, widgets
 from wtforms.validators import ValidationError
@@ -34,7 +35,9 @@ def multi_line(value: Any) -> Any:
 def printable(*, multiline: bool = False) -> Callable[[Any, Field], None]:
     def check(_form: Any, field: Field) -> None:
         if isinstance(field.data, str) and has_control_characters(field.data, multiline=multiline):
-            raise ValidationError("Please remove the invisible control characters from this field.")
+            raise ValidationError(
+                gettext("Please remove the invisible control characters from this field.")
+            )
 
     return check
 
@@ -42,7 +45,7 @@ def printable(*, multiline: bool = False) -> Callable[[Any, Field], None]:
 def no_stacked_marks(_form: Any, field: Field) -> None:
     """Refuse "zalgo" text: marks stacked on a letter smear over the lines of the list."""
     if isinstance(field.data, str) and has_stacked_marks(field.data):
-        raise ValidationError(STACKED_MARKS_MESSAGE)
+        raise ValidationError(gettext(STACKED_MARKS_MESSAGE))
 
 
 def moment_from(text: str, *, naive_means_utc: bool) -> datetime:
@@ -67,7 +70,7 @@ def deliverable_looking_email(_form: Any, field: Field) -> None:
     try:
         field.data = email_address(field.data or "")
     except InvalidAddress as error:
-        raise ValidationError(str(error)) from None
+        raise ValidationError(gettext(str(error))) from None
 
 
 # --- fields that render cheaply --------------------------------------------------------------
@@ -146,19 +149,26 @@ class CountrySelect(widgets.Select):
         chosen = field.data or None  # nothing chosen yet: no option marked, as WTForms did
         options = "".join(
             selected if value == chosen else plain
-            for value, plain, selected in _country_options(getattr(field, "placeholder", None))
+            for value, plain, selected in _country_options(
+                _text(getattr(field, "placeholder", None)), str(get_locale() or "en")
+            )
         )
         # The options were escaped when they were made; `attributes` escapes the rest.
         select = f"<select {attributes(name=field.name, **values)}>{options}</select>"
         return Markup(select)  # noqa: S704
 
 
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)  # a lazy translation, in the page's language
+
+
 @cache
-def _country_options(placeholder: str | None) -> tuple[tuple[str, str, str], ...]:
-    """(code, option, selected option) for each country, after the placeholder if any."""
+def _country_options(placeholder: str | None, language: str) -> tuple[tuple[str, str, str], ...]:
+    """(code, option, selected option) for each country, named in `language`, after the
+    placeholder if any."""
     choices = [("", placeholder)] if placeholder is not None else []
     options = []
-    for value, label in [*choices, *country_choices()]:
+    for value, label in [*choices, *country_choices(language)]:
         code, name = escape(value), escape(label)
         options.append(
             (
@@ -184,4 +194,4 @@ class CountryField(TextField):
 
     def pre_validate(self, form: object) -> None:
         if self.data and not is_country_code(self.data):
-            raise ValidationError("Please choose a country from the list.")
+            raise ValidationError(gettext("Please choose a country from the list."))

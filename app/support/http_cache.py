@@ -34,6 +34,8 @@ from flask import Flask, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wsgi import get_host
 
+from app.support.languages import LANGUAGE_PARAMETER, negotiated_language
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -142,9 +144,12 @@ TRACKING_PARAMETERS = frozenset(
 
 
 def _only_tracking(query_string: str) -> bool:
-    """True when every parameter of the query string is one of TRACKING_PARAMETERS."""
+    """True when every parameter of the query string is one of TRACKING_PARAMETERS, or the
+    language (which the key holds)."""
     for name, _value in parse_qsl(query_string, keep_blank_values=True):
-        if not (name.startswith("utm_") or name in TRACKING_PARAMETERS):
+        if not (
+            name.startswith("utm_") or name in TRACKING_PARAMETERS or name == LANGUAGE_PARAMETER
+        ):
             return False
     return True
 
@@ -227,7 +232,7 @@ class SharedResponseCache:
             and "public" in headers.get("cache-control", "")
             and "etag" in headers
             and "set-cookie" not in headers
-            and "vary" not in headers
+            and headers.get("vary", "accept-language").lower() == "accept-language"
         ):
             start_response(captured["status"], captured["headers"], captured["exc_info"])
             return result
@@ -247,14 +252,18 @@ class SharedResponseCache:
 
 
 def _cache_key(environ: WSGIEnvironment) -> tuple[str, ...]:
-    """What a public page may depend on besides the data: its path, the host it was asked for
-    and the scheme (a proxy's X-Forwarded-Proto included: ProxyFix runs inside this cache).
-    Not the query string: only pages without one, or with tracking parameters only, are kept."""
+    """What a public page may depend on besides the data: its path, the host it was asked for,
+    the scheme (a proxy's X-Forwarded-Proto included: ProxyFix runs inside this cache) and the
+    language. Not the rest of the query string: only pages without one, or with tracking
+    parameters and the language only, are kept."""
+    language_asked = dict(parse_qsl(environ.get("QUERY_STRING", ""))).get(LANGUAGE_PARAMETER)
     return (
         environ.get("PATH_INFO", ""),
         get_host(environ),
         environ.get("wsgi.url_scheme", ""),
         environ.get("HTTP_X_FORWARDED_PROTO", ""),
+        # The language it is written in (support/languages.py's one rule).
+        negotiated_language(language_asked, environ.get("HTTP_ACCEPT_LANGUAGE")),
     )
 
 

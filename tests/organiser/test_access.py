@@ -28,6 +28,7 @@ def _url(rule: str, slug: str, signature_id: int) -> str:
     url = url.replace("<int:organiser_id>", "1").replace("<int:organisation_id>", "1")
     url = url.replace("<int:affiliation_id>", "1").replace("<int:invitation_id>", "1")
     url = url.replace("<int:update_id>", "1").replace("<int:response_id>", "1")
+    url = url.replace("<language>", "fr")
     assert "<" not in url, f"{rule}: teach this test the new URL part"
     return url
 

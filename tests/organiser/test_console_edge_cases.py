@@ -41,6 +41,7 @@ def test_anonymous_posts_with_a_valid_form_token_still_go_to_sign_in(
         url = url.replace("<int:organiser_id>", "1").replace("<int:organisation_id>", "1")
         url = url.replace("<int:affiliation_id>", "1").replace("<int:invitation_id>", "1")
         url = url.replace("<int:update_id>", "1").replace("<int:response_id>", "1")
+        url = url.replace("<language>", "fr")
         data = {"csrf_token": token, "action": "hide", "reason": "x", "ids": [str(signature.id)]}
         response = client.post(url, data=data)
         assert response.status_code == 302, (rule.endpoint, response.status_code)
