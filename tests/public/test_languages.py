@@ -134,3 +134,28 @@ def test_a_translated_letter_is_offered_with_the_original(client: FlaskClient, s
     english = client.get("/letters/translated").get_data(as_text=True)
     assert "We call for laws." in english and "Nous demandons" not in english
     assert 'hreflang="fr"' in english
+
+
+def test_owners_add_and_remove_translations_in_the_console(client: FlaskClient, session) -> None:
+    from app.models import OrganiserRole
+    from tests.factories import make_organiser
+    from tests.helpers import csrf_token, log_in
+
+    letter = make_letter(session, slug="console-translated")
+    owner = make_organiser(session, letters={letter: OrganiserRole.OWNER})
+    log_in(client, owner.email)
+    url = "/admin/letters/console-translated/translations"
+    token = csrf_token(client, url)
+    same = client.post(url, data={"csrf_token": token, "language": "en", "title": "T", "body": "B"})
+    assert same.status_code == 422  # not the letter's own language
+    saved = client.post(
+        url,
+        data={"csrf_token": token, "language": "de", "title": "Titel", "body": "Text auf Deutsch."},
+    )
+    assert saved.status_code == 303
+    assert "Text auf Deutsch." in client.get("/letters/console-translated?lang=de").get_data(
+        as_text=True
+    )
+    client.post(f"{url}/de/remove", data={"csrf_token": token})
+    assert letters.translations_of(session, letter) == {}
+    assert client.post(f"{url}/xx/remove", data={"csrf_token": token}).status_code == 404
