@@ -8,7 +8,7 @@ from urllib.parse import quote, urlsplit
 
 import segno
 from flask import Response, render_template, url_for
-from flask_babel import gettext
+from flask_babel import format_decimal, get_locale, get_translations, gettext, ngettext
 from markupsafe import Markup
 
 from app.db import db, utcnow
@@ -68,11 +68,32 @@ def share_png(slug: str) -> Response:
 
     def picture() -> bytes:
         letter = letters.public_letter(db.session, slug)
-        count = share_image.material_count(public_list.count_verified(db.session, letter))
+        count = public_list.count_verified(db.session, letter)
+        translation = letters.translations_of(db.session, letter).get(str(get_locale()))
         site = urlsplit(url_for("public.index", _external=True)).netloc
-        return share_image.share_png(letter.title, count, letter.organisers_name, site)
+        return share_image.share_png(
+            translation.title if translation else letter.title,
+            count_line(count),
+            gettext("Organised by %(name)s", name=letter.organisers_name)
+            if letter.organisers_name
+            else gettext("An open letter"),
+            site,
+        )
 
     return shared_response(picture, mimetype="image/png")
+
+
+def count_line(count: int) -> str:
+    """The count as the share image says it, in the reader's language: exact below 100,
+    else its first two digits and a plus ("1,200+")."""
+    shown = share_image.material_count(count)
+    if shown == count:
+        return ngettext("%(num)s verified signature", "%(num)s verified signatures", count)
+    # Flask-Babel's ngettext would write `num` without the language's thousands separator.
+    text = get_translations().ngettext(
+        "%(num)s+ verified signature", "%(num)s+ verified signatures", shown
+    )
+    return str(text) % {"num": format_decimal(shown)}
 
 
 @bp.get("/letters/<slug>/embed")

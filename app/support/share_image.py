@@ -26,16 +26,11 @@ def material_count(count: int) -> int:
     return count // scale * scale
 
 
-def count_line(count: int) -> str:
-    shown = material_count(count)
-    plus = "+" if shown != count else ""
-    noun = "signature" if shown == 1 and not plus else "signatures"
-    return f"{shown:,}{plus} verified {noun}"
-
-
 @lru_cache(maxsize=256)
-def share_png(title: str, shown_count: int, organisers: str, site: str) -> bytes:
-    """The PNG for these values (shown_count as material_count gives it)."""
+def share_png(title: str, count_text: str, footer: str, site: str) -> bytes:
+    """The PNG for these texts, written by the caller in the reader's language (the count
+    as material_count gives it, so the picture changes only when the count does
+    materially)."""
     image = Image.new("RGB", (WIDTH, HEIGHT), _BACKGROUND)
     draw = ImageDraw.Draw(image)
     heading = ImageFont.load_default(size=64)
@@ -48,8 +43,7 @@ def share_png(title: str, shown_count: int, organisers: str, site: str) -> bytes
     for line in lines:
         draw.text((70, y), line, font=heading, fill=_INK)
         y += 78
-    draw.text((70, HEIGHT - 200), count_line(shown_count), font=large, fill=_INK)
-    footer = f"Organised by {organisers}" if organisers else "An open letter"
+    draw.text((70, HEIGHT - 200), count_text[:40], font=large, fill=_INK)
     draw.text((70, HEIGHT - 110), footer[:70], font=small, fill=_SOFT)
     draw.text((WIDTH - 70, HEIGHT - 110), site[:40], font=small, fill=_SOFT, anchor="ra")
     out = io.BytesIO()

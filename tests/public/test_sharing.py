@@ -45,14 +45,23 @@ def test_the_letter_page_previews_with_a_drawn_image(client: FlaskClient, sessio
     assert "/letters/shared/embed" in page and "/letters/shared/poster" in page
 
 
+def test_the_image_says_the_count_in_the_readers_language(app) -> None:
+    from app.public.share_views import count_line
+
+    with app.test_request_context("/?lang=en"):
+        assert count_line(1) == "1 verified signature"
+        assert count_line(1234) == "1,200+ verified signatures"
+    with app.test_request_context("/?lang=de"):
+        assert count_line(1234) != "1,200+ verified signatures"
+        assert "1.200+" in count_line(1234)
+
+
 def test_the_image_is_drawn_again_only_when_the_count_changes_materially() -> None:
-    from app.support.share_image import count_line, material_count
+    from app.support.share_image import material_count
 
     assert [material_count(n) for n in (0, 1, 99, 100, 1234, 1299, 1300, 56789)] == [
         0, 1, 99, 100, 1200, 1200, 1300, 56000,
     ]  # fmt: skip
-    assert count_line(1) == "1 verified signature"
-    assert count_line(1234) == "1,200+ verified signatures"
 
 
 def test_only_the_widget_may_be_framed_by_other_sites(client: FlaskClient, session) -> None:
