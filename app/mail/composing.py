@@ -4,6 +4,7 @@ from templates/mail/, when the sender delivers the outbox row that names it."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -76,6 +77,9 @@ class Composer:
 TRANSLATIONS = PROJECT_ROOT / "app" / "translations"
 
 
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
 @cache
 def _environment(language: str) -> Environment:
     """The mail templates in one language: gettext from that language's catalogue (English,
@@ -110,8 +114,9 @@ def render(
     context["language"] = language
     subject = env.get_template(f"{template}.subject.txt").render(**context)
     return ComposedEmail(
-        # A subject is one line: a newline in it would start a header of its own.
-        subject=" ".join(subject.split()),
+        # A subject is one line: a newline in it would start a header of its own. Only line
+        # breaks go: French puts no-break spaces before its colons.
+        subject=_LINE_BREAKS.sub(" ", subject).strip(),
         body_text=env.get_template(f"{template}.txt").render(**context),
         body_html=env.get_template(f"{template}.html").render(**context),
         headers=headers,

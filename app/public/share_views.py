@@ -119,8 +119,9 @@ def poster(slug: str) -> Response:
     def page() -> str:
         letter = letters.public_letter(db.session, slug)
         address = url_for("public.letter", slug=letter.slug, _external=True)
+        # A viewBox, not a fixed size: the code scales to the poster's box whole.
         qr = segno.make(address, error="m").svg_inline(
-            scale=8, title=f"QR code: {address}", svgclass="qr", lineclass=None
+            scale=8, title=f"QR code: {address}", svgclass="qr", lineclass=None, omitsize=True
         )
         return render_template(
             "public/poster.html",

@@ -76,8 +76,12 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
                     letter=signature.letter,
                     signature=signature,
                     country=country_name(signature.country),
-                    confirm_url=confirm_url(settings, signature.letter.slug, signature.id),
-                    withdraw_url=withdraw_url(settings, signature.letter.slug, signature.id),
+                    confirm_url=confirm_url(
+                        settings, signature.letter.slug, signature.id, signature.language
+                    ),
+                    withdraw_url=withdraw_url(
+                        settings, signature.letter.slug, signature.id, signature.language
+                    ),
                     valid_days=days,
                     reminder=reminder,
                 )
@@ -95,7 +99,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
                 language=signature.language,
                 letter=signature.letter,
                 signature=signature,
-                letter_url=letter_url(settings, signature.letter.slug),
+                letter_url=letter_url(settings, signature.letter.slug, signature.language),
             )
             for row, signature in with_signatures(session, rows)
         }
@@ -108,7 +112,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
                 language=row.language,
                 letter=letter,
                 name=(row.context or {}).get("name", ""),
-                letter_url=letter_url(settings, letter.slug),
+                letter_url=letter_url(settings, letter.slug, row.language),
             )
             for row in rows
             if (letter := letters.get(row.letter_id or 0)) is not None

@@ -293,7 +293,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
                 language=row.language,
                 letter=letter,
                 invitation=invitation,
-                invitation_url=invitation_url(settings, letter.slug, invitation.id),
+                invitation_url=invitation_url(settings, letter.slug, invitation.id, row.language),
                 valid_days=days,
             )
         return written

@@ -63,14 +63,14 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
             if signature.state is not SignatureState.VERIFIED:
                 continue
             letter = signature.letter
-            stop_url = unsubscribe_url(settings, letter.slug, signature.id)
+            stop_url = unsubscribe_url(settings, letter.slug, signature.id, signature.language)
             written[row.id] = render(
                 NEWS,
                 language=signature.language,
                 letter=letter,
                 update=update,
                 body_html=render_markdown(update.body),
-                letter_url=letter_url(settings, letter.slug),
+                letter_url=letter_url(settings, letter.slug, signature.language),
                 unsubscribe_url=stop_url,
                 headers=(
                     ("List-Unsubscribe", f"<{stop_url}>"),

@@ -93,8 +93,8 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
                 signature=signature,
                 agreed=agreed,
                 changes=diff_lines(versions[letter.id, agreed].body, letter.body),
-                reaffirm_url=reaffirm_url(settings, letter.slug, signature.id),
-                withdraw_url=withdraw_url(settings, letter.slug, signature.id),
+                reaffirm_url=reaffirm_url(settings, letter.slug, signature.id, signature.language),
+                withdraw_url=withdraw_url(settings, letter.slug, signature.id, signature.language),
             )
         return written
 

@@ -115,7 +115,7 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
                 MY_SIGNATURES,
                 language=row.language,
                 signed=len(signatures_of(session, access)),
-                link=my_signatures_url(settings, access.id),
+                link=my_signatures_url(settings, access.id, row.language),
                 valid_hours=max(1, settings.my_signatures_max_age // 3600),
             )
         return written

@@ -22,7 +22,14 @@ from typing import Any
 import pytest
 from babel.support import NullTranslations, Translations
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 from sqlalchemy import select, update
 
 from app.db import db, utcnow
@@ -34,7 +41,6 @@ from app.organisations.registry import OrganisationInput, save_organisation
 from app.signatories import snapshots
 from app.signing import emails as signing_emails
 from app.signing import invitations, lifecycle, signer_access
-from app.signing.links import confirm_url
 from app.signing.settings import signing_settings
 from app.support.countries import country_name
 from app.support.languages import LANGUAGES
@@ -53,10 +59,12 @@ from tests.helpers import PASSWORD, confirm_link, deliver_mail, html_body, text_
 
 LANGS = list(LANGUAGES)  # en, fr, de, es
 TITLE = "Ban deepfakes now"
-PHONE = {"width": 360, "height": 740}
-DESKTOP = {"width": 1280, "height": 900}
+PHONE = ViewportSize(width=360, height=740)
+DESKTOP = ViewportSize(width=1280, height=900)
+#: WCAG 2.2's reflow width (1.4.10): 320 CSS pixels.
+NARROWEST = ViewportSize(width=320, height=640)
 #: 200% zoom of a 1280 px wide window: the page lays out in 640 CSS px.
-ZOOMED = {"width": 640, "height": 400}
+ZOOMED = ViewportSize(width=640, height=400)
 #: The public pages of a letter, by what a reader would call them (paths under /letters/<slug>).
 LETTER_PAGES = {
     "letter": "",
@@ -140,21 +148,34 @@ def _assert_focus_is_visible(page: Page) -> None:
 
 
 def _horizontal_overflow(page: Page) -> dict[str, Any] | None:
-    """None if the page fits the window's width; else the widths and what sticks out."""
+    """None if the page fits the window's width; else the widths and the innermost elements
+    that make it wider: boxes that stick out past the window's edge, or whose content (a long
+    word, a wide table) spills out of them. What a scrolling or clipping box holds is its own
+    business, not the page's."""
     found: dict[str, Any] = page.evaluate(
         """() => {
             const width = window.innerWidth;
-            const wide = [];
+            const clipped = (el) => {
+                for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+                    if (getComputedStyle(up).overflowX !== "visible") return true;
+                }
+                return false;
+            };
+            const culprits = [];
             for (const el of document.querySelectorAll("body *")) {
                 const box = el.getBoundingClientRect();
-                if (box.width > 0 && box.right > width + 0.5) {
-                    wide.push(el.outerHTML.slice(0, 160));
-                }
+                if (box.width === 0 || clipped(el)) continue;
+                const spills = getComputedStyle(el).overflowX === "visible"
+                    && el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1;
+                if (box.right > width + 0.5 || spills) culprits.push(el);
             }
+            const innermost = culprits.filter(
+                (el) => !culprits.some((other) => other !== el && el.contains(other))
+            );
             return {
                 scrollWidth: document.documentElement.scrollWidth,
                 innerWidth: width,
-                sticking_out: wide.slice(0, 4),
+                culprits: innermost.slice(0, 4).map((el) => el.outerHTML.slice(0, 160)),
             };
         }"""
     )
@@ -373,20 +394,23 @@ def test_an_empty_form_gets_an_error_summary_whose_links_lead_to_the_fields(
         """() => {
             const summary = document.querySelector(".error-summary");
             const form = document.querySelector("section.sign form");
-            return Boolean(summary.compareDocumentPosition(form) & Node.DOCUMENT_POSITION_FOLLOWING);
+            const after = summary.compareDocumentPosition(form);
+            return Boolean(after & Node.DOCUMENT_POSITION_FOLLOWING);
         }"""
     )
     summary_box, name_box = summary.bounding_box(), page.locator("#name").bounding_box()
     assert summary_box and name_box and summary_box["y"] + summary_box["height"] <= name_box["y"]
 
     links = summary.get_by_role("link")
-    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
-    assert hrefs == ["#name", "#email", "#affiliation", "#title", "#country"]
+    wrong = ["name", "email", "affiliation", "title", "country"]
+    expect(links).to_have_count(len(wrong))
     expect(links.first).to_have_text(t(lang, "Please enter your full name."))
-    for href in hrefs:
-        field = page.locator(href or "")
+    for link, field_name in zip(links.all(), wrong, strict=True):
+        expect(link).to_have_attribute("href", f"#{field_name}")
+        field = page.locator(f"#{field_name}")
+        expect(field).to_have_attribute("name", field_name)
         expect(field).to_have_attribute("aria-invalid", "true")
-        expect(field).to_have_attribute("aria-describedby", re.compile(rf"{href[1:]}-error"))
+        expect(field).to_have_attribute("aria-describedby", re.compile(rf"{field_name}-error"))
 
     links.first.focus()
     page.keyboard.press("Enter")
@@ -397,6 +421,25 @@ def test_an_empty_form_gets_an_error_summary_whose_links_lead_to_the_fields(
 # --- 3. no horizontal scrolling on a phone, nor at 200% zoom -------------------------------
 
 
+def _public_pages() -> dict[str, str]:
+    pages = {name: f"/letters/story{path}" for name, path in LETTER_PAGES.items()}
+    pages["my-signatures"] = "/my-signatures"
+    return pages
+
+
+def _pages_scrolling_sideways(page: Page, base_url: str, lang: str) -> dict[str, Any]:
+    """Each public page that is wider than the window, with what sticks out."""
+    overflowing = {}
+    for name, path in _public_pages().items():
+        response = page.goto(f"{base_url}{path}{_in(lang)}")
+        assert response is not None and response.status == 200, name
+        _speaks(page, lang)
+        expect(page.locator("main")).to_be_visible()
+        if (found := _horizontal_overflow(page)) is not None:
+            overflowing[name] = found
+    return overflowing
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_no_page_scrolls_sideways_on_a_phone(
     live_server: str,  # noqa: F811
@@ -404,31 +447,44 @@ def test_no_page_scrolls_sideways_on_a_phone(
     lang: str,
 ) -> None:
     _a_letter_with_a_story()
-    page = chromium.new_page(viewport=PHONE)
-    overflowing = {}
-    paths = {name: f"/letters/story{path}" for name, path in LETTER_PAGES.items()}
-    paths["my-signatures"] = "/my-signatures"
-    for name, path in paths.items():
-        response = page.goto(f"{live_server}{path}{_in(lang)}")
-        assert response is not None and response.status == 200, name
-        _speaks(page, lang)
-        if (found := _horizontal_overflow(page)) is not None:
-            overflowing[name] = found
-    assert overflowing == {}
+    for viewport in (PHONE, NARROWEST):
+        page = chromium.new_page(viewport=viewport)
+        assert _pages_scrolling_sideways(page, live_server, lang) == {}, viewport
+        page.close()
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_the_letter_page_does_not_scroll_sideways_at_200_percent_zoom(
+def test_no_page_scrolls_sideways_at_200_percent_zoom(
     live_server: str,  # noqa: F811
     chromium: Browser,
     lang: str,
 ) -> None:
+    """A 1280 px window at 200% lays pages out in 640 CSS px (device_scale_factor would only
+    sharpen the pixels, not enlarge the page)."""
     _a_letter_with_a_story()
     page = chromium.new_page(viewport=ZOOMED)
     page.goto(f"{live_server}/letters/story{_in(lang)}")
     _speaks(page, lang)
     expect(page.get_by_role("heading", name=t(lang, "Sign this letter"))).to_be_visible()
-    assert _horizontal_overflow(page) is None
+    assert _horizontal_overflow(page) is None  # the letter page first: where people sign
+    assert _pages_scrolling_sideways(page, live_server, lang) == {}
+
+
+def test_the_posters_qr_code_is_drawn_whole(
+    live_server: str,  # noqa: F811
+    chromium: Browser,
+) -> None:
+    """The poster's QR code is sized by CSS: all of it must be drawn inside the box it is
+    given (an SVG without a viewBox is cropped, not scaled), or it cannot be scanned."""
+    _a_letter_with_a_story()
+    page = chromium.new_page(viewport=DESKTOP)
+    page.goto(f"{live_server}/letters/story/poster")
+    qr = page.locator(".poster-qr svg")
+    expect(qr).to_be_visible()
+    box, drawn = qr.bounding_box(), qr.locator("path").first.bounding_box()
+    assert box and drawn
+    assert drawn["x"] + drawn["width"] <= box["x"] + box["width"] + 0.5, (box, drawn)
+    assert drawn["y"] + drawn["height"] <= box["y"] + box["height"] + 0.5, (box, drawn)
 
 
 # --- 4. axe-core on every page and every email; the organiser's console ---------------------
@@ -527,7 +583,13 @@ def _queue_every_email(app: Flask, lang: str) -> set[str]:
             country="FR", comment=None, is_public=True, language=lang, **more,
         )  # fmt: skip
 
-    lifecycle.sign(db.session, letter, answers("Ana Confirm", "confirm@example.org"), settings=settings, now=now)  # noqa: E501
+    lifecycle.sign(
+        db.session,
+        letter,
+        answers("Ana Confirm", "confirm@example.org"),
+        settings=settings,
+        now=now,
+    )
     verified = make_signature(
         db.session, letter=letter, name="Vera Verified", email="verified@example.org"
     )
@@ -555,16 +617,15 @@ def _queue_every_email(app: Flask, lang: str) -> set[str]:
         status=letter.status, closes_at=None, target=None, now=now, substantive=True,
         milestones=[1], by=None, sender_domain="localhost",
     )  # fmt: skip
-    make_organiser(db.session, email="owner@campaign.example", letters={letter: OrganiserRole.OWNER})
+    make_organiser(
+        db.session, email="owner@campaign.example", letters={letter: OrganiserRole.OWNER}
+    )
     milestones.queue_milestone_emails(db.session, sender_domain="localhost")
 
     embargoed = make_letter(db.session, slug=f"invited-{lang}", title=TITLE)
     embargoed.embargoed, embargoed.launched_at = True, None
-    invitations.invite(
-        db.session, embargoed,
-        b"name,email,affiliation,title,country\nIvy Invited,invited@example.org,Oxford,Professor,GB\n",
-        settings=settings, by=None, now=now,
-    )  # fmt: skip
+    invited = b"name,email,affiliation,title,country\nIvy Invited,ivy@example.org,Oxford,Prof,GB\n"
+    invitations.invite(db.session, embargoed, invited, settings=settings, by=None, now=now)
     # The invitation names no signer yet: written in the language of the list it came with.
     db.session.execute(
         update(OutboundEmail).where(OutboundEmail.kind == "invitation").values(language=lang)
@@ -582,7 +643,9 @@ def test_axe_finds_nothing_serious_in_any_email(
     lang: str,
 ) -> None:
     kinds = _queue_every_email(app, lang)
-    every_kind = {path.name.split(".")[0] for path in (PROJECT_ROOT / "templates" / "mail").glob("*.html")}
+    every_kind = {
+        path.name.split(".")[0] for path in (PROJECT_ROOT / "templates" / "mail").glob("*.html")
+    }
     assert kinds >= every_kind | {"reminder"}, f"not queued: {every_kind - kinds}"
     stats = deliver_mail(app)
     assert stats.sent == len(mail_to_smtp.recorder.messages) >= len(kinds)
@@ -608,7 +671,7 @@ def test_the_organiser_console_in_a_browser(
         db.session, letter=letter, name="Mallory Fake", email="mallory@example.org"
     )
     owner = make_organiser(db.session, letters={letter: OrganiserRole.OWNER})
-    fake_id = fake.id
+    fake_id, slug = fake.id, letter.slug
     page = chromium.new_context(accept_downloads=True).new_page()
     found: dict[str, list[str]] = {}
 
@@ -661,7 +724,31 @@ def test_the_organiser_console_in_a_browser(
     expect(page.get_by_role("heading", name="Import signatories")).to_be_visible()
     check("import")
 
+    # And every other page of the console a letter's owner can open.
+    for address in _console_pages(slug, fake_id):
+        page.goto(f"{live_server}{address}")
+        expect(page.locator("h1")).to_be_visible()
+        check(address)
+
     assert found == {}
+
+
+def _console_pages(slug: str, signature_id: int) -> list[str]:
+    """Every GET page of the console for one letter (and the account-wide ones), from the
+    app's own routes, so a new console page is checked without being listed here."""
+    from flask import current_app
+
+    pages = []
+    for rule in current_app.url_map.iter_rules():
+        if not rule.rule.startswith("/admin") or "GET" not in (rule.methods or ()):
+            continue
+        if rule.endpoint in {"organiser.login", "organiser.login_code"} or "export" in rule.rule:
+            continue
+        address = rule.rule.replace("<slug>", slug)
+        address = address.replace("<int:signature_id>", str(signature_id))
+        if "<" not in address:
+            pages.append(address)
+    return sorted(pages)
 
 
 # --- 5. screenshots -----------------------------------------------------------------------

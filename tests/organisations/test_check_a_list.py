@@ -156,6 +156,7 @@ def test_the_integrity_line_counts_without_names(client: FlaskClient, session) -
     }
     page = client.get("/letters/checked").get_data(as_text=True)
     line = page[page.index('data-testid="integrity"') :][:600]
+    assert f"{data['integrity']['listed']} counted" in line  # the page says what the API says
     assert "1 withdrawn by their signers" in line
     assert "1 hidden by the organisers" in line
     assert "1 held for review" in line
