@@ -196,16 +196,20 @@ def _register_error_pages(app: Flask) -> None:
             database.db.session.registry.clear()
         return _error_response(
             503,
-            "The site is briefly unavailable. Nothing you sent was stored; please try again "
-            "in a minute.",
+            N_(
+                "The site is briefly unavailable. Nothing you sent was stored; please try again "
+                "in a minute."
+            ),
         )
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> tuple[Any, int]:
         return _error_response(
             400,
-            "This form has expired or was sent from somewhere else. "
-            "Please go back, reload the page and try again.",
+            N_(
+                "This form has expired or was sent from somewhere else. "
+                "Please go back, reload the page and try again."
+            ),
         )
 
     @app.errorhandler(HTTPException)
@@ -215,11 +219,15 @@ def _register_error_pages(app: Flask) -> None:
             return Response("Unknown host.\n", mimetype="text/plain"), 400
         status = error.code or 500
         messages = {
-            404: "There is nothing at this address. Check the link, or start from the home page.",
-            413: "What you sent is larger than any form here accepts. Please shorten it.",
-            429: "You have sent a lot of requests in a short time. Please wait a minute and try "
-            "again; nothing you signed has been lost.",
-            500: "Something went wrong on our side. Please try again shortly.",
+            404: N_(
+                "There is nothing at this address. Check the link, or start from the home page."
+            ),
+            413: N_("What you sent is larger than any form here accepts. Please shorten it."),
+            429: N_(
+                "You have sent a lot of requests in a short time. Please wait a minute and try "
+                "again; nothing you signed has been lost."
+            ),
+            500: N_("Something went wrong on our side. Please try again shortly."),
         }
         if status >= 500:
             database.db.session.rollback()

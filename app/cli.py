@@ -28,6 +28,7 @@ from app.signatories import public_list, snapshots
 from app.signing import invitations, lifecycle
 from app.signing.settings import signing_settings
 from app.support.http_cache import console_changed
+from app.support.languages import LANGUAGES
 
 letters_cli = AppGroup(
     "letters", help="Create, list and launch letters; invite founding signatories; post updates."
@@ -72,6 +73,12 @@ def _closing_time(
 @click.option("--exist-ok", is_flag=True, help="Do nothing if the slug already exists.")
 @click.option("--organisers", default="", help="Who runs the campaign (share image, poster).")
 @click.option(
+    "--language",
+    type=click.Choice(list(LANGUAGES)),
+    default="en",
+    help="The language the letter is written in.",
+)
+@click.option(
     "--embargo",
     is_flag=True,
     help="Hidden from the public until `letters launch`; invited people can sign it meanwhile.",
@@ -84,6 +91,7 @@ def create_letter(
     closes_at: datetime | None,
     exist_ok: bool,
     organisers: str,
+    language: str,
     embargo: bool,
 ) -> None:
     """Create a letter (open unless --draft; hidden until launched with --embargo)."""
@@ -106,6 +114,7 @@ def create_letter(
             closes_at=closes_at,
             embargoed=embargo,
             organisers_name=organisers,
+            language=language,
             now=utcnow(),
             by=None,
         )
@@ -123,8 +132,9 @@ def create_letter(
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def invite_signatories(slug: str, csv_file: Path) -> None:
     """Invite founding signatories from a CSV file: name, email, and optionally affiliation,
-    title, country. Each gets a personal link to read and sign the letter, even under
-    embargo. Any bad row stops it: every one is listed and nobody is invited."""
+    title, country, language (en, fr, de, es; the letter's own by default). Each gets a
+    personal link to read and sign the letter, even under embargo. Any bad row stops it:
+    every one is listed and nobody is invited."""
     letter = _letter(slug)
     try:
         result = invitations.invite(

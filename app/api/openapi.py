@@ -16,6 +16,8 @@ from app.signatories.checking import MAX_ITEMS, QUERY_MAX
 
 #: Endpoints of the api blueprint that describe the API rather than belong to it.
 _ABOUT_THE_API = {"api.openapi_document", "api.index"}
+#: Public endpoints outside /api that are part of it all the same: the open-data files.
+OPEN_DATA = {"public.signatories_json", "public.signatories_csv"}
 
 _NULLABLE_TEXT: dict[str, Any] = {"type": ["string", "null"]}
 _MOMENT = {"type": "string", "format": "date-time"}
@@ -166,6 +168,10 @@ def _error(description: str) -> dict[str, Any]:
 
 _RESPONSES = {
     "NotFound": _error("No public letter at this address (or none that may be shown)."),
+    "NotFoundPage": {
+        "description": "No public letter at this address: the site's page saying so.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
     "BadRequest": _error("A parameter or the body is not what the operation takes."),
     "TooLarge": _error("The body is larger than the operation takes."),
     "TooMany": _error("Too many requests from this address; try again later."),
@@ -199,7 +205,8 @@ def openapi_document(app: Flask, *, server_url: str) -> dict[str, Any]:
         },
     )
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
-        if not rule.endpoint.startswith("api.") or rule.endpoint in _ABOUT_THE_API:
+        in_the_api = rule.endpoint.startswith("api.") or rule.endpoint in OPEN_DATA
+        if not in_the_api or rule.endpoint in _ABOUT_THE_API:
             continue
         view = app.view_functions[rule.endpoint]
         if "---" not in (view.__doc__ or ""):

@@ -33,7 +33,7 @@ from app.models import (
     Signature,
     SignatureState,
 )
-from app.support.languages import LANGUAGES
+from app.support.languages import DEFAULT_LANGUAGE, LANGUAGES
 from app.support.text import has_control_characters, normalise
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -53,6 +53,7 @@ def create_letter(
     target: int | None = None,
     embargoed: bool = False,
     organisers_name: str = "",
+    language: str = DEFAULT_LANGUAGE,
     now: datetime | None = None,
     by: Organiser | None,
 ) -> Letter:
@@ -79,6 +80,7 @@ def create_letter(
         version=1,
         embargoed=embargoed,
         organisers_name=_checked_organisers(organisers_name),
+        language=_checked_language(language),
         launched_at=None if embargoed or status is LetterStatus.DRAFT else (now or utcnow()),
     )
     try:
@@ -98,6 +100,12 @@ def create_letter(
     session.flush()
     audit.record(session, by, "letter.create", letter=letter, slug=letter.slug)
     return letter
+
+
+def _checked_language(language: str) -> str:
+    if language not in LANGUAGES:
+        raise InvalidInput(f"The letter's language must be one of {', '.join(LANGUAGES)}.")
+    return language
 
 
 def _checked_organisers(name: str) -> str:
@@ -149,6 +157,7 @@ def update_letter(
     blocked_ranges: list[str] | None = None,
     milestones: list[int] | None = None,
     organisers_name: str | None = None,
+    language: str | None = None,
     by: Organiser | None,
 ) -> LetterChange:
     """Edit a letter. Once it has signatures, new text becomes a new version (with its own
@@ -163,6 +172,7 @@ def update_letter(
     fields = (
         "title", "body", "status", "closes_at", "target",
         "watch_names", "blocked_domains", "blocked_ranges", "milestones", "organisers_name",
+        "language",
     )  # fmt: skip
     before = {name: _plain(getattr(letter, name)) for name in fields}
     text_changed = (title, body) != (letter.title, letter.body)
@@ -212,6 +222,11 @@ def update_letter(
         letter.watch_names = sorted({name for name in cleaned if name})[:1000]
     if organisers_name is not None:
         letter.organisers_name = _checked_organisers(organisers_name)
+    if language is not None and language != letter.language:
+        _checked_language(language)
+        if language in translations_of(session, letter):
+            raise InvalidInput("Remove the translation into that language first.")
+        letter.language = language
     if milestones is not None:
         if any(not 1 <= count <= 100_000_000 for count in milestones) or len(milestones) > 50:
             raise InvalidInput("Milestones are up to 50 whole numbers from 1 to 100,000,000.")
@@ -428,6 +443,7 @@ def save_translation(
         translation = LetterTranslation(letter_id=letter.id, language=language)
         session.add(translation)
     translation.title, translation.body = title, body
+    translation.version = letter.version
     session.flush()
     audit.record(session, by, "letter.translate", letter=letter, language=language)
     return translation

@@ -30,6 +30,8 @@ class Invitation(db.Model):  # type: ignore[name-defined]
     title: Mapped[str] = mapped_column(String(TITLE_MAX), default="")
     #: ISO 3166-1 alpha-2 code, or "" when the list did not say.
     country: Mapped[str] = mapped_column(String(2), default="")
+    #: The language the invitation is written in (and its link opens the letter in).
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     #: Invitation emails queued so far (the first and resends), capped.
     emails_sent: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -118,6 +118,9 @@ class LetterTranslation(db.Model):  # type: ignore[name-defined]
     title: Mapped[str] = mapped_column(String(LETTER_TITLE_MAX))
     #: Markdown, rendered and sanitised on display.
     body: Mapped[str] = mapped_column(Text)
+    #: The version of the original it translates: readers are told when the original has
+    #: changed since.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 

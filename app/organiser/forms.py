@@ -60,7 +60,7 @@ from app.organisations.registry import OrganisationInput
 from app.support.countries import is_country_code
 from app.support.form_fields import CountryField, moment_from, multi_line, single_line
 from app.support.identifiers import whole_number
-from app.support.languages import LANGUAGES
+from app.support.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 
 class LoginForm(FlaskForm):
@@ -157,6 +157,12 @@ class LetterForm(FlaskForm):
     target = IntegerField(
         "Target number of signatures (optional)",
         validators=[Optional(), NumberRange(min=1, max=100_000_000)],
+    )
+    language = SelectField(
+        "The letter's language",
+        choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
+        default=DEFAULT_LANGUAGE,
+        description="The language it is written in; translations can be added afterwards.",
     )
     organisers_name = StringField(
         "Organised by (optional)",
@@ -280,7 +286,7 @@ class InvitationListForm(FlaskForm):
     file = FileField(
         "CSV file",
         description="Columns: name, email, and optionally affiliation, title, country (name or "
-        "ISO code). UTF-8.",
+        "ISO code), language (en, fr, de or es: the invitation's). UTF-8.",
         validators=[FileRequired("Choose a CSV file."), FileAllowed(["csv"], "Only .csv files.")],
     )
 

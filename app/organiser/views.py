@@ -113,6 +113,7 @@ def _save_letter(form: LetterForm, letter: Letter | None) -> tuple[Letter, str]:
         "closes_at": form.closing_time(),
         "target": form.target.data,
         "organisers_name": form.organisers_name.data or "",
+        "language": form.language.data or "en",
         "by": current_user,
     }
     if letter is None:
@@ -149,6 +150,7 @@ def _letter_fields(letter: Letter) -> SimpleNamespace:
         blocked_ranges="\n".join(letter.blocked_ranges or []),
         milestones=", ".join(str(count) for count in letter.milestones or []),
         organisers_name=letter.organisers_name,
+        language=letter.language,
     )
 
 

@@ -61,7 +61,9 @@ def invitation(slug: str, token: str) -> BaseResponse:
             db.session.commit()
             return private(redirect(url_for("public.invitation", slug=slug, token=token), code=303))
         form.form_errors.append(
-            "A signature from this address cannot be added here. Please contact the organisers."
+            gettext(
+                "A signature from this address cannot be added here. Please contact the organisers."
+            )
         )
     if form.errors:
         status = 422

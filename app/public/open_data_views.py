@@ -29,6 +29,20 @@ def _download(chunks: Iterator[str], mimetype: str, filename: str) -> Response:
 
 @bp.get("/letters/<slug>/signatories.csv")
 def signatories_csv(slug: str) -> Response:
+    """The public list as CSV, oldest first, with the API's columns.
+    ---
+    get:
+      summary: The public list as a CSV file
+      parameters:
+        - slug
+      responses:
+        "200":
+          description: One row per listed signatory.
+          content:
+            text/csv:
+              schema: {type: string}
+        "404": NotFoundPage
+    """
     letter = letters.public_letter(db.session, slug)
     return _download(
         open_data.csv_chunks(db.session, letter), "text/csv", f"{slug}-signatories.csv"
@@ -37,6 +51,23 @@ def signatories_csv(slug: str) -> Response:
 
 @bp.get("/letters/<slug>/signatories.json")
 def signatories_json(slug: str) -> Response:
+    """The public list as JSON, oldest first: the API's items, all of them.
+    ---
+    get:
+      summary: The public list as a JSON file
+      parameters:
+        - slug
+      responses:
+        "200":
+          description: Every listed signatory.
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  $ref: "#/components/schemas/Signatory"
+        "404": NotFoundPage
+    """
     letter = letters.public_letter(db.session, slug)
     return _download(
         open_data.json_chunks(db.session, letter), "application/json", f"{slug}-signatories.json"

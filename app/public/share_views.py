@@ -40,7 +40,7 @@ def sharing(letter: Letter, verified_count: int) -> Sharing:
     third-party script, only addresses. The image address names the count it shows, so a
     chat app asks for it again once the count changes materially."""
     address = url_for("public.letter", slug=letter.slug, _external=True)
-    text = f"{letter.title}: an open letter"
+    text = gettext("%(title)s: an open letter", title=letter.title)
     both = f"{text} {address}"
     return Sharing(
         url=address,

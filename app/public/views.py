@@ -215,8 +215,10 @@ def sign(slug: str) -> BaseResponse:
     if form.meta.csrf and form.csrf_token.errors:
         form.csrf_token.errors = []
         form.form_errors.append(
-            "This form had been open too long or came without its security code. "
-            "Your answers are kept: please press the button again."
+            gettext(
+                "This form had been open too long or came without its security code. "
+                "Your answers are kept: please press the button again."
+            )
         )
     if not valid or not _captcha_passed(form):
         page = _letter_page(letter, filled_in=form)
@@ -277,10 +279,12 @@ def _captcha_passed(form: SignForm) -> bool:
             verify_url=config.get("CAPTCHA_VERIFY_URL"),
         )
     except captcha.CaptchaUnavailable:
-        form.form_errors.append("We could not check the anti-spam test just now. Please try again.")
+        form.form_errors.append(
+            gettext("We could not check the anti-spam test just now. Please try again.")
+        )
         return False
     if not passed:
-        form.form_errors.append("Please complete the anti-spam test above the button.")
+        form.form_errors.append(gettext("Please complete the anti-spam test above the button."))
     return passed
 
 

@@ -1,5 +1,6 @@
 """A letter's public statistics: listed signatures per day since the first, and by country.
-Only what the public list counts (verified, not held); days as UTC dates."""
+Only what the public list shows (verified, not held, and listed: a signer who asked not to be
+named must not be found by their country and day); days as UTC dates."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def letter_statistics(session: DbSession, letter: Letter, *, today: date) -> Sta
     day = func.date(Signature.verified_at)
     rows = session.execute(
         select(day, func.count())
-        .where(Signature.letter_id == letter.id, *PUBLICLY_COUNTED)
+        .where(Signature.letter_id == letter.id, *PUBLICLY_COUNTED, Signature.is_public.is_(True))
         .group_by(day)
     ).all()
     # SQLite gives the day as text, PostgreSQL as a date.
@@ -41,7 +42,7 @@ def letter_statistics(session: DbSession, letter: Letter, *, today: date) -> Sta
     ]
     countries = session.execute(
         select(Signature.country, func.count())
-        .where(Signature.letter_id == letter.id, *PUBLICLY_COUNTED)
+        .where(Signature.letter_id == letter.id, *PUBLICLY_COUNTED, Signature.is_public.is_(True))
         .group_by(Signature.country)
         .order_by(func.count().desc(), Signature.country)
     ).all()

@@ -35,11 +35,12 @@ from app.signing.settings import SigningSettings
 from app.signing.tokens import TokenPurpose, read_token
 from app.support.csv_input import CsvRecords, RowProblem, cell_text, country_cell, email_cell
 from app.support.identifiers import is_row_id
+from app.support.languages import LANGUAGES
 from app.support.text import mailbox_key
 
 INVITATION = "invitation"
 REQUIRED_COLUMNS = ("name", "email")
-OPTIONAL_COLUMNS = ("affiliation", "title", "country")
+OPTIONAL_COLUMNS = ("affiliation", "title", "country", "language")
 #: Founding signatories are invited by hand-picked list: thousands, not millions.
 MAX_INVITATIONS = 20_000
 
@@ -53,6 +54,8 @@ class InvitedPerson:
     affiliation: str
     title: str
     country: str
+    #: A code of LANGUAGES, or "" for the letter's own.
+    language: str
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,15 @@ def _person(line: int, value: dict[str, str]) -> InvitedPerson:
         affiliation=cell_text(value["affiliation"], "affiliation", AFFILIATION_MAX, required=False),
         title=cell_text(value["title"], "title", TITLE_MAX, required=False),
         country=country_cell(value["country"], required=False),
+        language=_language_cell(value["language"]),
     )
+
+
+def _language_cell(value: str) -> str:
+    code = cell_text(value, "language", 16, required=False).lower()
+    if code and code not in LANGUAGES:
+        raise ValueError(f"language {code!r} is not one of {', '.join(LANGUAGES)}")
+    return code
 
 
 def invite(
@@ -128,6 +139,7 @@ def invite(
             affiliation=person.affiliation,
             title=person.title,
             country=person.country,
+            language=person.language or letter.language,
             emails_sent=1,
             created_at=now,
         )
@@ -157,6 +169,7 @@ def _invitation_email(letter: Letter, invitation: Invitation) -> Outgoing:
         kind=INVITATION,
         to_address=invitation.email,
         letter_id=letter.id,
+        language=invitation.language,
         context={"invitation": str(invitation.id)},
     )
 

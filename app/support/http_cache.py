@@ -34,7 +34,7 @@ from flask import Flask, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wsgi import get_host
 
-from app.support.languages import LANGUAGE_PARAMETER, negotiated_language
+from app.support.languages import LANGUAGE_PARAMETER, chosen_language, negotiated_language
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -143,15 +143,23 @@ TRACKING_PARAMETERS = frozenset(
 )  # fmt: skip
 
 
+def is_tracking(name: str) -> bool:
+    """A query parameter only tracking tools read (the page is the same without it)."""
+    return name.startswith("utm_") or name in TRACKING_PARAMETERS
+
+
 def _only_tracking(query_string: str) -> bool:
     """True when every parameter of the query string is one of TRACKING_PARAMETERS, or the
     language (which the key holds)."""
+    languages = 0
     for name, _value in parse_qsl(query_string, keep_blank_values=True):
-        if not (
-            name.startswith("utm_") or name in TRACKING_PARAMETERS or name == LANGUAGE_PARAMETER
-        ):
+        if name == LANGUAGE_PARAMETER:
+            languages += 1
+        elif not is_tracking(name):
             return False
-    return True
+    # A repeated language is rendered as the first says: not kept, so never replayed to the
+    # next one that asks for the last.
+    return languages <= 1
 
 
 class SharedResponseCache:
@@ -256,14 +264,23 @@ def _cache_key(environ: WSGIEnvironment) -> tuple[str, ...]:
     the scheme (a proxy's X-Forwarded-Proto included: ProxyFix runs inside this cache) and the
     language. Not the rest of the query string: only pages without one, or with tracking
     parameters and the language only, are kept."""
-    language_asked = dict(parse_qsl(environ.get("QUERY_STRING", ""))).get(LANGUAGE_PARAMETER)
+    language_asked = next(
+        (
+            value
+            for name, value in parse_qsl(environ.get("QUERY_STRING", ""))
+            if name == LANGUAGE_PARAMETER
+        ),
+        None,
+    )
     return (
         environ.get("PATH_INFO", ""),
         get_host(environ),
         environ.get("wsgi.url_scheme", ""),
         environ.get("HTTP_X_FORWARDED_PROTO", ""),
-        # The language it is written in (support/languages.py's one rule).
+        # The language it is written in (support/languages.py's one rule), and whether the
+        # URL chose it: its links keep the choice, and only then does it not vary.
         negotiated_language(language_asked, environ.get("HTTP_ACCEPT_LANGUAGE")),
+        chosen_language(language_asked) or "",
     )
 
 

@@ -13,6 +13,7 @@ from flask import Flask, Response, request, url_for
 from flask_babel import Babel, get_locale
 
 from app.support.countries import country_name
+from app.support.http_cache import is_tracking
 from app.support.languages import (
     DEFAULT_LANGUAGE,
     LANGUAGE_PARAMETER,
@@ -72,17 +73,21 @@ def _language_url(language: str) -> str:
     """This page in another language (for the switcher)."""
     if request.endpoint is None or request.endpoint == "static":
         return "/?" + f"{LANGUAGE_PARAMETER}={language}"
-    values: dict[str, Any] = {
-        **(request.view_args or {}),
-        **request.args.to_dict(),
-        LANGUAGE_PARAMETER: language,
+    # The page's own parameters (a search, a page of the list), not tracking ones (the
+    # replayed page is everyone's) nor url_for's own (_method, _anchor...).
+    kept = {
+        name: value
+        for name, value in request.args.items()
+        if not is_tracking(name) and not name.startswith("_")
     }
+    values: dict[str, Any] = {**(request.view_args or {}), **kept, LANGUAGE_PARAMETER: language}
     return url_for(request.endpoint, **values)
 
 
 def _say_the_language(response: Response) -> Response:
-    """Pages say their language, and that it may follow Accept-Language (for proxies)."""
-    if request.blueprint not in _ENGLISH_ONLY and response.mimetype == "text/html":
+    """Public responses (pages, the share image...) say their language, and that it may
+    follow Accept-Language (for proxies)."""
+    if request.blueprint not in _ENGLISH_ONLY and request.endpoint != "static":
         response.headers["Content-Language"] = str(get_locale() or DEFAULT_LANGUAGE)
         if not chosen_language(request.args.get(LANGUAGE_PARAMETER)):
             response.vary.add("Accept-Language")

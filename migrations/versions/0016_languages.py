@@ -1,5 +1,6 @@
 """Four languages: the language each signature was made in (its emails follow it), the
-letter's original language, and organisers' translations of a letter's title and text.
+letter's original language, each invitation's language, and organisers' translations of a
+letter's title and text.
 
 Columns are added in place (SQLite's own ADD COLUMN): a batch rebuild of `signatures` would
 drop the count and tally triggers.
@@ -28,6 +29,10 @@ def upgrade():
     op.add_column(
         'letters', sa.Column('language', sa.String(length=16), server_default='en', nullable=False)
     )
+    op.add_column(
+        'invitations',
+        sa.Column('language', sa.String(length=16), server_default='en', nullable=False),
+    )
     op.create_table(
         'letter_translations',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -35,6 +40,7 @@ def upgrade():
         sa.Column('language', sa.String(length=16), nullable=False),
         sa.Column('title', sa.String(length=200), nullable=False),
         sa.Column('body', sa.Text(), nullable=False),
+        sa.Column('version', sa.Integer(), server_default='1', nullable=False),
         sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ['letter_id'], ['letters.id'],
@@ -49,5 +55,6 @@ def upgrade():
 
 def downgrade():
     op.drop_table('letter_translations')
+    op.drop_column('invitations', 'language')
     op.drop_column('letters', 'language')
     op.drop_column('signatures', 'language')

@@ -754,7 +754,7 @@ def _console_pages(slug: str, signature_id: int) -> list[str]:
 # --- 5. screenshots -----------------------------------------------------------------------
 
 
-def test_screenshots_of_the_main_pages_at_phone_and_desktop_widths(
+def test_screenshots_of_every_public_page_at_phone_and_desktop_widths(
     live_server: str,  # noqa: F811
     chromium: Browser,
     tmp_path: Path,
@@ -764,9 +764,9 @@ def test_screenshots_of_the_main_pages_at_phone_and_desktop_widths(
     for width_name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
         context: BrowserContext = chromium.new_context(viewport=viewport, locale="en")
         page = context.new_page()
-        for name in ("letter", "signatories", "stats"):
-            page.goto(f"{live_server}/letters/story{LETTER_PAGES[name]}{_in('en')}")
-            expect(page.locator("h1")).to_be_visible()
+        for name, path in LETTER_PAGES.items():
+            page.goto(f"{live_server}/letters/story{path}{_in('en')}")
+            expect(page.locator("h1, .embed-title").first).to_be_visible()
             shot = tmp_path / f"{name}-{width_name}.png"
             page.screenshot(path=str(shot), full_page=True)
             # A full-page shot is as wide as the page: wider than the window if it scrolls sideways.
@@ -778,3 +778,54 @@ def test_screenshots_of_the_main_pages_at_phone_and_desktop_widths(
     if os.environ.get("SCREENSHOT_DIR"):
         for shot in shots:
             shutil.copy(shot, os.environ["SCREENSHOT_DIR"])
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_axe_finds_nothing_serious_on_the_error_pages(
+    app: Flask,
+    live_server: str,  # noqa: F811
+    chromium: Browser,
+    monkeypatch: pytest.MonkeyPatch,
+    lang: str,
+) -> None:
+    """Every kind of error page a reader may meet: not found, a link expired, a form refused
+    (my-signatures, the check page), a closed letter."""
+    from app.models import LetterStatus
+    from app.signing.tokens import TokenPurpose, make_token
+
+    letter = _a_letter_with_a_story()
+    signature = make_signature(db.session, letter=letter, state=SignatureState.PENDING)
+    closed = make_letter(db.session, slug="closed-one", status=LetterStatus.CLOSED)
+    db.session.commit()
+    settings = signing_settings(app.config)
+    expired = make_token(settings.secret_key, TokenPurpose.CONFIRM, signature.id)
+    monkeypatch.setitem(app.config, "CONFIRM_MAX_AGE", -1)  # every confirm link has expired
+    page = chromium.new_page()
+    found: dict[str, list[str]] = {}
+
+    def check(label: str, status: int) -> None:
+        assert page.locator("html").get_attribute("lang") == lang, label
+        if violations := _serious_violations(page):
+            found[f"{label} ({status})"] = violations
+
+    for label, path, status in (
+        ("no such letter", "/letters/no-such-letter", 404),
+        ("expired link", f"/letters/story/confirm/{expired}", 410),
+        ("closed letter", f"/letters/{closed.slug}", 200),
+    ):
+        response = page.goto(f"{live_server}{path}{_in(lang)}")
+        assert response is not None and response.status == status, label
+        check(label, status)
+
+    page.goto(f"{live_server}/my-signatures{_in(lang)}")
+    page.locator("input[name=email]").fill("not an address")
+    page.locator("form button[type=submit]").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    check("my-signatures refused", 422)
+
+    page.goto(f"{live_server}/letters/story/check{_in(lang)}")
+    page.locator("textarea[name=names]").fill("\n".join(f"Person {n}" for n in range(501)))
+    page.locator("form button[type=submit]").click()
+    expect(page.locator("[role=alert]").first).to_be_visible()
+    check("check refused", 422)
+    assert found == {}

@@ -474,3 +474,43 @@ def test_what_an_embargo_refuses(app: Flask, runner, session, tmp_path: Path) ->
     else:
         raise AssertionError("a draft took invitations")
     assert updates.updates_of(session, draft) == []
+
+
+def test_an_invitation_is_written_in_the_language_the_list_gives(
+    app: Flask, session, mail_to_smtp: SMTPServer
+) -> None:
+    from babel.support import Translations
+
+    from app.mail.composing import TRANSLATIONS
+
+    letter = _embargoed_letter(session, "polyglot")
+    invitations.invite(
+        session,
+        letter,
+        b"name,email,language\nAmelie,amelie@example.org,fr\nAda,ada@example.org,\n",
+        settings=signing_settings(app.config),
+        by=None,
+        now=utcnow(),
+    )
+    session.commit()
+    deliver_mail(app)
+    [french] = mail_to_smtp.recorder.to("amelie@example.org")
+    subject = Translations.load(str(TRANSLATIONS), ["fr"]).gettext(
+        "Invitation to sign before launch: %(title)s"
+    )
+    assert french["Subject"] == subject % {"title": letter.title}
+    assert "?lang=fr" in text_body(french)
+    [english] = mail_to_smtp.recorder.to("ada@example.org")
+    assert english["Subject"].startswith("Invitation to sign before launch")
+    bad = _invite_bytes(app, session, letter, b"name,email,language\nBo,bo@example.org,pt\n")
+    assert "language 'pt' is not one of en, fr, de, es" in bad
+
+
+def _invite_bytes(app: Flask, session, letter, data: bytes) -> str:
+    try:
+        invitations.invite(
+            session, letter, data, settings=signing_settings(app.config), by=None, now=utcnow()
+        )
+    except Exception as error:
+        return str(error)
+    return ""

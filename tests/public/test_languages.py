@@ -159,3 +159,74 @@ def test_owners_add_and_remove_translations_in_the_console(client: FlaskClient, 
     client.post(f"{url}/de/remove", data={"csrf_token": token})
     assert letters.translations_of(session, letter) == {}
     assert client.post(f"{url}/xx/remove", data={"csrf_token": token}).status_code == 404
+
+
+def test_the_replay_keeps_apart_a_chosen_and_a_negotiated_language(session) -> None:
+    from app import create_app
+    from config import TestingConfig
+
+    cached = create_app(TestingConfig, PAGE_CACHE_SECONDS=60)
+    make_letter(session, slug="kept-apart")
+    session.commit()
+    reader = cached.test_client()
+    chosen = reader.get("/letters/kept-apart?lang=fr")
+    assert 'href="/letters/kept-apart/signatories?lang=fr"' in chosen.get_data(as_text=True)
+    negotiated = reader.get("/letters/kept-apart", headers={"Accept-Language": "fr"})
+    page = negotiated.get_data(as_text=True)
+    assert '<html lang="fr">' in page
+    assert 'href="/letters/kept-apart/signatories"' in page  # no choice made: none kept
+    assert "Accept-Language" in negotiated.headers["Vary"]
+    # A repeated language is answered as its first says, and never replayed as the last.
+    repeated = reader.get("/letters/kept-apart?lang=es&lang=de")
+    assert '<html lang="es">' in repeated.get_data(as_text=True)
+    assert '<html lang="de">' in reader.get("/letters/kept-apart?lang=de").get_data(as_text=True)
+
+
+def test_links_to_other_languages_keep_the_page_not_its_trackers(
+    client: FlaskClient, session
+) -> None:
+    make_letter(session, slug="tracked")
+    page = client.get("/letters/tracked/signatories?q=ada&fbclid=SECRET&utm_source=x").get_data(
+        as_text=True
+    )
+    assert "SECRET" not in page and "utm_source" not in page
+    assert "q=ada" in page  # the search stays on the switcher's links
+    for odd in ("?_method=POST", "?_anchor=x", "?lang=" + "x" * 5000, "?lang=%C3%A9"):
+        assert client.get(f"/letters/tracked{odd}").status_code == 200, odd
+    assert client.get("/no-such-page?_method=DELETE").status_code == 404
+    assert (
+        client.get("/letters/tracked", headers={"Accept-Language": "*;q=x, ;;"}).status_code == 200
+    )
+
+
+def test_readers_are_told_when_a_translation_is_of_an_earlier_text(
+    client: FlaskClient, runner, session, tmp_path
+) -> None:
+    from app.db import utcnow
+    from tests.factories import make_signature
+
+    body = tmp_path / "lettre.md"
+    body.write_text("Nous demandons des lois.\n", encoding="utf-8")
+    made = runner.invoke(
+        args=[
+            *("letters", "create", "en-francais", "--title", "Interdire les deepfakes"),
+            *("--body-file", str(body), "--language", "fr"),
+        ]
+    )
+    assert made.exit_code == 0, made.output
+    letter = letters.find_letter(session, "en-francais")
+    assert letter is not None and letter.language == "fr"
+    letters.save_translation(
+        session, letter, language="en", title="Ban deepfakes", body="We call for laws.", by=None
+    )
+    make_signature(session, letter=letter)
+    session.commit()
+    english = client.get("/letters/en-francais?lang=en").get_data(as_text=True)
+    assert "We call for laws." in english and 'data-testid="translation-outdated"' not in english
+    letters.update_letter(
+        session, letter, title=letter.title, body="Nous exigeons des lois.", status=letter.status,
+        closes_at=None, target=None, now=utcnow(), substantive=True, by=None,
+    )  # fmt: skip
+    session.commit()
+    english = client.get("/letters/en-francais?lang=en").get_data(as_text=True)
+    assert 'data-testid="translation-outdated"' in english
