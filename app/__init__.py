@@ -184,8 +184,8 @@ def _register_error_pages(app: Flask) -> None:
     def domain_error(error: DomainError) -> tuple[Any, int]:
         for kind, status in _DOMAIN_STATUS:
             if isinstance(error, kind):
-                return _error_response(status, str(error))
-        return _error_response(400, str(error))
+                return _error_response(status, error.shown(gettext))
+        return _error_response(400, error.shown(gettext))
 
     @app.errorhandler(OperationalError)
     def database_unavailable(_error: OperationalError) -> tuple[Any, int]:

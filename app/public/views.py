@@ -479,13 +479,13 @@ def check_list(slug: str) -> BaseResponse:
             result = checking.check_list(
                 db.session,
                 letter,
-                checking.clean_queries((form.names.data or "").splitlines(), "names"),
+                checking.clean_queries((form.names.data or "").splitlines(), gettext("names")),
                 checking.clean_queries(
-                    (form.organisations.data or "").splitlines(), "organisations"
+                    (form.organisations.data or "").splitlines(), gettext("organisations")
                 ),
             )
         except InvalidInput as error:
-            problem = str(error)
+            problem = error.shown(gettext)
     status = 422 if problem or form.errors else 200
     page = render_template(
         "public/check.html",

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.affiliations.affiliations import affiliation_key
 from app.db import DbSession
-from app.errors import InvalidInput
+from app.errors import N_, InvalidInput
 from app.models import (
     PUBLICLY_COUNTED,
     Affiliation,
@@ -107,8 +107,13 @@ def clean_queries(values: object, label: str) -> list[str]:
             continue
         if len(text) > QUERY_MAX or has_control_characters(text):
             raise InvalidInput(
-                f"Each of the {label} must be under {QUERY_MAX} printable characters: "
-                f"“{text[:40]}…” is not."
+                N_(
+                    "Each of the %(label)s must be under %(max)s printable characters: "
+                    "“%(text)s…” is not."
+                ),
+                label=label,
+                max=QUERY_MAX,
+                text=text[:40],
             )
         cleaned.append(text)
     return cleaned
@@ -118,9 +123,11 @@ def check_list(
     session: DbSession, letter: Letter, names: Sequence[str], organisations: Sequence[str]
 ) -> CheckResult:
     if len(names) + len(organisations) > MAX_ITEMS:
-        raise InvalidInput(f"Check at most {MAX_ITEMS} names and organisations at a time.")
+        raise InvalidInput(
+            N_("Check at most %(max)s names and organisations at a time."), max=MAX_ITEMS
+        )
     if not names and not organisations:
-        raise InvalidInput("Give at least one name or organisation to check.")
+        raise InvalidInput(N_("Give at least one name or organisation to check."))
     return CheckResult(
         names=_check_names(session, letter, names) if names else [],
         organisations=_check_organisations(session, letter, organisations) if organisations else [],

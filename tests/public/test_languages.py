@@ -230,3 +230,20 @@ def test_readers_are_told_when_a_translation_is_of_an_earlier_text(
     session.commit()
     english = client.get("/letters/en-francais?lang=en").get_data(as_text=True)
     assert 'data-testid="translation-outdated"' in english
+
+
+def test_a_refused_check_says_why_in_the_readers_language(client: FlaskClient, session) -> None:
+    from tests.helpers import csrf_token
+
+    make_letter(session, slug="checked-fr")
+    url = "/letters/checked-fr/check?lang=fr"
+    too_many = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, url),
+            "names": "\n".join(f"P {n}" for n in range(501)),
+        },
+    )
+    assert too_many.status_code == 422
+    expected = _catalogue("fr").gettext("Check at most %(max)s names and organisations at a time.")
+    assert expected % {"max": 500} in too_many.get_data(as_text=True)
