@@ -21,7 +21,8 @@ from app.support.identifiers import whole_number
 MAX_LIMIT = 100
 
 
-def _json(data: Callable[[], dict[str, Any]]) -> Response:
+def _json(data: Callable[[], Any]) -> Response:
+    """A JSON answer everyone gets alike (cached as the public pages are)."""
     return shared_response(
         lambda: json.dumps(data(), ensure_ascii=False), mimetype="application/json"
     )
@@ -97,9 +98,7 @@ def versions(slug: str) -> Response:
             for version in reversed(letters.versions_of(db.session, found))
         ]
 
-    return shared_response(
-        lambda: json.dumps(data(), ensure_ascii=False), mimetype="application/json"
-    )
+    return _json(data)
 
 
 @bp.get("/letters/<slug>/snapshots")
@@ -137,9 +136,7 @@ def snapshots(slug: str) -> Response:
             for snapshot in snapshot_module.snapshots_of(db.session, found)
         ]
 
-    return shared_response(
-        lambda: json.dumps(data(), ensure_ascii=False), mimetype="application/json"
-    )
+    return _json(data)
 
 
 @bp.get("/letters/<slug>/signatories")
@@ -308,9 +305,7 @@ def check(slug: str) -> Response:
 @bp.get("/openapi.json")
 def openapi_document() -> Response:
     """This API described by OpenAPI 3.1, generated from the code (app/api/openapi.py)."""
-    return shared_response(
-        lambda: json.dumps(_document(), ensure_ascii=False), mimetype="application/json"
-    )
+    return _json(_document)
 
 
 @bp.get("/")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import joinedload
 
 from app.db import DbSession
@@ -65,18 +65,30 @@ def access_from_token(session: DbSession, token: str, *, settings: SigningSettin
 
 
 def signatures_of(session: DbSession, access: SignerAccess) -> Sequence[Signature]:
-    """Every standing signature (pending or confirmed) of the address, newest first. By the
-    letters' ids, so each letter's (letter, address) index answers, not a scan."""
+    """Every standing signature (pending or confirmed) of the address, newest first."""
     return session.scalars(
         select(Signature)
-        .where(
-            Signature.letter_id.in_(select(Letter.id)),
-            Signature.email_normalized == access.email_normalized,
-            Signature.state.in_([SignatureState.PENDING, SignatureState.VERIFIED]),
-        )
+        .where(*_standing(access))
         .options(joinedload(Signature.letter), joinedload(Signature.affiliation))
         .order_by(Signature.signed_at.desc())
     ).all()
+
+
+def _standing_count(session: DbSession, access: SignerAccess) -> int:
+    """How many letters the address has a standing signature on (for the email)."""
+    return int(
+        session.scalar(select(func.count()).select_from(Signature).where(*_standing(access))) or 0
+    )
+
+
+def _standing(access: SignerAccess) -> tuple[ColumnElement[bool], ...]:
+    """The address's standing signatures, by the letters' ids, so each letter's (letter,
+    address) index answers, not a scan."""
+    return (
+        Signature.letter_id.in_(select(Letter.id)),
+        Signature.email_normalized == access.email_normalized,
+        Signature.state.in_([SignatureState.PENDING, SignatureState.VERIFIED]),
+    )
 
 
 def signature_of(session: DbSession, access: SignerAccess, signature_id: int) -> Signature:
@@ -106,15 +118,20 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
     def my_signatures(
         session: DbSession, rows: Sequence[OutboundEmail]
     ) -> dict[int, ComposedEmail]:
+        ids = {int((row.context or {}).get("access", 0)) for row in rows}
+        accesses = {
+            access.id: access
+            for access in session.scalars(select(SignerAccess).where(SignerAccess.id.in_(ids)))
+        }
         written = {}
         for row in rows:
-            access = session.get(SignerAccess, int((row.context or {}).get("access", 0)))
+            access = accesses.get(int((row.context or {}).get("access", 0)))
             if access is None:
                 continue  # expired and forgotten
             written[row.id] = render(
                 MY_SIGNATURES,
                 language=row.language,
-                signed=len(signatures_of(session, access)),
+                signed=_standing_count(session, access),
                 link=my_signatures_url(settings, access.id, row.language),
                 valid_hours=max(1, settings.my_signatures_max_age // 3600),
             )
