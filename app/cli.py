@@ -23,7 +23,7 @@ from app.letters import letters, milestones, updates
 from app.mail.sender import ConsoleTransport, SMTPTransport, Transport, run_worker, smtp_settings
 from app.models import Letter, LetterStatus, OrganiserRole
 from app.moderation import exports, imports, retention
-from app.organisations import breakdown, registry
+from app.organisations import affiliation_links, breakdown, registry
 from app.signatories import public_list, snapshots
 from app.signing import invitations, lifecycle
 from app.signing.settings import signing_settings
@@ -209,7 +209,7 @@ def _letter(slug: str) -> Letter:
 
 @letters_cli.command("list")
 def list_letters() -> None:
-    """Every letter with its status and verified signature count."""
+    """Every letter with its status and confirmed signature count."""
     every = letters.all_letters(db.session)
     counts = public_list.verified_counts(db.session, [letter.id for letter in every])
     for letter in every:
@@ -230,7 +230,7 @@ def list_letters() -> None:
 def export_signatures(
     slug: str, output_format: str, output: Path | None, include_all: bool
 ) -> None:
-    """Export a letter's verified signatures (with emails: handle with care)."""
+    """Export a letter's confirmed signatures (with emails: handle with care)."""
     letter = _letter(slug)
     export = exports.EXPORTERS[output_format]
     if output is None:
@@ -253,9 +253,17 @@ def export_signatures(
 @click.argument("slug")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--verified", is_flag=True, help="Count them as confirmed (no email is sent).")
-@click.option("--source", help="Where they came from, recorded on each (default: the file name).")
-def import_signatures(slug: str, csv_file: Path, verified: bool, source: str | None) -> None:
-    """Import signatories from a CSV file: name, email, affiliation, title, country[, comment].
+@click.option(
+    "--source",
+    default=imports.DEFAULT_SOURCE,
+    show_default=True,
+    help='Where they came from ("Paper forms, Geneva 2026"), shown publicly beside each.',
+)
+def import_signatures(slug: str, csv_file: Path, verified: bool, source: str) -> None:
+    """Import signatories from a CSV file: name, email, affiliation, title, country, and
+    optionally comment and signed_at (ISO 8601: when each person signed).
+
+    Imported signatures are marked as such in public, with --source beside them.
 
     The whole file is checked first; any bad row stops the import and nothing is written.
     Without --verified each imported signatory is emailed a confirmation link.
@@ -267,7 +275,7 @@ def import_signatures(slug: str, csv_file: Path, verified: bool, source: str | N
             letter,
             csv_file.read_bytes(),
             file_name=csv_file.name,
-            source=source or f"import: {csv_file.name}",
+            source=source,
             verified=verified,
             settings=signing_settings(current_app.config),
             now=utcnow(),
@@ -323,8 +331,15 @@ def recount_signatures() -> None:
     """
     drifts = public_list.reconcile_counts(db.session)
     rematched = registry.rematch_email_organisations(db.session)
+    relinked = affiliation_links.relink(db.session)
     tallies = breakdown.reconcile_tallies(db.session)
     db.session.commit()
+    if relinked.affiliations:
+        console_changed()  # the breakdowns and lists of the letters concerned
+        click.echo(
+            f"{relinked.affiliations} affiliations stood for the wrong organisation (or none) "
+            f"on {len(relinked.letter_ids)} letters; linked again by the registry's names."
+        )
     if rematched:
         click.echo(f"{rematched} signatures' verified organisations were out of date; updated.")
     if tallies:
@@ -464,7 +479,8 @@ def grant_role(email: str, slug: str, role: str) -> None:
 def import_organisations(csv_file: Path) -> None:
     """Add or update organisations from a CSV file: name, domains (separated by spaces),
     sector (academia, industry, civil society, government, other), country (name or ISO
-    code, may be empty).
+    code, may be empty), and optionally aliases: other names, separated by semicolons
+    (MIT;M.I.T.). With an aliases column, each organisation's other names become the file's.
 
     An organisation already in the registry (same name, ignoring case, accents and
     punctuation) is updated, never duplicated. Any bad row stops the import: every one is
@@ -478,7 +494,8 @@ def import_organisations(csv_file: Path) -> None:
     console_changed()
     click.echo(
         f"Added {result.added} organisations, updated {result.updated},"
-        f" {result.unchanged} unchanged."
+        f" {result.unchanged} unchanged; {result.relinked} letters' affiliations now stand"
+        " for another organisation (or none)."
     )
 
 

@@ -165,8 +165,14 @@ def run_measured(args: list[str], env: dict[str, str] | None = None) -> tuple[fl
     return time.perf_counter() - started, usage.ru_maxrss
 
 
+#: How the import file names organisations: by the registry's name, by another of its names,
+#: and not in the registry at all.
+IMPORT_AFFILIATIONS = ("Registered Org {}", "RO {}", "Institute {}")
+
+
 def write_import_file(path: Path, rows: int) -> None:
-    """A CSV file as organisers bring them: country names and codes mixed, 500 institutes."""
+    """A CSV file as organisers bring them: country names and codes mixed, 500 registered
+    organisations (by name or other name) and 500 institutes the registry does not have."""
     countries = ["GB", "Germany", "FR", "United States", "in", "Brazil"]
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
@@ -176,7 +182,9 @@ def write_import_file(path: Path, rows: int) -> None:
                 [
                     f"Imported Person {n}",
                     f"imported{n}@example.org",
-                    f"Institute {n % 500}",
+                    # A third name a registered organisation, a third one of its other
+                    # names, a third an institute the registry does not have.
+                    IMPORT_AFFILIATIONS[n % 3].format(n % ORGANISATIONS_SIGNING + 1),
                     "Researcher",
                     countries[n % len(countries)],
                     "",
@@ -258,10 +266,16 @@ def _organisations(connection: psycopg.Connection) -> None:
         "INSERT INTO organisation_domains (organisation_id, domain) "
         "SELECT id, 'org' || id || '.example' FROM organisations"
     )
-    # Half the letter's affiliations stand for a registered organisation.
+    # Each has another name ("RO 7" for "Registered Org 7"), as acronyms are.
+    connection.execute(
+        "INSERT INTO organisation_aliases (organisation_id, name, key) "
+        "SELECT id, 'RO ' || substr(name, 16), 'ro ' || substr(name, 16) FROM organisations"
+    )
+    # Half the letter's affiliations stand for a registered organisation (linked by hand:
+    # their names are not the registry's).
     connection.execute(
         f"UPDATE affiliations SET organisation_id = (SELECT min(id) FROM organisations) "
-        f"+ (id % {ORGANISATIONS_SIGNING}) WHERE id % 2 = 0"
+        f"+ (id % {ORGANISATIONS_SIGNING}), linked_by_hand = true WHERE id % 2 = 0"
     )
     connection.execute(
         f"UPDATE signatures SET email_organisation_id = (SELECT min(id) FROM organisations) "

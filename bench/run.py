@@ -689,19 +689,34 @@ def scenario_imports(sizes: Sizes, work: Path, smoke: bool) -> list[Row]:
         (SLUG, f"the {sizes.rows:,}-signature letter"),
     ):
         seconds, _ = run_measured(
-            [*FLASK, "signatures", "import", slug, str(source), "--verified"],
+            [
+                *FLASK,
+                "signatures",
+                "import",
+                slug,
+                str(source),
+                "--verified",
+                "--source",
+                "Bench import",
+            ],
             env=export_environment(),
         )
         with psycopg.connect(URL) as connection:
-            imported, kept, true = connection.execute(
-                "SELECT count(*) FILTER (WHERE s.source = 'import: import.csv'), "
+            imported, kept, true, linked = connection.execute(
+                "SELECT count(*) FILTER (WHERE s.source = 'Bench import'), "
                 "(SELECT sum(verified) FROM signature_counts c WHERE c.letter_id = l.id), "
-                "count(*) FILTER (WHERE s.state = 'verified' AND NOT s.quarantined) "
-                "FROM letters l JOIN signatures s ON s.letter_id = l.id WHERE l.slug = %s "
+                "count(*) FILTER (WHERE s.state = 'verified' AND NOT s.quarantined), "
+                "count(*) FILTER (WHERE s.source = 'Bench import' "
+                "AND a.organisation_id IS NOT NULL) "
+                "FROM letters l JOIN signatures s ON s.letter_id = l.id "
+                "JOIN affiliations a ON a.id = s.affiliation_id WHERE l.slug = %s "
                 "GROUP BY l.id",
                 (slug,),
             ).fetchone()
         check(imported == sizes.import_rows, f"{imported:,} of {sizes.import_rows:,} rows imported")
+        # Two thirds of the file name a registered organisation (by name or other name).
+        expected_links = sum(1 for n in range(sizes.import_rows) if n % 3 != 2)
+        check(linked == expected_links, f"{linked:,} imported rows linked, not {expected_links:,}")
         check(kept == true, f"kept count {kept} but {true} verified signatures after the import")
         rows.append(
             Row(

@@ -41,6 +41,7 @@ TABLES_CHILD_FIRST = (
     "signatures",
     "affiliations",
     "organisation_domains",
+    "organisation_aliases",
     "organisations",
     "snapshots",
     "signer_accesses",

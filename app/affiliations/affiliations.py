@@ -31,7 +31,7 @@ from app.models import (
     Organiser,
     Signature,
 )
-from app.organisations import on_behalf
+from app.organisations import affiliation_links, on_behalf
 from app.support.text import has_control_characters, matching_key, normalise
 
 
@@ -59,9 +59,9 @@ def create_affiliation(session: DbSession, letter_id: int, name: str) -> Affilia
         letter_id=letter_id,
         name=name,
         key=key,
-        # Linked at once when the name is a registered organisation's own (same folding);
-        # asked within the INSERT, so the first signer from there pays no extra round trip.
-        organisation_id=select(Organisation.id).where(Organisation.key == key).scalar_subquery(),
+        # Linked at once by the one rule (a registered organisation's name or alias), asked
+        # within the INSERT, so the first signer from there pays no extra round trip.
+        organisation_id=affiliation_links.organisation_for_key(key),
     )
     try:
         with session.begin_nested():
@@ -189,10 +189,14 @@ def merge(
         )
         for variant in variants:
             variant.canonical_id = target.id
-            # What the organisers linked a variant to is not lost when the target had nothing.
-            if target.organisation_id is None and variant.organisation_id is not None:
+            # What the organisers linked a variant to by hand is not lost when the target
+            # had nothing.
+            if target.organisation_id is None and variant.linked_by_hand:
                 target.organisation_id = variant.organisation_id
+                target.linked_by_hand = True
     session.flush()
+    # The target may stand for an organisation now through a variant's name.
+    affiliation_links.relink(session, Affiliation.id == target.id)
     on_behalf.review_again(session, [target.letter_id])
     merged = Merge(target.id, ids, int(moved or 0), renamed_from)
     audit.record(
@@ -238,15 +242,26 @@ def link_organisation(
     organisation: Organisation | None,
     *,
     by: Organiser | None,
+    automatic: bool = False,
 ) -> None:
-    """Say which registered organisation a letter's affiliation stands for (None: none). Its
-    signatories then count as stating that organisation; their aliases follow it."""
+    """Say which registered organisation a letter's affiliation stands for (None: none), by
+    hand: registry changes leave the choice alone. `automatic`: hand it back to the rule
+    (the registry's names and aliases). Its signatories then count as stating that
+    organisation; merged variants follow it."""
     if affiliation.canonical_id is not None:
         raise InvalidInput("Link the affiliation this one was merged into instead.")
     before = affiliation.organisation.name if affiliation.organisation else None
-    affiliation.organisation = organisation
-    session.flush()
+    if automatic:
+        affiliation.linked_by_hand = False
+        session.flush()
+        affiliation_links.relink(session, Affiliation.id == affiliation.id)
+        session.refresh(affiliation)
+    else:
+        affiliation.organisation = organisation
+        affiliation.linked_by_hand = True
+        session.flush()
     on_behalf.review_again(session, [affiliation.letter_id])
+    after = affiliation.organisation.name if affiliation.organisation else None
     audit.record(
         session,
         by,
@@ -254,5 +269,6 @@ def link_organisation(
         letter=session.get(Letter, affiliation.letter_id),
         affiliation=affiliation.name,
         before=before,
-        after=organisation.name if organisation else None,
+        after=after,
+        by_hand=not automatic,
     )

@@ -32,7 +32,10 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
 _SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": _object({"error": {"type": "string"}, "status": {"type": "integer"}}),
     "Integrity": _object(
-        {name: _COUNT for name in ("listed", "withdrawn", "hidden", "held", "unconfirmed")}
+        {
+            name: _COUNT
+            for name in ("listed", "withdrawn", "hidden", "held", "unconfirmed", "imported")
+        }
     ),
     "Letter": _object(
         {
@@ -42,7 +45,11 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
             "accepting_signatures": {"type": "boolean"},
             "closes_at": {"type": ["string", "null"], "format": "date-time"},
             "launched_at": {"type": ["string", "null"], "format": "date-time"},
-            "verified_signatures": _COUNT,
+            "verified_signatures": {
+                **_COUNT,
+                "description": "Confirmed signatures counted on the letter (the field keeps "
+                "its first name; an affiliation is what is verified).",
+            },
             "text_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
             "integrity": {"$ref": "#/components/schemas/Integrity"},
             "url": {"type": "string"},
@@ -62,6 +69,14 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
             "version": {"type": "integer", "minimum": 1},
             "reaffirmed": {"type": "boolean"},
             "initial": {"type": "boolean"},
+            "imported": {
+                "type": "boolean",
+                "description": "Imported by the organisers, not confirmed by email here.",
+            },
+            "source": {
+                **_NULLABLE_TEXT,
+                "description": "Where an imported signature came from, as the organisers say.",
+            },
         }
     ),
     "SignatoryPage": _object(
@@ -108,6 +123,12 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
             "countries": {"type": "object", "additionalProperties": _COUNT},
             "listed": _COUNT,
             "without_organisation": _COUNT,
+            "unregistered": {
+                "description": "Every affiliation no registered organisation stands for, "
+                "largest first: its listed signatories, all stated.",
+                "type": "array",
+                "items": _object({"name": {"type": "string"}, "stated": _COUNT}),
+            },
         }
     ),
     "CheckRequest": {

@@ -23,6 +23,7 @@ from app.models.base import (
     NOTABLE_CONTEXT_MAX,
     SLUG_MAX,
     SNAPSHOT_NOTE_MAX,
+    SOURCE_MAX,
     TITLE_MAX,
     UPDATE_SUBJECT_MAX,
     URL_MAX,
@@ -31,7 +32,13 @@ from app.models.invitations import Invitation
 from app.models.letters import Letter, LetterStatus, LetterTranslation, LetterVersion, Snapshot
 from app.models.mail import EmailStatus, OutboundEmail
 from app.models.news import AddresseeResponse, LetterUpdate
-from app.models.organisations import Organisation, OrganisationDomain, Sector, WatchedOrganisation
+from app.models.organisations import (
+    Organisation,
+    OrganisationAlias,
+    OrganisationDomain,
+    Sector,
+    WatchedOrganisation,
+)
 from app.models.signatures import (
     COUNT_SHARDS,
     PUBLICLY_COUNTED,
@@ -56,6 +63,7 @@ __all__ = [
     "PUBLICLY_COUNTED",
     "SLUG_MAX",
     "SNAPSHOT_NOTE_MAX",
+    "SOURCE_MAX",
     "TITLE_MAX",
     "UPDATE_SUBJECT_MAX",
     "URL_MAX",
@@ -73,6 +81,7 @@ __all__ = [
     "LetterVersion",
     "NotableEvidence",
     "Organisation",
+    "OrganisationAlias",
     "OrganisationDomain",
     "Organiser",
     "OrganiserRole",

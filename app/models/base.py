@@ -20,6 +20,8 @@ DOMAIN_MAX = 253
 URL_MAX = 500
 SNAPSHOT_NOTE_MAX = 500
 UPDATE_SUBJECT_MAX = 200
+#: An import's description, shown publicly beside its signatures.
+SOURCE_MAX = 200
 
 
 def stored_enum(enum_class: type[enum.Enum], name: str) -> Enum:

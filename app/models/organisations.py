@@ -49,6 +49,16 @@ class Organisation(db.Model):  # type: ignore[name-defined]
         lazy="selectin",
         back_populates="organisation",
     )
+    aliases: Mapped[list[OrganisationAlias]] = relationship(
+        cascade="all, delete-orphan",
+        order_by="OrganisationAlias.name",
+        lazy="selectin",
+        back_populates="organisation",
+    )
+
+    @property
+    def alias_names(self) -> list[str]:
+        return [alias.name for alias in self.aliases]
 
     def __repr__(self) -> str:
         return f"<Organisation {self.name!r}>"
@@ -67,6 +77,27 @@ class OrganisationDomain(db.Model):  # type: ignore[name-defined]
     domain: Mapped[str] = mapped_column(String(DOMAIN_MAX), unique=True)
 
     organisation: Mapped[Organisation] = relationship(back_populates="domains")
+
+
+class OrganisationAlias(db.Model):  # type: ignore[name-defined]
+    """Another name of one organisation: an acronym ("MIT"), its name in another language
+    ("Université de Genève"), a former name. An affiliation typed this way stands for it.
+
+    A folded name belongs to one organisation only, whether as its name or as an alias: the
+    key is unique here, and registry.py refuses an alias that is another organisation's name
+    (and a name that is another's alias)."""
+
+    __tablename__ = "organisation_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(AFFILIATION_MAX))
+    #: Folded as Organisation.key (and affiliations' keys) are.
+    key: Mapped[str] = mapped_column(String(AFFILIATION_MAX), unique=True)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="aliases")
 
 
 class WatchedOrganisation(db.Model):  # type: ignore[name-defined]

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     false,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, db, utcnow
@@ -30,6 +32,7 @@ from app.models.base import (
     EMAIL_MAX,
     NAME_MAX,
     NOTABLE_CONTEXT_MAX,
+    SOURCE_MAX,
     TITLE_MAX,
     URL_MAX,
     stored_enum,
@@ -43,9 +46,16 @@ if TYPE_CHECKING:
 
 class SignatureState(enum.Enum):
     PENDING = "pending"
+    #: Confirmed by its signer (the stored value keeps its first name: "verified" is the word
+    #: for an affiliation confirmed from the organisation's address).
     VERIFIED = "verified"
     WITHDRAWN = "withdrawn"
     HIDDEN = "hidden"
+
+    @property
+    def label(self) -> str:
+        """The state in the words the console uses."""
+        return {"pending": "not confirmed", "verified": "confirmed"}.get(self.value, self.value)
 
 
 class EvidenceMethod(enum.Enum):
@@ -73,7 +83,11 @@ class Affiliation(db.Model):  # type: ignore[name-defined]
     letter's list."""
 
     __tablename__ = "affiliations"
-    __table_args__ = (UniqueConstraint("letter_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("letter_id", "key"),
+        # A registry change finds the affiliations of every letter named like the organisation.
+        Index("ix_affiliations_key", "key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
@@ -86,11 +100,15 @@ class Affiliation(db.Model):  # type: ignore[name-defined]
     canonical_id: Mapped[int | None] = mapped_column(
         ForeignKey("affiliations.id", ondelete="SET NULL"), index=True
     )
-    #: The registry's organisation this name stands for, once linked (by an organiser, or on
-    #: creation when the name is the organisation's own); aliases follow their canonical row.
+    #: The registry's organisation this name stands for (organisations/affiliation_links.py
+    #: decides it from the registry's names and aliases, unless an organiser set it by hand);
+    #: merged variants follow their canonical row.
     organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="SET NULL"), index=True
     )
+    #: An organiser chose organisation_id (an organisation, or none): registry changes and
+    #: recount leave it as they chose.
+    linked_by_hand: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organisation: Mapped[Organisation | None] = relationship()
@@ -119,6 +137,13 @@ class Signature(db.Model):  # type: ignore[name-defined]
         Index("ix_signatures_letter_canonical", "letter_id", "email_canonical"),
         # Verified affiliations, counted per organisation by the breakdown.
         Index("ix_signatures_letter_email_organisation", "letter_id", "email_organisation_id"),
+        # The integrity line counts imported signatures apart.
+        Index(
+            "ix_signatures_letter_imported",
+            "letter_id",
+            postgresql_where=text("source IS NOT NULL"),
+            sqlite_where=text("source IS NOT NULL"),
+        ),
         # The integrity line counts held signatures: a few among a million.
         Index(
             "ix_signatures_letter_held",
@@ -213,8 +238,9 @@ class Signature(db.Model):  # type: ignore[name-defined]
     notable_rank: Mapped[int | None] = mapped_column(Integer)
     #: A line of context shown with a notable signatory ("Turing Award laureate").
     notable_context: Mapped[str | None] = mapped_column(String(NOTABLE_CONTEXT_MAX))
-    #: Where an imported signature came from ("import: paper-forms.csv"); NULL for the form.
-    source: Mapped[str | None] = mapped_column(String(200))
+    #: Where an imported signature came from, as the organisers described the import ("Paper
+    #: forms, Geneva 2026"); shown publicly. NULL for a signature made on this site.
+    source: Mapped[str | None] = mapped_column(String(SOURCE_MAX))
     #: Held back for review by a soft defence: stored and confirmable, but neither listed nor
     #: counted until an organiser approves it. The signer is not told.
     quarantined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -255,6 +281,28 @@ class Signature(db.Model):  # type: ignore[name-defined]
     evidence: Mapped[NotableEvidence | None] = relationship(
         back_populates="signature", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def status_for_signer(self) -> str:
+        """What the signer's own page says of it, truthfully: "pending" (not confirmed yet),
+        "listed", "counted" (confirmed, name not shown, as they asked), "in_review" (held
+        until the organisers look at it), "hidden" (by the organisers) or "withdrawn"."""
+        if self.state is SignatureState.VERIFIED:
+            if self.quarantined:
+                return "in_review"
+            return "listed" if self.is_public else "counted"
+        return self.state.value
+
+    @hybrid_property
+    def imported(self) -> bool:
+        """Brought in by the organisers from elsewhere (paper, another site), not signed and
+        confirmed by email here: said so wherever the signature is shown or counted."""
+        return self.source is not None
+
+    @imported.inplace.expression
+    @classmethod
+    def _imported_expression(cls) -> ColumnElement[bool]:
+        return cls.source.is_not(None)
 
     def __repr__(self) -> str:
         return f"<Signature {self.id} {self.state.value}>"

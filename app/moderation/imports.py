@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import psycopg
@@ -30,6 +30,7 @@ from app.models import (
     AFFILIATION_MAX,
     COMMENT_MAX,
     NAME_MAX,
+    SOURCE_MAX,
     TITLE_MAX,
     Affiliation,
     Letter,
@@ -37,17 +38,17 @@ from app.models import (
     Signature,
     SignatureState,
 )
+from app.organisations import affiliation_links
 from app.signing.emails import confirmation_for
 from app.signing.settings import SigningSettings
 from app.support.csv_input import CsvRecords, RowProblem, cell_text, country_cell, email_cell
 from app.support.identifiers import IN_LIST_MAX, chunks
-from app.support.text import (
-    lookalike_key,
-    mailbox_key,
-)
+from app.support.text import has_control_characters, lookalike_key, mailbox_key, normalise
 
 REQUIRED_COLUMNS = ("name", "email", "affiliation", "title", "country")
-OPTIONAL_COLUMNS = ("comment",)
+OPTIONAL_COLUMNS = ("comment", "signed_at")
+#: What an import is described as in public when the organisers say nothing more.
+DEFAULT_SOURCE = "Imported by the organisers"
 MAX_ROWS = 500_000
 #: Keys (addresses, organisations) looked up per query when matching a file against the letter.
 LOOKUP_CHUNK = IN_LIST_MAX
@@ -67,6 +68,8 @@ class ImportRow:
     title: str
     country: str
     comment: str | None
+    #: When the person signed, as the file says (None: the moment of the import).
+    signed_at: datetime | None = None
 
 
 @dataclass
@@ -127,7 +130,26 @@ def _row(line: int, value: dict[str, str]) -> ImportRow:
         title=cell_text(value["title"], "title", TITLE_MAX, required=True),
         country=code,
         comment=comment or None,
+        signed_at=signed_at_cell(value["signed_at"]),
     )
+
+
+def signed_at_cell(value: str) -> datetime | None:
+    """The optional signed_at cell: an ISO 8601 date or time (a time without a zone is UTC),
+    not in the future; None when empty."""
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(
+            f"signed_at {text[:40]!r} is not a date (2026-03-01) or a time (2026-03-01T14:30Z)"
+        ) from None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment > datetime.now(UTC) + timedelta(days=1) or moment.year < 1900:
+        raise ValueError(f"signed_at {text[:40]!r} is not a date on which anyone signed")
+    return moment
 
 
 def _look_up(
@@ -186,11 +208,20 @@ def _affiliation_ids(session: DbSession, letter: Letter, names: Iterable[str]) -
         found[key] = canonical or ident
     missing = [key for key in keys if key not in found]
     if missing:
-        created = session.execute(
-            insert(Affiliation).returning(Affiliation.key, Affiliation.id),
-            [{"letter_id": letter.id, "key": key, "name": first_spelling[key]} for key in missing],
-        )
-        found.update({key: ident for key, ident in created})
+        created: dict[str, int] = {
+            key: ident
+            for key, ident in session.execute(
+                insert(Affiliation).returning(Affiliation.key, Affiliation.id),
+                [
+                    {"letter_id": letter.id, "key": key, "name": first_spelling[key]}
+                    for key in missing
+                ],
+            )
+        }
+        found.update(created)
+        # Linked by the one rule, as the sign form's are: one UPDATE for the chunk's new ones.
+        for batch in chunks(list(created.values()), LOOKUP_CHUNK):
+            affiliation_links.relink(session, Affiliation.id.in_(batch))
     return found
 
 
@@ -315,12 +346,15 @@ def _signature_values(
             "comment": row.comment,
             "is_public": True,
             "emails_sent": 0 if verified else 1,
-            "signed_at": now,
-            "verified_at": now if verified else None,
+            # The file's date only for people who confirmed already: a pending signature's
+            # reminder and retention count from now, when it was emailed.
+            "signed_at": signed_at if verified else now,
+            "verified_at": signed_at if verified else None,
             "letter_version": letter.version,
-            "source": source[:200],
+            "source": source,
         }
         for row in rows
+        for signed_at in (row.signed_at or now,)
     ]
 
 
@@ -356,6 +390,12 @@ def import_file(
 ) -> ImportResult:
     """Check a CSV file, import its rows and log it: what the command line and the console
     both do (organiser None: the command line). ImportRejected if any row is wrong."""
+    source = normalise(source)
+    if not source or len(source) > SOURCE_MAX or has_control_characters(source):
+        raise InvalidInput(
+            f"Say in 1 to {SOURCE_MAX} printable characters where these signatures come from "
+            "(it is shown beside them in public)."
+        )
     if letter.embargoed and not verified:
         raise InvalidInput(
             "This letter is under embargo: its confirmation links would lead nowhere. Import "

@@ -200,17 +200,6 @@ def signature_page(
     return SignaturePage(items=items, next_cursor=next_cursor)
 
 
-def state_counts(session: DbSession, letter: Letter) -> dict[SignatureState, int]:
-    rows = session.execute(
-        select(Signature.state, func.count())
-        .where(Signature.letter_id == letter.id)
-        .group_by(Signature.state)
-    ).all()
-    counts = dict.fromkeys(SignatureState, 0)
-    counts.update({state: count for state, count in rows})
-    return counts
-
-
 # --- actions ---------------------------------------------------------------------------------
 
 
@@ -327,17 +316,6 @@ def approve(session: DbSession, signatures: Sequence[Signature]) -> ActionResult
         result.changed.append(signature.id)
     session.flush()
     return result
-
-
-def held_count(session: DbSession, letter: Letter) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Signature)
-            .where(Signature.letter_id == letter.id, Signature.quarantined.is_(True))
-        )
-        or 0
-    )
 
 
 def unhide(session: DbSession, signatures: Sequence[Signature]) -> ActionResult:

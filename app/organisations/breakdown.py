@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, delete, func, literal_column, select
+from sqlalchemy import and_, bindparam, case, delete, func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
@@ -27,6 +27,8 @@ from app.models import (
     SignatureTally,
     WatchedOrganisation,
 )
+from app.organisations import registry
+from app.support.identifiers import chunks
 from app.support.spreadsheets import spreadsheet_safe
 from app.support.text import matching_key
 
@@ -46,40 +48,42 @@ def watched_organisations(session: DbSession, letter: Letter) -> Sequence[Organi
 def set_watch_list(
     session: DbSession, letter: Letter, names: Sequence[str], *, by: Organiser | None
 ) -> Sequence[Organisation]:
-    """The letter watches exactly these registered organisations (by name, folded as the
-    registry folds it); InvalidInput naming every one the registry does not have, and
-    nothing changes."""
-    keys = list(dict.fromkeys(key for key in (matching_key(name) for name in names) if key))
-    if len(keys) > MAX_WATCHED:
+    """The letter watches exactly these registered organisations (by name or alias, folded
+    as the registry folds them: "MIT" is the Massachusetts Institute of Technology);
+    InvalidInput naming every one the registry does not have, and nothing changes."""
+    names = [name for name in names if matching_key(name)]
+    if len(set(map(matching_key, names))) > MAX_WATCHED:
         raise InvalidInput(f"A letter may watch at most {MAX_WATCHED:,} organisations.")
-    found = {
-        organisation.key: organisation
-        for organisation in session.scalars(select(Organisation).where(Organisation.key.in_(keys)))
-    }
-    missing = [name for name in names if matching_key(name) and matching_key(name) not in found]
+    found = registry.organisations_named(session, names)
+    missing = [name for name in names if name not in found]
     if missing:
         raise InvalidInput(
-            "Not in the registry of organisations (add them first): " + "; ".join(missing)
+            "Not in the registry of organisations, by name or other name (add them, or the "
+            "name as one of their other names, first): " + "; ".join(missing)
         )
+    # One row per organisation, however many of its names were given.
+    chosen = list({found[name].id: found[name] for name in names}.values())
     before = [organisation.name for organisation in watched_organisations(session, letter)]
     session.execute(delete(WatchedOrganisation).where(WatchedOrganisation.letter_id == letter.id))
     session.add_all(
-        WatchedOrganisation(letter_id=letter.id, organisation_id=found[key].id) for key in keys
+        WatchedOrganisation(letter_id=letter.id, organisation_id=organisation.id)
+        for organisation in chosen
     )
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:  # another organiser saved the list at the same moment
         raise InvalidInput("The list was just changed by someone else; look at it again.") from None
-    after = [found[key].name for key in keys]
+    after = [organisation.name for organisation in chosen]
     audit.record(
         session, by, "letter.watch_organisations", letter=letter, before=before, after=after
     )
-    return [found[key] for key in keys]
+    return chosen
 
 
 @dataclass(frozen=True)
 class OrganisationCount:
+    organisation_id: int
     name: str
     sector: Sector
     #: Listed signatories who confirmed from an address at the organisation's domains.
@@ -87,6 +91,16 @@ class OrganisationCount:
     #: Listed signatories whose stated affiliation is (linked to) the organisation.
     stated: int
     watched: bool
+
+
+@dataclass(frozen=True)
+class UnregisteredCount:
+    """A letter's affiliation that no registered organisation stands for (after the letter's
+    merges), and its listed signatories."""
+
+    affiliation_id: int
+    name: str
+    stated: int
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,9 @@ class Breakdown:
     listed: int
     #: Listed signatories with no registered organisation, verified or stated.
     without_organisation: int
+    #: Every affiliation no organisation stands for, most signatories first: "which
+    #: universities signed" has an answer beyond the registry.
+    unregistered: Sequence[UnregisteredCount] = ()
 
     @property
     def watched(self) -> Sequence[OrganisationCount]:
@@ -119,8 +136,9 @@ def letter_breakdown(session: DbSession, letter: Letter) -> Breakdown:
     stated: Counter[int] = Counter()
     by_signatory: Counter[int] = Counter()
     countries: Counter[str] = Counter()
+    unregistered: Counter[int] = Counter()
     listed = without = 0
-    for stated_id, verified_id, country, signatures in session.connection().execute(
+    for stated_id, unlinked_id, verified_id, country, signatures in session.connection().execute(
         _TALLIES, {"letter_id": letter.id}
     ):
         number = int(signatures)
@@ -130,6 +148,8 @@ def letter_breakdown(session: DbSession, letter: Letter) -> Breakdown:
             verified[verified_id] += number
         if stated_id is not None:
             stated[stated_id] += number
+        else:
+            unregistered[unlinked_id] += number
         signatory_organisation = verified_id or stated_id
         if signatory_organisation:
             by_signatory[signatory_organisation] += number
@@ -149,6 +169,7 @@ def letter_breakdown(session: DbSession, letter: Letter) -> Breakdown:
     }
     counts = [
         OrganisationCount(
+            organisation_id=organisation.id,
             name=organisation.name,
             sector=organisation.sector,
             verified=verified[organisation.id],
@@ -162,27 +183,45 @@ def letter_breakdown(session: DbSession, letter: Letter) -> Breakdown:
     for organisation_id, number in by_signatory.items():
         if organisation_id in organisations:
             sectors[organisations[organisation_id].sector] += number
+    names: dict[int, str] = {}
+    for batch in chunks(sorted(unregistered)):
+        query = select(Affiliation.id, Affiliation.name).where(Affiliation.id.in_(batch))
+        names.update((ident, name) for ident, name in session.execute(query))
+    unlinked = [
+        UnregisteredCount(ident, names[ident], number) for ident, number in unregistered.items()
+    ]
+    unlinked.sort(key=lambda c: (-c.stated, matching_key(c.name)))
     return Breakdown(
         organisations=counts,
         sectors={sector: sectors[sector] for sector in Sector if sectors[sector]},
         countries=dict(sorted(countries.items(), key=lambda item: (-item[1], item[0]))),
         listed=listed,
         without_organisation=without,
+        unregistered=unlinked,
     )
 
 
+#: An affiliation no organisation stands for is counted on its own; linked ones by organisation.
+_UNLINKED_AFFILIATION = case((Affiliation.organisation_id.is_(None), Affiliation.id))
 #: Built once: the tallies of one letter summed over shards and affiliations, by the stated
-#: organisation (through the affiliation), the verified one and the country.
+#: organisation (through the affiliation) or else the affiliation itself, the verified
+#: organisation and the country.
 _TALLIES = (
     select(
         Affiliation.organisation_id,
+        _UNLINKED_AFFILIATION,
         SignatureTally.organisation_id,
         SignatureTally.country,
         func.sum(SignatureTally.signatures),
     )
     .join(Affiliation, Affiliation.id == SignatureTally.affiliation_id)
     .where(SignatureTally.letter_id == bindparam("letter_id"))
-    .group_by(Affiliation.organisation_id, SignatureTally.organisation_id, SignatureTally.country)
+    .group_by(
+        Affiliation.organisation_id,
+        _UNLINKED_AFFILIATION,
+        SignatureTally.organisation_id,
+        SignatureTally.country,
+    )
     .having(func.sum(SignatureTally.signatures) != 0)
 )
 
@@ -204,6 +243,9 @@ def as_json(result: Breakdown) -> dict[str, object]:
         "countries": result.countries,
         "listed": result.listed,
         "without_organisation": result.without_organisation,
+        "unregistered": [
+            {"name": count.name, "stated": count.stated} for count in result.unregistered
+        ],
     }
 
 
@@ -211,8 +253,9 @@ CSV_COLUMNS = ("kind", "name", "sector", "watched", "verified", "stated", "signa
 
 
 def as_csv(result: Breakdown) -> str:
-    """One table: a row per organisation (verified and stated counts), then per sector and per
-    country (signatories), told apart by `kind`. Names are defused for spreadsheets."""
+    """One table: a row per organisation (verified and stated counts), per affiliation not in
+    the registry (kind "unregistered", stated), then per sector and per country
+    (signatories), told apart by `kind`. Names are defused for spreadsheets."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -225,6 +268,18 @@ def as_csv(result: Breakdown) -> str:
                 "yes" if count.watched else "no",
                 count.verified,
                 count.stated,
+                "",
+            )
+        )
+    for unregistered in result.unregistered:
+        writer.writerow(
+            (
+                "unregistered",
+                spreadsheet_safe(unregistered.name),
+                "",
+                "no",
+                "",
+                unregistered.stated,
                 "",
             )
         )

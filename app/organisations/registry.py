@@ -12,7 +12,7 @@ verify anything.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import idna
@@ -30,13 +30,14 @@ from app.models import (
     DOMAIN_MAX,
     Affiliation,
     Organisation,
+    OrganisationAlias,
     OrganisationDomain,
     Organiser,
     Sector,
     Signature,
     SignatureState,
 )
-from app.organisations import on_behalf
+from app.organisations import affiliation_links, on_behalf
 from app.support.countries import country_code
 from app.support.csv_input import CsvRecords, ImportRejected, RowProblem, cell_text
 from app.support.identifiers import chunks, is_row_id
@@ -49,7 +50,10 @@ MORE_FREE_MAIL = frozenset({"hey.com", "tutanota.com", "tutanota.de", "tuta.io",
 MAX_ROWS = 20_000
 #: Domains one organisation may have.
 MAX_DOMAINS = 50
+#: Other names (acronyms, translations, former names) one organisation may have.
+MAX_ALIASES = 50
 REQUIRED_COLUMNS = ("name", "domains", "sector", "country")
+OPTIONAL_COLUMNS = ("aliases",)
 #: Domains matched per pass over the signatures when the registry changes.
 REFRESH_DOMAINS_PER_PASS = 200
 
@@ -129,12 +133,14 @@ def email_organisation_id() -> ScalarSelect[int]:
 
 @dataclass(frozen=True)
 class OrganisationInput:
-    """An organisation as a person or a file gives it, not yet checked."""
+    """An organisation as a person or a file gives it, not yet checked. `aliases` None: keep
+    the aliases it has (a registry file without the column)."""
 
     name: str
     domains: Sequence[str]
     sector: str
     country: str
+    aliases: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,13 @@ class _Checked:
     domains: list[str]
     sector: Sector
     country: str | None
+    #: Folded key -> the alias as given; None: keep the organisation's aliases.
+    aliases: dict[str, str] | None
+
+    @property
+    def keys(self) -> list[str]:
+        """Every folded name this organisation answers to (its name, then its aliases)."""
+        return [self.key, *(self.aliases or {})]
 
 
 def sector_of(text: str) -> Sector:
@@ -171,24 +184,81 @@ def _check(given: OrganisationInput) -> _Checked:
         country = country_code(given.country)
         if country is None:
             raise InvalidInput(f"“{given.country}” is not a country name or ISO 3166 code.")
-    return _Checked(name, key, domains, sector_of(given.sector), country)
+    aliases = None if given.aliases is None else _check_aliases(key, given.aliases)
+    return _Checked(name, key, domains, sector_of(given.sector), country, aliases)
+
+
+def _check_aliases(own_key: str, given: Sequence[str]) -> dict[str, str]:
+    """Folded key -> alias, without blanks, repeats and the organisation's own name."""
+    aliases: dict[str, str] = {}
+    for raw in given:
+        alias = normalise(raw)
+        if not alias:
+            continue
+        if len(alias) > AFFILIATION_MAX or has_control_characters(alias):
+            raise InvalidInput(
+                f"Each other name must be 1 to {AFFILIATION_MAX} printable characters."
+            )
+        alias_key = matching_key(alias)
+        if not alias_key:
+            raise InvalidInput(f"“{alias}” has no letters or digits to recognise it by.")
+        if alias_key != own_key:
+            aliases.setdefault(alias_key, alias)
+    if len(aliases) > MAX_ALIASES:
+        raise InvalidInput(f"An organisation may have at most {MAX_ALIASES} other names.")
+    return aliases
+
+
+def split_aliases(text: str) -> list[str]:
+    """Other names as a file or a text box gives them: separated by semicolons or lines."""
+    return [part for part in text.replace("\n", ";").split(";") if part.strip()]
 
 
 def organisations(session: DbSession, *, search: str = "") -> Sequence[Organisation]:
+    """The registry, by name; with `search`, those whose name or an alias contains it."""
     query = select(Organisation).order_by(Organisation.key)
     key = matching_key(search)
     if key:
-        query = query.where(Organisation.key.contains(key, autoescape=True))
+        query = query.where(
+            or_(
+                Organisation.key.contains(key, autoescape=True),
+                Organisation.id.in_(
+                    select(OrganisationAlias.organisation_id).where(
+                        OrganisationAlias.key.contains(key, autoescape=True)
+                    )
+                ),
+            )
+        )
     return session.scalars(query).all()
 
 
+def organisations_named(session: DbSession, names: Iterable[str]) -> dict[str, Organisation]:
+    """Each of these names that is a registered organisation's name or alias (folded as the
+    registry folds them) -> that organisation; names no organisation has are left out."""
+    keys = {name: matching_key(name) for name in names if len(name) <= AFFILIATION_MAX}
+    wanted = sorted({key for key in keys.values() if key})
+    by_key: dict[str, Organisation] = {}
+    for batch in chunks(wanted):
+        by_key.update(
+            (organisation.key, organisation)
+            for organisation in session.scalars(
+                select(Organisation).where(Organisation.key.in_(batch))
+            )
+        )
+        by_key.update(
+            (alias_key, organisation)
+            for alias_key, organisation in session.execute(
+                select(OrganisationAlias.key, Organisation)
+                .join(Organisation, Organisation.id == OrganisationAlias.organisation_id)
+                .where(OrganisationAlias.key.in_(batch))
+            )
+        )
+    return {name: by_key[key] for name, key in keys.items() if key in by_key}
+
+
 def organisation_named(session: DbSession, name: str) -> Organisation | None:
-    """The registered organisation with this name (folded as the registry folds it); None for
-    a name no organisation could have."""
-    if len(name) > AFFILIATION_MAX:
-        return None
-    key = matching_key(name)
-    return session.scalar(select(Organisation).where(Organisation.key == key)) if key else None
+    """The registered organisation with this name or alias; None if none has it."""
+    return organisations_named(session, [name]).get(name)
 
 
 def organisation(session: DbSession, organisation_id: int) -> Organisation:
@@ -209,9 +279,24 @@ def save_organisation(
     """Add an organisation, or change one (existing); its domains become exactly those given.
     A name or domain that another organisation has already is refused."""
     checked = _check(given)
-    same_name = session.scalar(select(Organisation).where(Organisation.key == checked.key))
-    if same_name is not None and same_name is not existing:
-        raise InvalidInput(f"The registry already has “{same_name.name}”.")
+    if existing is not None and existing.key != checked.key:
+        # A renamed organisation keeps answering to its former name: affiliations typed that
+        # way (and the watch-lists and checks that use it) still stand for it.
+        kept = (
+            checked.aliases
+            if checked.aliases is not None
+            else {alias.key: alias.name for alias in existing.aliases}
+        )
+        checked = replace(checked, aliases={**kept, existing.key: existing.name})
+    for key, owner in _owners_of(session, checked.keys).items():
+        if owner is not existing:
+            named = checked.name if key == checked.key else (checked.aliases or {})[key]
+            raise InvalidInput(
+                f"“{named}” is already a name of “{owner.name}” in the registry: "
+                "a name may belong to one organisation only."
+            )
+    if existing is not None:
+        _clear_replaced_aliases(session, [(existing, checked)])
     saved = _store(session, checked, existing or Organisation())
     _refresh_email_organisations(session, saved.domains_changed)
     audit.record(
@@ -220,16 +305,49 @@ def save_organisation(
         "organisations.edit" if existing is not None else "organisations.add",
         organisation=saved.organisation.name,
         domains=checked.domains,
+        aliases=saved.organisation.alias_names,
         sector=checked.sector.value,
         country=checked.country,
     )
     return saved.organisation
 
 
+def _owners_of(session: DbSession, keys: Sequence[str]) -> dict[str, Organisation]:
+    """Folded name -> the organisation that has it as its name or as an alias."""
+    owners: dict[str, Organisation] = {}
+    for batch in chunks(sorted(set(keys))):
+        owners.update(
+            (organisation.key, organisation)
+            for organisation in session.scalars(
+                select(Organisation).where(Organisation.key.in_(batch))
+            )
+        )
+        owners.update(
+            (alias.key, alias.organisation)
+            for alias in session.scalars(
+                select(OrganisationAlias).where(OrganisationAlias.key.in_(batch))
+            )
+        )
+    return owners
+
+
+def _clear_replaced_aliases(
+    session: DbSession, changes: Sequence[tuple[Organisation, _Checked]]
+) -> None:
+    """Aliases these organisations lose leave before any is given to another (an edit or a
+    file may move an alias from one organisation to another)."""
+    for organisation, checked in changes:
+        if checked.aliases is not None:
+            organisation.aliases = [a for a in organisation.aliases if a.key in checked.aliases]
+    session.flush()
+
+
 @dataclass(frozen=True)
 class _Stored:
     organisation: Organisation
     domains_changed: set[str]
+    #: Letters' affiliations that stand for another organisation (or none) now.
+    relinked: int = 0
 
 
 def _store(session: DbSession, checked: _Checked, organisation: Organisation) -> _Stored:
@@ -244,6 +362,11 @@ def _store(session: DbSession, checked: _Checked, organisation: Organisation) ->
         domain, owner = sorted(taken.items())[0]
         raise InvalidInput(f"{domain} is already a domain of “{owner.name}”.")
     before = {row.domain for row in organisation.domains}
+    # The names it will answer to: affiliations named so may stand for it now (those that
+    # stood for it under a name it no longer has are linked to it: relinked below too).
+    names_touched = set(checked.keys)
+    if organisation.key is not None:  # None: a new organisation
+        names_touched |= {organisation.key, *(alias.key for alias in organisation.aliases)}
     organisation.name = checked.name
     organisation.key = checked.key
     organisation.sector = checked.sector
@@ -251,32 +374,35 @@ def _store(session: DbSession, checked: _Checked, organisation: Organisation) ->
     organisation.domains = [
         row for row in organisation.domains if row.domain in checked.domains
     ] + [OrganisationDomain(domain=domain) for domain in checked.domains if domain not in before]
+    if checked.aliases is not None:
+        kept = {alias.key: alias for alias in organisation.aliases}
+        aliases = []
+        for key, alias_name in checked.aliases.items():
+            alias = kept.get(key) or OrganisationAlias(key=key)
+            alias.name = alias_name
+            aliases.append(alias)
+        organisation.aliases = aliases
     session.add(organisation)
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:  # the same name or domain, saved meanwhile by someone else
         raise InvalidInput(
-            f"“{checked.name}” or one of its domains was just added by someone else; "
-            "look at the registry again."
+            f"“{checked.name}” or one of its names or domains was just added by someone "
+            "else; look at the registry again."
         ) from None
-    # Affiliations already named as the organisation (on any letter) stand for it now, as
-    # those created from here on do (affiliations.create_affiliation).
-    linked = session.execute(
-        update(Affiliation)
-        .where(
-            Affiliation.key == checked.key,
-            Affiliation.organisation_id.is_(None),
-            Affiliation.canonical_id.is_(None),
-        )
-        .values(organisation_id=organisation.id)
-        .returning(Affiliation.letter_id)
-        .execution_options(synchronize_session=False)
-    ).scalars()
-    letters_linked = sorted(set(linked))
-    if letters_linked:  # what their organisational signatures count for may have changed
-        on_behalf.review_again(session, letters_linked)
-    return _Stored(organisation, before.symmetric_difference(checked.domains))
+    # Affiliations (of every letter) named as it was or is now stand for what the rule says
+    # now, in this transaction; and so do those linked to it under a name it no longer has.
+    relinked = affiliation_links.relink(
+        session,
+        or_(
+            affiliation_links.named_like(sorted(names_touched)),
+            Affiliation.organisation_id == organisation.id,
+        ),
+    )
+    return _Stored(
+        organisation, before.symmetric_difference(checked.domains), relinked.affiliations
+    )
 
 
 def delete_organisation(
@@ -286,8 +412,19 @@ def delete_organisation(
     domains are no longer verified, and letters stop watching it."""
     domains = {row.domain for row in organisation.domains}
     name = organisation.name
+    linked = list(
+        session.scalars(
+            update(Affiliation)
+            .where(Affiliation.organisation_id == organisation.id)
+            .values(organisation_id=None, linked_by_hand=False)
+            .returning(Affiliation.letter_id)
+            .execution_options(synchronize_session=False)
+        )
+    )
     session.delete(organisation)
     session.flush()
+    if linked:  # what their organisational signatures count for has changed
+        on_behalf.review_again(session, sorted(set(linked)))
     _refresh_email_organisations(session, domains)
     audit.record(session, by, "organisations.delete", organisation=name, domains=sorted(domains))
 
@@ -297,13 +434,20 @@ class RegistryImport:
     added: int
     updated: int
     unchanged: int
+    #: Letters' affiliations linked to another organisation (or unlinked) by the import.
+    relinked: int = 0
 
 
 def import_registry(session: DbSession, data: bytes, *, by: Organiser | None) -> RegistryImport:
-    """A CSV file (name, domains separated by spaces, sector, country): organisations already
-    in the registry (by name, folded) are updated, the rest added. All or nothing:
-    ImportRejected lists every bad row, and nothing is imported."""
-    records = CsvRecords(data, required=REQUIRED_COLUMNS, max_rows=MAX_ROWS)
+    """A CSV file (name, domains separated by spaces, sector, country, and optionally aliases
+    separated by semicolons): organisations already in the registry (by name, folded) are
+    updated, the rest added; with an aliases column, each organisation's aliases become the
+    file's. All or nothing: ImportRejected lists every bad row (a name or alias that would
+    belong to two organisations among them), and nothing is imported."""
+    records = CsvRecords(
+        data, required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, max_rows=MAX_ROWS
+    )
+    has_aliases = "aliases" in records.columns
     rows: list[tuple[int, _Checked]] = []
     for line, record in records:
         try:
@@ -313,6 +457,7 @@ def import_registry(session: DbSession, data: bytes, *, by: Organiser | None) ->
                     domains=record["domains"].replace(",", " ").split(),
                     sector=record["sector"],
                     country=record["country"],
+                    aliases=split_aliases(record["aliases"]) if has_aliases else None,
                 )
             )
         except (ValueError, InvalidInput) as error:
@@ -327,6 +472,7 @@ def import_registry(session: DbSession, data: bytes, *, by: Organiser | None) ->
         for organisation in session.scalars(select(Organisation).where(Organisation.key.in_(batch)))
     }
     _refuse_taken_domains(session, rows)
+    _refuse_taken_names(session, rows, existing)
     to_store = [
         (existing.get(checked.key), checked)
         for _, checked in rows
@@ -340,17 +486,28 @@ def import_registry(session: DbSession, data: bytes, *, by: Organiser | None) ->
             kept = [row for row in organisation.domains if row.domain in checked.domains]
             changed |= {row.domain for row in organisation.domains} - set(checked.domains)
             organisation.domains = kept
-    session.flush()
+    _clear_replaced_aliases(
+        session, [(organisation, checked) for organisation, checked in to_store if organisation]
+    )
+    relinked = 0
     for organisation, checked in to_store:
-        changed |= _store(session, checked, organisation or Organisation()).domains_changed
+        stored = _store(session, checked, organisation or Organisation())
+        changed |= stored.domains_changed
+        relinked += stored.relinked
     added = sum(1 for organisation, _ in to_store if organisation is None)
     updated = len(to_store) - added
     unchanged = len(rows) - len(to_store)
     _refresh_email_organisations(session, changed)
     audit.record(
-        session, by, "organisations.import", added=added, updated=updated, unchanged=unchanged
+        session,
+        by,
+        "organisations.import",
+        added=added,
+        updated=updated,
+        unchanged=unchanged,
+        affiliations_relinked=relinked,
     )
-    return RegistryImport(added, updated, unchanged)
+    return RegistryImport(added, updated, unchanged, relinked)
 
 
 def _same(organisation: Organisation, checked: _Checked) -> bool:
@@ -359,6 +516,10 @@ def _same(organisation: Organisation, checked: _Checked) -> bool:
         and organisation.sector is checked.sector
         and organisation.country == checked.country
         and sorted(row.domain for row in organisation.domains) == checked.domains
+        and (
+            checked.aliases is None
+            or {alias.key: alias.name for alias in organisation.aliases} == checked.aliases
+        )
     )
 
 
@@ -370,10 +531,49 @@ def _refuse_repeats(rows: Sequence[tuple[int, _Checked]]) -> None:
         if checked.key in names:
             problems.append(RowProblem(line, f"“{checked.name}” is on line {names[checked.key]}"))
         names.setdefault(checked.key, line)
+    other_names: dict[str, int] = {}
+    for line, checked in rows:
+        for key, alias in (checked.aliases or {}).items():
+            if key in names:
+                problems.append(RowProblem(line, f"“{alias}” is a name on line {names[key]}"))
+            elif other_names.setdefault(key, line) != line:
+                problems.append(
+                    RowProblem(line, f"“{alias}” is another name on line {other_names[key]} too")
+                )
+    for line, checked in rows:
         for domain in checked.domains:
             if domain in domains and domains[domain] != line:
                 problems.append(RowProblem(line, f"{domain} is on line {domains[domain]} too"))
             domains.setdefault(domain, line)
+    if problems:
+        raise ImportRejected(problems)
+
+
+def _refuse_taken_names(
+    session: DbSession,
+    rows: Sequence[tuple[int, _Checked]],
+    existing: dict[str, Organisation],
+) -> None:
+    """A name or alias the file gives one organisation while the registry has it for another:
+    refused, unless the file also takes it from that one (its row sets other aliases)."""
+    file_keys = {checked.key: checked for _, checked in rows}
+    problems = []
+    claims = [(line, checked, key) for line, checked in rows for key in checked.keys]
+    owners = _owners_of(session, [key for _, _, key in claims])
+    for line, checked, key in claims:
+        owner = owners.get(key)
+        if owner is None or owner.key == checked.key or owner is existing.get(checked.key):
+            continue
+        in_file = file_keys.get(owner.key)
+        # The owner keeps it unless the file gives it aliases without this one.
+        owner_keeps = (
+            in_file is None or key == owner.key or in_file.aliases is None or key in in_file.aliases
+        )
+        if owner_keeps:
+            named = checked.name if key == checked.key else (checked.aliases or {})[key]
+            problems.append(
+                RowProblem(line, f"“{named}” is already a name of “{owner.name}” in the registry")
+            )
     if problems:
         raise ImportRejected(problems)
 

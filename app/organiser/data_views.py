@@ -17,7 +17,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response as BaseResponse
 
 from app import audit
@@ -139,7 +138,7 @@ def import_signatures(slug: str) -> BaseResponse | tuple[str, int]:
                 letter,
                 upload.read(),
                 file_name=upload.filename or "upload.csv",
-                source=f"import: {secure_filename(upload.filename or 'upload.csv')}",
+                source=form.source.data or "",
                 verified=form.verified.data,
                 settings=signing_settings(current_app.config),
                 now=utcnow(),

@@ -44,6 +44,7 @@ from app.models import (
     NOTABLE_CONTEXT_MAX,
     SLUG_MAX,
     SNAPSHOT_NOTE_MAX,
+    SOURCE_MAX,
     TITLE_MAX,
     UPDATE_SUBJECT_MAX,
     URL_MAX,
@@ -56,7 +57,7 @@ from app.models import (
     SignatureState,
 )
 from app.moderation.operations import Correction, Evidence, SignatureFilter
-from app.organisations.registry import OrganisationInput
+from app.organisations.registry import MAX_ALIASES, OrganisationInput, split_aliases
 from app.support.countries import is_country_code
 from app.support.form_fields import CountryField, moment_from, multi_line, single_line
 from app.support.identifiers import whole_number
@@ -172,7 +173,7 @@ class LetterForm(FlaskForm):
     )
     milestones = StringField(
         "Milestones (optional)",
-        description="Verified counts at which the team is emailed, separated by commas: "
+        description="Confirmed-signature counts at which the team is emailed, separated by commas: "
         "1000, 5000, 10000.",
         filters=[single_line],
         validators=[Optional(), Length(max=500)],
@@ -276,8 +277,21 @@ class ImportForm(FlaskForm):
     file = FileField(
         "CSV file",
         description="Columns: name, email, affiliation, title, country (name or ISO code), "
-        "and optionally comment. UTF-8.",
+        "and optionally comment and signed_at (when each person signed, like 2026-03-01 or "
+        "2026-03-01T14:30:00Z: the list and the statistics use it). UTF-8.",
         validators=[FileRequired("Choose a CSV file."), FileAllowed(["csv"], "Only .csv files.")],
+    )
+    source = StringField(
+        "Where these signatures come from",
+        description=(
+            "Shown publicly beside each of them, on the list, in the API and in the open data "
+            "(“Paper forms, Geneva 2026”). Do not put anything private here."
+        ),
+        filters=[single_line],
+        validators=[
+            DataRequired("Please say where these signatures come from, e.g. “Paper forms”."),
+            Length(max=SOURCE_MAX),
+        ],
     )
     verified = BooleanField("These people have already confirmed (no email will be sent)")
 
@@ -388,6 +402,16 @@ class OrganisationForm(FlaskForm):
         filters=[single_line],
         validators=[Length(max=4000)],
     )
+    aliases = TextAreaField(
+        "Other names, one per line (optional)",
+        description=(
+            "Acronyms (MIT), the name in other languages (Université de Genève), former names. "
+            "Signers who type any of them count for this organisation, and the watch-list and "
+            "check a list understand them. A name may belong to one organisation only."
+        ),
+        filters=[multi_line],
+        validators=[Length(max=MAX_ALIASES * (AFFILIATION_MAX + 1))],
+    )
     sector = SelectField(
         "Sector", choices=[SelectChoice(sector.value, sector.label) for sector in Sector]
     )
@@ -401,6 +425,7 @@ class OrganisationForm(FlaskForm):
             domains=(self.domains.data or "").replace(",", " ").split(),
             sector=self.sector.data or "other",
             country=self.country.data or "",
+            aliases=split_aliases(self.aliases.data or ""),
         )
 
     @classmethod
@@ -408,6 +433,7 @@ class OrganisationForm(FlaskForm):
         return SimpleNamespace(
             name=organisation.name,
             domains=" ".join(row.domain for row in organisation.domains),
+            aliases="\n".join(organisation.alias_names),
             sector=organisation.sector.value,
             country=organisation.country or "",
         )
@@ -416,7 +442,10 @@ class OrganisationForm(FlaskForm):
 class RegistryImportForm(FlaskForm):
     file = FileField(
         "CSV file",
-        description="Columns: name, domains (separated by spaces), sector, country. UTF-8.",
+        description=(
+            "Columns: name, domains (separated by spaces), sector, country, and optionally "
+            "aliases (other names, separated by semicolons: MIT;M.I.T.). UTF-8."
+        ),
         validators=[FileRequired("Choose a CSV file."), FileAllowed(["csv"], "Only .csv files.")],
     )
 

@@ -113,7 +113,8 @@ def import_organisations() -> BaseResponse | tuple[str, int]:
             db.session.commit()
             flash(
                 f"Added {result.added} organisations, updated {result.updated},"
-                f" {result.unchanged} unchanged."
+                f" {result.unchanged} unchanged; {result.relinked} letters' affiliations now"
+                " stand for another organisation (or none)."
             )
             return redirect(url_for("organiser.organisations"), code=303)
     page = render_template("organiser/organisations_import.html", form=form, problems=problems)
@@ -192,12 +193,15 @@ def link_affiliation(slug: str, affiliation_id: int) -> BaseResponse:
     )
     if affiliation_id not in found:
         raise NotFound("There is no such affiliation on this letter.")
-    name = request.form.get("organisation", "").strip()
+    automatic = request.form.get("automatic") == "1"
+    name = "" if automatic else request.form.get("organisation", "").strip()
     organisation = registry.organisation_named(db.session, name) if name else None
     if name and organisation is None:
-        raise InvalidInput(f"“{name[:100]}” is not in the registry of organisations.")
+        raise InvalidInput(
+            f"“{name[:100]}” is not in the registry of organisations, by name or other name."
+        )
     affiliation_module.link_organisation(
-        db.session, found[affiliation_id], organisation, by=current_user
+        db.session, found[affiliation_id], organisation, by=current_user, automatic=automatic
     )
     db.session.commit()
     flash("Saved.")

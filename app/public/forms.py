@@ -186,11 +186,16 @@ class CheckListForm(FlaskForm):
 
     names = TextBoxField(
         _l("Names, one per line"),
+        description=_l(
+            "A name, or a name and an affiliation separated by a comma, as pasted from a "
+            "spreadsheet (“Ada Lovelace, University of London”)."
+        ),
         filters=[multi_line],
         validators=[Length(max=CHECK_TEXT_MAX, message=_l("That is more than a check can take."))],
     )
     organisations = TextBoxField(
         _l("Organisations or email domains, one per line"),
+        description=_l("An organisation's name or other name (“MIT”), or a domain (mit.edu)."),
         filters=[multi_line],
         validators=[Length(max=CHECK_TEXT_MAX, message=_l("That is more than a check can take."))],
     )

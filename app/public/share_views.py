@@ -88,10 +88,10 @@ def count_line(count: int) -> str:
     else its first two digits and a plus ("1,200+")."""
     shown = share_image.material_count(count)
     if shown == count:
-        return ngettext("%(num)s verified signature", "%(num)s verified signatures", count)
+        return ngettext("%(num)s confirmed signature", "%(num)s confirmed signatures", count)
     # Flask-Babel's ngettext would write `num` without the language's thousands separator.
     text = get_translations().ngettext(
-        "%(num)s+ verified signature", "%(num)s+ verified signatures", shown
+        "%(num)s+ confirmed signature", "%(num)s+ confirmed signatures", shown
     )
     return str(text) % {"num": format_decimal(shown)}
 

@@ -32,7 +32,7 @@ from app.models import Letter, SignatureState
 from app.organisations import breakdown, on_behalf
 from app.public import bp, share_views
 from app.public.forms import CheckListForm, ConfirmForm, ResendForm, SignForm, WithdrawForm
-from app.signatories import checking, public_list, snapshots
+from app.signatories import checking, integrity, public_list, snapshots
 from app.signing import captcha, lifecycle
 from app.signing.defences import Clues, block_hash, client_hash
 from app.signing.links import withdraw_url
@@ -390,6 +390,8 @@ def _signatory_list_page(slug: str) -> str:
     search = public_list.clean_search(request.args.get("q", ""))
     country = public_list.clean_country(request.args.get("country", ""))
     verified_only = public_list.clean_flag(request.args.get("verified", ""), "verified")
+    organisation = public_list.clean_search(request.args.get("organisation", ""))
+    affiliation = public_list.clean_search(request.args.get("affiliation", ""))
     page = public_list.signatory_page(
         db.session,
         letter,
@@ -398,9 +400,13 @@ def _signatory_list_page(slug: str) -> str:
         search=search,
         country=country,
         verified_only=verified_only,
+        organisation=organisation,
+        affiliation=affiliation,
     )
     return render_template(
         "public/signatories.html",
+        organisation=organisation or "",
+        affiliation=affiliation or "",
         letter=letter,
         page=page,
         search=search or "",
@@ -408,6 +414,7 @@ def _signatory_list_page(slug: str) -> str:
         verified_only=verified_only,
         countries=country_choices(str(get_locale())),
         verified_count=public_list.count_verified(db.session, letter),
+        imported_count=integrity.integrity(db.session, letter).imported,
         is_first_page=not request.args.get("cursor"),
         notables=public_list.notable_signatories(db.session, letter),
         organisational=on_behalf.organisational_signatures(db.session, letter, confirmed_only=True),
@@ -475,17 +482,29 @@ def check_list(slug: str) -> BaseResponse:
     result = None
     problem = None
     if form.validate_on_submit():
+        names, affiliations = checking.pasted_names((form.names.data or "").splitlines())
         try:
             result = checking.check_list(
                 db.session,
                 letter,
-                checking.clean_queries((form.names.data or "").splitlines(), gettext("names")),
+                checking.clean_queries(names, gettext("names")),
                 checking.clean_queries(
                     (form.organisations.data or "").splitlines(), gettext("organisations")
                 ),
+                affiliations=[
+                    checking.clean_queries([a], gettext("names"))[0] if a else None
+                    for a in affiliations
+                ],
             )
         except InvalidInput as error:
             problem = error.shown(gettext)
+        if result is not None and request.form.get("download") == "csv":
+            download = make_response(result.as_csv())
+            download.mimetype = "text/csv"
+            download.headers["Content-Disposition"] = (
+                f'attachment; filename="{letter.slug}-check.csv"'
+            )
+            return private(download)
     status = 422 if problem or form.errors else 200
     page = render_template(
         "public/check.html",

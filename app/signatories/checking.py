@@ -6,11 +6,13 @@ listed signatures are ever matched: never a held, private, pending or withdrawn 
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.affiliations.affiliations import affiliation_key
 from app.db import DbSession
@@ -22,9 +24,10 @@ from app.models import (
     Organisation,
     OrganisationDomain,
     Signature,
-    SignatureTally,
 )
+from app.organisations import registry
 from app.organisations.breakdown import letter_breakdown
+from app.support.spreadsheets import spreadsheet_safe
 from app.support.text import has_control_characters, lookalike_key, matching_key, normalise
 
 #: Names and organisations one check may ask about, together.
@@ -48,10 +51,20 @@ class NameMatch:
 class NameResult:
     query: str
     matches: Sequence[NameMatch]
+    #: The affiliation given beside the name ("Ada Lovelace, University of London"), if any.
+    affiliation: str | None = None
 
     @property
     def signed(self) -> bool:
         return any(match.exact for match in self.matches)
+
+    @property
+    def same_affiliation(self) -> bool:
+        """An exact match names the affiliation given beside the name (folded alike)."""
+        wanted = affiliation_key(self.affiliation) if self.affiliation else None
+        return wanted is not None and any(
+            match.exact and affiliation_key(match.affiliation) == wanted for match in self.matches
+        )
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,50 @@ class OrganisationResult:
 class CheckResult:
     names: Sequence[NameResult]
     organisations: Sequence[OrganisationResult]
+
+    @property
+    def names_signed(self) -> int:
+        return sum(1 for result in self.names if result.signed)
+
+    @property
+    def organisations_present(self) -> int:
+        """Organisations asked about with at least one listed signatory, verified or stated."""
+        return sum(1 for result in self.organisations if result.verified or result.stated)
+
+    def as_csv(self) -> str:
+        """The results as one table, a row per name then per organisation (`kind` tells
+        them apart); what people typed is defused for spreadsheets."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for name in self.names:
+            writer.writerow(
+                (
+                    "name",
+                    spreadsheet_safe(name.query),
+                    spreadsheet_safe(name.affiliation or ""),
+                    "yes" if name.signed else ("near match only" if name.matches else "no"),
+                    "; ".join(
+                        spreadsheet_safe(f"{m.name} ({m.affiliation})" + ("" if m.exact else " ~"))
+                        for m in name.matches
+                    ),
+                    "",
+                    "",
+                )
+            )
+        for organisation in self.organisations:
+            writer.writerow(
+                (
+                    "organisation",
+                    spreadsheet_safe(organisation.query),
+                    "",
+                    "yes" if organisation.verified or organisation.stated else "no",
+                    spreadsheet_safe(organisation.name or ""),
+                    organisation.verified,
+                    organisation.stated,
+                )
+            )
+        return out.getvalue()
 
     def as_json(self) -> dict[str, list[dict[str, object]]]:
         return {
@@ -91,6 +148,27 @@ class CheckResult:
                 for result in self.organisations
             ],
         }
+
+
+#: The columns of a check's CSV download.
+CSV_COLUMNS = ("kind", "asked", "affiliation_given", "signed", "found", "verified", "stated")
+
+
+def pasted_names(lines: Sequence[str]) -> tuple[list[str], list[str | None]]:
+    """Names as pasted from a spreadsheet or typed: "Name", or "Name, Affiliation" (a comma
+    or a tab between them). A first line that only names the columns is skipped. The names,
+    and beside each the affiliation given (None if none)."""
+    names: list[str] = []
+    affiliations: list[str | None] = []
+    for number, line in enumerate(lines):
+        name, separator, affiliation = line.replace("\t", ",").partition(",")
+        if number == 0 and matching_key(name) == "name":
+            continue  # a header row: "Name, Affiliation"
+        if not name.strip():
+            continue
+        names.append(name)
+        affiliations.append(affiliation.strip(" ,") or None if separator else None)
+    return names, affiliations
 
 
 def clean_queries(values: object, label: str) -> list[str]:
@@ -120,16 +198,25 @@ def clean_queries(values: object, label: str) -> list[str]:
 
 
 def check_list(
-    session: DbSession, letter: Letter, names: Sequence[str], organisations: Sequence[str]
+    session: DbSession,
+    letter: Letter,
+    names: Sequence[str],
+    organisations: Sequence[str],
+    *,
+    affiliations: Sequence[str | None] = (),
 ) -> CheckResult:
+    """Whether each name signed (beside each, optionally, the affiliation the list gives it)
+    and, for each organisation, the breakdown's own numbers."""
     if len(names) + len(organisations) > MAX_ITEMS:
         raise InvalidInput(
             N_("Check at most %(max)s names and organisations at a time."), max=MAX_ITEMS
         )
     if not names and not organisations:
         raise InvalidInput(N_("Give at least one name or organisation to check."))
+    results = _check_names(session, letter, names) if names else []
+    given = list(affiliations) + [None] * (len(results) - len(affiliations))
     return CheckResult(
-        names=_check_names(session, letter, names) if names else [],
+        names=[replace(result, affiliation=a) for result, a in zip(results, given, strict=True)],
         organisations=_check_organisations(session, letter, organisations) if organisations else [],
     )
 
@@ -166,14 +253,11 @@ def _check_names(session: DbSession, letter: Letter, names: Sequence[str]) -> li
 def _check_organisations(
     session: DbSession, letter: Letter, queries: Sequence[str]
 ) -> list[OrganisationResult]:
-    keys = {query: matching_key(query) for query in queries}
+    """Each query answered with the breakdown's numbers: a registered organisation's name or
+    other name, an email domain of one, or an affiliation of the letter (standing for an
+    organisation: that organisation's numbers; else its own count, all of it stated)."""
+    named = registry.organisations_named(session, queries)
     domains = {query: query.lower().removeprefix("@") for query in queries if "." in query}
-    registered = {
-        organisation.key: organisation
-        for organisation in session.scalars(
-            select(Organisation).where(Organisation.key.in_(set(keys.values())))
-        )
-    }
     by_domain: dict[str, Organisation] = {
         domain: organisation
         for domain, organisation in session.execute(
@@ -182,13 +266,18 @@ def _check_organisations(
             .where(OrganisationDomain.domain.in_(set(domains.values())))
         )
     }
-    counts = {count.name: count for count in letter_breakdown(session, letter).organisations}
+    result = letter_breakdown(session, letter)
+    counts = {count.organisation_id: count for count in result.organisations}
+    unregistered = {count.affiliation_id: count for count in result.unregistered}
     affiliations = _letter_affiliations(session, letter, queries)
     results = []
     for query in queries:
-        organisation = registered.get(keys[query]) or by_domain.get(domains.get(query, ""))
+        organisation = named.get(query) or by_domain.get(domains.get(query, ""))
+        found = affiliations.get(query)
+        if organisation is None and found is not None and found.organisation is not None:
+            organisation = found.organisation
         if organisation is not None:
-            count = counts.get(organisation.name)
+            count = counts.get(organisation.id)
             results.append(
                 OrganisationResult(
                     query,
@@ -197,19 +286,19 @@ def _check_organisations(
                     count.stated if count else 0,
                 )
             )
-        elif query in affiliations:
-            name, stated = affiliations[query]
-            results.append(OrganisationResult(query, name, 0, stated))
+        elif found is not None and found.id in unregistered:
+            results.append(OrganisationResult(query, found.name, 0, unregistered[found.id].stated))
         else:
+            # Named only by pending, private, held or withdrawn signers, or by nobody: "not
+            # found", as if nobody had typed it.
             results.append(OrganisationResult(query, None, 0, 0))
     return results
 
 
 def _letter_affiliations(
     session: DbSession, letter: Letter, queries: Sequence[str]
-) -> dict[str, tuple[str, int]]:
-    """For organisations not in the registry: the letter's affiliation each query names (its
-    canonical one, if merged) and its listed signatories, from the kept tallies."""
+) -> dict[str, Affiliation]:
+    """The letter's affiliation each query names (its canonical one, if merged)."""
     keys = {query: affiliation_key(query) for query in queries}
     rows = session.execute(
         select(Affiliation.key, Affiliation.id, Affiliation.canonical_id).where(
@@ -219,29 +308,10 @@ def _letter_affiliations(
     canonical = {key: canonical_id or own_id for key, own_id, canonical_id in rows}
     if not canonical:
         return {}
-    tallied: dict[int, int] = {
-        affiliation_id: int(signatures or 0)
-        for affiliation_id, signatures in session.execute(
-            select(SignatureTally.affiliation_id, func.sum(SignatureTally.signatures))
-            .where(
-                SignatureTally.letter_id == letter.id,
-                SignatureTally.affiliation_id.in_(set(canonical.values())),
-            )
-            .group_by(SignatureTally.affiliation_id)
+    loaded = {
+        affiliation.id: affiliation
+        for affiliation in session.scalars(
+            select(Affiliation).where(Affiliation.id.in_(set(canonical.values())))
         )
     }
-    names: dict[int, str] = {
-        affiliation_id: name
-        for affiliation_id, name in session.execute(
-            select(Affiliation.id, Affiliation.name).where(
-                Affiliation.id.in_(set(canonical.values()))
-            )
-        )
-    }
-    # Only an affiliation with listed signatories answers: one named only by pending, private,
-    # held or withdrawn signers is "not found", as if nobody had typed it.
-    return {
-        query: (names[canonical[key]], tallied[canonical[key]])
-        for query, key in keys.items()
-        if key in canonical and tallied.get(canonical[key], 0) > 0
-    }
+    return {query: loaded[canonical[key]] for query, key in keys.items() if key in canonical}

@@ -31,8 +31,10 @@ COLUMNS = (
     "version",
     "reaffirmed",
     "initial",
+    "imported",
+    "source",
 )
-_TEXT = {"name", "title", "affiliation", "organisation"}
+_TEXT = {"name", "title", "affiliation", "organisation", "source"}
 
 
 def _items(session: DbSession, letter: Letter) -> Iterator[dict[str, Any]]:
@@ -50,6 +52,8 @@ def _items(session: DbSession, letter: Letter) -> Iterator[dict[str, Any]]:
             "version": int(row.version),
             "reaffirmed": bool(row.reaffirmed),
             "initial": bool(row.initial),
+            "imported": row.source is not None,
+            "source": row.source,
         }
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.db import DbSession
 from app.models import PUBLICLY_COUNTED, Affiliation, Letter, Signature, SignatureState
-from app.moderation.operations import held_count, state_counts
+from app.signatories.integrity import Integrity, integrity
 from app.support.countries import country_name
 
 
@@ -43,9 +43,9 @@ class Chart:
 
 @dataclass(frozen=True)
 class Overview:
-    counts: dict[SignatureState, int]
-    #: Signatures a soft defence held back (any state); not listed or counted until approved.
-    held: int
+    #: The public integrity line's own numbers: what the console says adds up to what the
+    #: letter page says (held ones apart from the counted, imported ones within them).
+    counts: Integrity
     per_day: Sequence[DayCount]
     chart: Chart
     top_affiliations: Sequence[tuple[str, int]]
@@ -117,8 +117,7 @@ def overview(session: DbSession, letter: Letter, *, today: date, days: int = 30)
     ).all()
     per_day = signatures_per_day(session, letter, days=days, today=today)
     return Overview(
-        counts=state_counts(session, letter),
-        held=held_count(session, letter),
+        counts=integrity(session, letter),
         per_day=per_day,
         chart=bar_chart(per_day),
         top_affiliations=[(name, count) for name, count in top_affiliations],

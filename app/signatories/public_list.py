@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    false,
     func,
     literal,
     literal_column,
@@ -28,7 +29,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from app.affiliations.affiliations import ids_containing
+from app.affiliations.affiliations import affiliation_key, existing_affiliation_id, ids_containing
 from app.db import DbSession, UTCDateTime, upsert
 from app.errors import InvalidInput
 from app.models import (
@@ -43,6 +44,7 @@ from app.models import (
     SignatureCount,
     SignatureTally,
 )
+from app.organisations import registry
 from app.signatories.integrity import COUNTS as INTEGRITY_COUNTS
 from app.signatories.integrity import Integrity
 from app.support.countries import country_name, is_country_code
@@ -79,6 +81,13 @@ class PublicSignatory:
     version: int = 1
     #: The signer kept their signature under a later version of substance.
     reaffirmed: bool = False
+    #: An imported signature's source as the organisers described the import; None for a
+    #: signature made and confirmed by email here.
+    source: str | None = None
+
+    @property
+    def imported(self) -> bool:
+        return self.source is not None
 
     @property
     def country_name(self) -> str:
@@ -97,6 +106,8 @@ class PublicSignatory:
             "version": self.version,
             "reaffirmed": self.reaffirmed,
             "initial": self.initial,
+            "imported": self.imported,
+            "source": self.source,
         }
 
 
@@ -218,10 +229,26 @@ def signatory_page(
     search: str | None = None,
     country: str | None = None,
     verified_only: bool = False,
+    organisation: str | None = None,
+    affiliation: str | None = None,
 ) -> SignatoryPage:
-    """Public signatories, newest first, by keyset: page 5,000 costs what page 1 does."""
+    """Public signatories, newest first, by keyset: page 5,000 costs what page 1 does.
+    `organisation`: those whose stated affiliation stands for the registered organisation of
+    that name or alias (the breakdown's "stated"); `affiliation`: those who named that
+    affiliation of the letter (after its merges)."""
     query = _PUBLIC_SIGNATORIES
-    filtered = bool(cursor or search or country or verified_only)
+    filtered = bool(cursor or search or country or verified_only or organisation or affiliation)
+    if organisation:
+        found = registry.organisation_named(session, organisation)
+        query = query.where(
+            Affiliation.organisation_id == found.id if found is not None else false()
+        )
+    if affiliation:
+        named = session.scalar(
+            select(existing_affiliation_id()),
+            {"letter_id": letter.id, "affiliation_key": affiliation_key(affiliation)},
+        )
+        query = query.where(Signature.affiliation_id == named if named is not None else false())
     if cursor:
         verified_at, signature_id = _read_cursor(cursor)
         query = query.where(
@@ -256,6 +283,7 @@ def signatory_page(
             initial=bool(row.initial),
             version=int(row.version),
             reaffirmed=bool(row.reaffirmed),
+            source=row.source,
         )
         for row in rows[:limit]
     ]
@@ -288,6 +316,7 @@ _PUBLIC_SIGNATORIES = (
         Signature.initial,
         AGREED_VERSION.label("version"),
         Signature.reaffirmed_version.is_not(None).label("reaffirmed"),
+        Signature.source,
     )
     .join(Affiliation, Signature.affiliation_id == Affiliation.id)
     .outerjoin(Organisation, Organisation.id == Affiliation.organisation_id)
@@ -439,6 +468,7 @@ def letter_summary(session: DbSession, letter: Letter) -> LetterSummary:
                     bool(row.initial),
                     int(row.version or 1),
                     bool(row.reaffirmed),
+                    row.source,
                 )
             )
         else:
@@ -483,6 +513,7 @@ _SUMMARY_COLUMNS = (
     ("initial", Boolean()),
     ("version", Integer()),
     ("reaffirmed", Boolean()),
+    ("source", String()),
 )
 
 
@@ -513,6 +544,7 @@ def _summary_statement() -> CompoundSelect:
         initial=newest.c.initial,
         version=newest.c.version,
         reaffirmed=newest.c.reaffirmed,
+        source=newest.c.source,
     )
     notables_part = _summary_part(
         "notable",

@@ -65,10 +65,17 @@ def access_from_token(session: DbSession, token: str, *, settings: SigningSettin
 
 
 def signatures_of(session: DbSession, access: SignerAccess) -> Sequence[Signature]:
-    """Every standing signature (pending or confirmed) of the address, newest first."""
+    """Every standing signature (pending or confirmed) of the address, and those the
+    organisers hid (the signer is told the truth about each), newest first."""
+    standing_or_hidden = (
+        *_standing(access)[:2],
+        Signature.state.in_(
+            [SignatureState.PENDING, SignatureState.VERIFIED, SignatureState.HIDDEN]
+        ),
+    )
     return session.scalars(
         select(Signature)
-        .where(*_standing(access))
+        .where(*standing_or_hidden)
         .options(joinedload(Signature.letter), joinedload(Signature.affiliation))
         .order_by(Signature.signed_at.desc())
     ).all()

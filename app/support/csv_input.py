@@ -133,6 +133,8 @@ class CsvRecords:
         if missing:
             raise ImportRejected([RowProblem(1, f"missing column(s): {', '.join(missing)}")])
         self._reader.fieldnames = headers
+        #: The columns the file's header has (an optional column may be absent).
+        self.columns = frozenset(headers)
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
         reader = self._reader

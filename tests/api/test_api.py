@@ -54,6 +54,8 @@ def test_signatories_as_json_never_include_emails(app: Flask, client: FlaskClien
         "version",
         "reaffirmed",
         "initial",
+        "imported",
+        "source",
     }
     assert data["items"][0]["country"] == "FR"
     assert "example.org" not in first.get_data(as_text=True)

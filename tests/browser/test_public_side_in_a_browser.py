@@ -597,7 +597,7 @@ def _queue_every_email(app: Flask, lang: str) -> set[str]:
     db.session.commit()
     signing_emails.queue_about_signature(
         db.session, signing_emails.REMINDER, verified, settings
-    )  # the reminder's words, even for a verified signature: written all the same
+    )  # the reminder's words, even for a confirmed signature: written all the same
     signing_emails.queue_about_signature(
         db.session, signing_emails.ALREADY_SIGNED, verified, settings
     )

@@ -238,7 +238,7 @@ def test_the_team_is_emailed_once_per_milestone_passed(
     assert result.exit_code == 0, result.output
     to_owner = mail_to_smtp.recorder.to(owner.email)
     assert [m["Subject"] for m in to_owner] == [
-        "Milestone: 3 verified signatures on Ban non-consensual deepfakes"
+        "Milestone: 3 confirmed signatures on Ban non-consensual deepfakes"
     ]
     assert len(mail_to_smtp.recorder.messages) == 2  # the owner and the viewer
     session.refresh(letter)

@@ -123,8 +123,8 @@ def test_signers_are_asked_once_and_only_a_button_keeps_or_withdraws(
     listing = client.get("/letters/changed/signatories").get_data(as_text=True)
     assert "text version 3, re-affirmed" in listing and "text version 1" in listing
     history = client.get("/letters/changed/history").get_data(as_text=True)
-    assert re.search(r'data-testid="signatures-3">1 verified signature stands', history)
-    assert re.search(r'data-testid="signatures-1">1 verified signature stands', history)
+    assert re.search(r'data-testid="signatures-3">1 confirmed signature stands', history)
+    assert re.search(r'data-testid="signatures-1">1 confirmed signature stands', history)
 
 
 def test_exports_say_which_version_each_signature_agreed_to(runner, session) -> None:

@@ -143,6 +143,12 @@ def test_counts_by_organisation_sector_and_country_with_watched_ones_at_zero(
     } in (data["organisations"])
     assert data["sectors"] == {"academia": 3, "industry": 1}
     assert data["countries"] == {"GB": 3, "DE": 1, "FR": 1}
+    # Every affiliation no organisation stands for, with its count: "Oxford" is not a name
+    # of the registry's (its signer's address is verified, but the name stated is its own).
+    assert sorted(data["unregistered"], key=lambda row: row["name"]) == [
+        {"name": "Independent", "stated": 1},
+        {"name": "Oxford", "stated": 1},
+    ]
 
     response = client.get(f"/api/letters/{letter.slug}/affiliations.csv")
     assert response.mimetype == "text/csv"
@@ -155,8 +161,13 @@ def test_counts_by_organisation_sector_and_country_with_watched_ones_at_zero(
 
     page = client.get(f"/letters/{letter.slug}/breakdown").get_data(as_text=True)
     assert "No one from 2 of these 3 has signed: Algorithm Watch, OpenAI." in page
-    assert page.count("<svg") == 4  # watched, organisations, sectors, countries
-    assert '<th scope="row">University of Oxford</th><td>Academia</td><td>2</td><td>2</td>' in page
+    # watched, organisations, affiliations not in the registry, sectors, countries
+    assert page.count("<svg") == 5
+    assert (
+        f'<th scope="row"><a href="/letters/{letter.slug}/signatories'
+        '?organisation=University+of+Oxford">'
+        "University of Oxford</a></th><td>Academia</td><td>2</td><td>2</td>"
+    ) in page
     letter_page = client.get(f"/letters/{letter.slug}").get_data(as_text=True)
     assert '<span data-testid="verified-affiliations">3</span>' in letter_page
 
@@ -207,7 +218,8 @@ def test_watching_an_organisation_the_registry_does_not_have_changes_nothing(
     assert runner.invoke(args=["organisations", "watch", letter.slug, "OpenAI"]).exit_code == 0
     result = runner.invoke(args=["organisations", "watch", letter.slug, "OpenAI", "Acme Corp"])
     assert result.exit_code != 0
-    assert "Not in the registry of organisations (add them first): Acme Corp" in result.output
+    assert "Not in the registry of organisations, by name or other name" in result.output
+    assert result.output.rstrip().endswith("first): Acme Corp")
     assert [o.name for o in breakdown.watched_organisations(session, letter)] == ["OpenAI"]
     assert runner.invoke(args=["organisations", "watch", letter.slug, "--clear"]).exit_code == 0
     assert breakdown.watched_organisations(session, letter) == []

@@ -153,6 +153,7 @@ def test_the_integrity_line_counts_without_names(client: FlaskClient, session) -
         "hidden": 1,
         "held": 1,
         "unconfirmed": 1,
+        "imported": 0,
     }
     page = client.get("/letters/checked").get_data(as_text=True)
     line = page[page.index('data-testid="integrity"') :][:600]

@@ -241,7 +241,7 @@ def test_the_import_command_adds_then_updates_never_duplicates(
     path.write_text(REGISTRY)
     result = runner.invoke(args=["organisations", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Added 3 organisations, updated 0, 0 unchanged." in result.output
+    assert "Added 3 organisations, updated 0, 0 unchanged;" in result.output
 
     path.write_text(
         "name,domains,sector,country\n"
@@ -250,7 +250,7 @@ def test_the_import_command_adds_then_updates_never_duplicates(
     )
     result = runner.invoke(args=["organisations", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Added 0 organisations, updated 1, 1 unchanged." in result.output
+    assert "Added 0 organisations, updated 1, 1 unchanged;" in result.output
     assert session.scalar(select(func.count()).select_from(Organisation)) == 3
     oxford = session.scalars(
         select(Organisation).where(Organisation.key == "university of oxford")

@@ -105,7 +105,11 @@ def test_merge_refuses_affiliations_of_other_letters(
 
 def _upload(client: FlaskClient, content: str, *, verified: bool = False, name: str = "list.csv"):
     token = csrf_token(client, "/admin/letters/campaign/import")
-    data = {"csrf_token": token, "file": (io.BytesIO(content.encode()), name)}
+    data = {
+        "csrf_token": token,
+        "file": (io.BytesIO(content.encode()), name),
+        "source": "Paper forms",
+    }
     if verified:
         data["verified"] = "y"
     return client.post(
@@ -150,7 +154,7 @@ def test_a_clean_import_skips_those_who_signed_and_records_its_source(
         ("Ada Lovelace", "GB", SignatureState.VERIFIED),
         ("Grace Hopper", "US", SignatureState.VERIFIED),
     }
-    assert {s.source for s in imported} == {"import: paper.csv"}
+    assert {s.source for s in imported} == {"Paper forms"}
     assert session.scalars(select(OutboundEmail)).all() == []  # verified: nobody is emailed
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "import")).one()
     assert (
@@ -251,7 +255,7 @@ def test_non_utf8_and_wrong_file_types_are_refused(client: FlaskClient, session,
     latin1 = (HEADER + "Zoë,z@example.org,X,Y,FR,\n").encode("latin-1")
     response = client.post(
         "/admin/letters/campaign/import",
-        data={"csrf_token": token, "file": (io.BytesIO(latin1), "list.csv")},
+        data={"csrf_token": token, "file": (io.BytesIO(latin1), "list.csv"), "source": "Paper"},
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
@@ -294,8 +298,8 @@ def test_the_overview_shows_counts_a_chart_and_tops(client: FlaskClient, session
     make_signature(session, letter=campaign, state=SignatureState.PENDING)
     make_signature(session, letter=campaign, state=SignatureState.HIDDEN)
     page = client.get("/admin/letters/campaign").get_data(as_text=True)
-    assert 'data-testid="count-verified">2<' in page
-    assert 'data-testid="count-pending">1<' in page
+    assert 'data-testid="count-counted">2<' in page
+    assert 'data-testid="count-unconfirmed">1<' in page
     assert 'data-testid="count-hidden">1<' in page
     assert "<svg" in page and "<rect" in page
     assert "3 in all" in page  # hidden ones are not in the chart

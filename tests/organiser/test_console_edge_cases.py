@@ -147,7 +147,12 @@ def test_an_upload_bigger_than_a_form_post_is_imported(client: FlaskClient, sess
     token = csrf_token(client, "/admin/letters/big/import")
     response = client.post(
         "/admin/letters/big/import",
-        data={"csrf_token": token, "verified": "y", "file": (io.BytesIO(content), "big.csv")},
+        data={
+            "csrf_token": token,
+            "verified": "y",
+            "file": (io.BytesIO(content), "big.csv"),
+            "source": "A previous site",
+        },
         content_type="multipart/form-data",
     )
     assert response.status_code == 303

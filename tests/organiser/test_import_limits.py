@@ -54,7 +54,11 @@ def _upload(client: FlaskClient, content: str) -> tuple[int, str]:
     token = csrf_token(client, "/admin/letters/campaign/import")
     response = client.post(
         "/admin/letters/campaign/import",
-        data={"csrf_token": token, "file": (io.BytesIO(content.encode()), "list.csv")},
+        data={
+            "csrf_token": token,
+            "file": (io.BytesIO(content.encode()), "list.csv"),
+            "source": "Paper forms",
+        },
         content_type="multipart/form-data",
     )
     return response.status_code, response.get_data(as_text=True)

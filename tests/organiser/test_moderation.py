@@ -124,7 +124,7 @@ def test_hiding_many_asks_for_confirmation_then_leaves_the_public_list_and_count
     assert done.status_code == 303
     public = client.get("/letters/campaign/signatories").get_data(as_text=True)
     assert "Xi Jinping" not in public
-    assert "1 verified signature" in public
+    assert "1 confirmed signature" in public
     assert client.get("/api/letters/campaign").get_json()["verified_signatures"] == 1
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "signatures.hide")).one()
     assert event.signature_ids == sorted(ids)

@@ -91,7 +91,7 @@ def test_a_worker_renders_a_shared_page_once_per_interval(session) -> None:
     assert client.get("/letters/busy").get_data() == first.get_data()
     # ...but pages with a query string are rendered afresh,
     listed = client.get("/letters/busy/signatories?country=GB").get_data(as_text=True)
-    assert "2 verified signatures" in listed
+    assert "2 confirmed signatures" in listed
     # and once the interval is over, so is the kept page.
     cache = shared_response_cache(cached)
     assert cache is not None

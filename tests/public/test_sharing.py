@@ -49,10 +49,10 @@ def test_the_image_says_the_count_in_the_readers_language(app) -> None:
     from app.public.share_views import count_line
 
     with app.test_request_context("/?lang=en"):
-        assert count_line(1) == "1 verified signature"
-        assert count_line(1234) == "1,200+ verified signatures"
+        assert count_line(1) == "1 confirmed signature"
+        assert count_line(1234) == "1,200+ confirmed signatures"
     with app.test_request_context("/?lang=de"):
-        assert count_line(1234) != "1,200+ verified signatures"
+        assert count_line(1234) != "1,200+ confirmed signatures"
         assert "1.200+" in count_line(1234)
 
 

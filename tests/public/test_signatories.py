@@ -29,8 +29,8 @@ def test_only_verified_public_signatures_are_listed_and_no_email_ever(
     for state in ("pending", "withdrawn", "hidden"):
         assert f"Not {state}" not in page
     assert "@" not in page.replace("@-sign", "")
-    assert "1 verified signature" not in page  # the private one counts too
-    assert "2 verified signatures" in page
+    assert "1 confirmed signature" not in page  # the private one counts too
+    assert "2 confirmed signatures" in page
 
 
 def test_search_by_name_or_affiliation_and_filter_by_country(client: FlaskClient, session) -> None:

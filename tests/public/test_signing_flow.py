@@ -134,7 +134,7 @@ def test_the_same_page_appears_whoever_signs_but_the_emails_differ(
     latest = mail_to_smtp.recorder.to("ada@example.org")[-1]
     assert latest["Subject"] == "You have already signed: Same page"
     assert "/confirm/" not in text_body(latest)
-    # The verified signature keeps what its owner confirmed.
+    # The confirmed signature keeps what its owner confirmed.
     assert session.scalars(select(Signature)).one().name == "Ada Lovelace"
 
 
