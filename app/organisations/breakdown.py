@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, case, delete, func, literal_column, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from app import audit
 from app.db import DbSession, upsert
@@ -28,7 +29,6 @@ from app.models import (
     WatchedOrganisation,
 )
 from app.organisations import registry
-from app.support.identifiers import chunks
 from app.support.spreadsheets import spreadsheet_safe
 from app.support.text import matching_key
 
@@ -138,9 +138,15 @@ def letter_breakdown(session: DbSession, letter: Letter) -> Breakdown:
     countries: Counter[str] = Counter()
     unregistered: Counter[int] = Counter()
     listed = without = 0
-    for stated_id, unlinked_id, verified_id, country, signatures in session.connection().execute(
-        _TALLIES, {"letter_id": letter.id}
-    ):
+    names: dict[int, str] = {}
+    for (
+        stated_id,
+        unlinked_id,
+        unlinked_name,
+        verified_id,
+        country,
+        signatures,
+    ) in session.connection().execute(_TALLIES, {"letter_id": letter.id}):
         number = int(signatures)
         listed += number
         countries[country] += number
@@ -150,6 +156,7 @@ def letter_breakdown(session: DbSession, letter: Letter) -> Breakdown:
             stated[stated_id] += number
         else:
             unregistered[unlinked_id] += number
+            names[unlinked_id] = unlinked_name
         signatory_organisation = verified_id or stated_id
         if signatory_organisation:
             by_signatory[signatory_organisation] += number
@@ -165,7 +172,12 @@ def letter_breakdown(session: DbSession, letter: Letter) -> Breakdown:
     ids = set(verified) | set(stated) | watched_ids
     organisations = {
         organisation.id: organisation
-        for organisation in session.scalars(select(Organisation).where(Organisation.id.in_(ids)))
+        for organisation in session.scalars(
+            # Names and sectors only: their domains and other names would be two more queries.
+            select(Organisation)
+            .where(Organisation.id.in_(ids))
+            .options(lazyload(Organisation.domains), lazyload(Organisation.aliases))
+        )
     }
     counts = [
         OrganisationCount(
@@ -183,10 +195,6 @@ def letter_breakdown(session: DbSession, letter: Letter) -> Breakdown:
     for organisation_id, number in by_signatory.items():
         if organisation_id in organisations:
             sectors[organisations[organisation_id].sector] += number
-    names: dict[int, str] = {}
-    for batch in chunks(sorted(unregistered)):
-        query = select(Affiliation.id, Affiliation.name).where(Affiliation.id.in_(batch))
-        names.update((ident, name) for ident, name in session.execute(query))
     unlinked = [
         UnregisteredCount(ident, names[ident], number) for ident, number in unregistered.items()
     ]
@@ -201,8 +209,10 @@ def letter_breakdown(session: DbSession, letter: Letter) -> Breakdown:
     )
 
 
-#: An affiliation no organisation stands for is counted on its own; linked ones by organisation.
+#: An affiliation no organisation stands for is counted on its own (its id and name, read in
+#: the same statement); linked ones by organisation.
 _UNLINKED_AFFILIATION = case((Affiliation.organisation_id.is_(None), Affiliation.id))
+_UNLINKED_NAME = case((Affiliation.organisation_id.is_(None), Affiliation.name))
 #: Built once: the tallies of one letter summed over shards and affiliations, by the stated
 #: organisation (through the affiliation) or else the affiliation itself, the verified
 #: organisation and the country.
@@ -210,6 +220,7 @@ _TALLIES = (
     select(
         Affiliation.organisation_id,
         _UNLINKED_AFFILIATION,
+        _UNLINKED_NAME,
         SignatureTally.organisation_id,
         SignatureTally.country,
         func.sum(SignatureTally.signatures),
@@ -219,6 +230,7 @@ _TALLIES = (
     .group_by(
         Affiliation.organisation_id,
         _UNLINKED_AFFILIATION,
+        _UNLINKED_NAME,
         SignatureTally.organisation_id,
         SignatureTally.country,
     )
