@@ -23,7 +23,7 @@ from app.letters import letters, milestones, updates
 from app.mail.sender import ConsoleTransport, SMTPTransport, Transport, run_worker, smtp_settings
 from app.models import Letter, LetterStatus, OrganiserRole
 from app.moderation import exports, imports, retention
-from app.organisations import affiliation_links, breakdown, registry
+from app.organisations import affiliation_links, breakdown, on_behalf, registry
 from app.signatories import public_list, snapshots
 from app.signing import invitations, lifecycle
 from app.signing.settings import signing_settings
@@ -332,6 +332,9 @@ def recount_signatures() -> None:
     drifts = public_list.reconcile_counts(db.session)
     rematched = registry.rematch_email_organisations(db.session)
     relinked = affiliation_links.relink(db.session)
+    # Whatever changed behind its back (an upgrade's migration linking affiliations, say):
+    # organisational signatures are few, deciding them all again is cheap.
+    on_behalf.review_again(db.session)
     tallies = breakdown.reconcile_tallies(db.session)
     db.session.commit()
     if relinked.affiliations:

@@ -45,3 +45,49 @@ def test_the_migration_head_is_the_one_we_know() -> None:
         "0016_languages.py",
         "0017_organisation_aliases.py",
     ]
+
+
+def test_0017_links_existing_affiliations_and_keeps_what_organisers_chose(tmp_path) -> None:
+    """Existing data: an unlinked affiliation named as an organisation is linked (imports never
+    were); a link to another organisation was an organiser's (kept, by hand); an affiliation
+    an organiser unlinked stays unlinked; file names as import sources leave the public eye."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app import create_app
+    from config import TestingConfig
+
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade(revision="0016")
+        day = "2026-01-01"
+        statements = [
+            "INSERT INTO letters (id, slug, title, body, status, version, created_at, updated_at,"
+            " embargoed, language) VALUES (1, 'old', 'Old', 'Text', 'open', 1, :day, :day, false,"
+            " 'en')",
+            "INSERT INTO organisations (id, name, key, sector, created_at, updated_at) VALUES"
+            " (1, 'Anthropic', 'anthropic', 'industry', :day, :day),"
+            " (2, 'Google', 'google', 'industry', :day, :day)",
+            "INSERT INTO affiliations (id, letter_id, name, key, organisation_id, created_at)"
+            " VALUES (1, 1, 'Anthropic', 'anthropic', NULL, :day),"
+            " (2, 1, 'Google Brain', 'google brain', 2, :day),"
+            " (3, 1, 'google', 'google', NULL, :day)",
+            "INSERT INTO audit_events (created_at, organiser_email, letter_id, action,"
+            " signature_ids, details) VALUES (:day, 'o@example.org', 1, 'affiliations.link',"
+            " '[]', :details)",
+        ]
+        details = '{"affiliation": "google", "before": "Google", "after": null}'
+        with db.engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement), {"day": day, "details": details})
+        upgrade(revision="0017")
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT name, organisation_id, linked_by_hand FROM affiliations ORDER BY id")
+            ).all()
+    assert [tuple(row) for row in rows] == [
+        ("Anthropic", 1, False),  # linked by the rule now
+        ("Google Brain", 2, True),  # the organiser's link, kept
+        ("google", None, True),  # the organiser unlinked it: stays so
+    ]

@@ -191,7 +191,11 @@ def merge(
             variant.canonical_id = target.id
             # What the organisers linked a variant to by hand is not lost when the target
             # had nothing.
-            if target.organisation_id is None and variant.linked_by_hand:
+            if (
+                target.organisation_id is None
+                and not target.linked_by_hand  # "none", chosen by hand, stays
+                and variant.linked_by_hand
+            ):
                 target.organisation_id = variant.organisation_id
                 target.linked_by_hand = True
     session.flush()

@@ -168,13 +168,13 @@ def signatory_list(slug: str) -> Response:
           description: >-
             A registered organisation's name or other name: only signatories whose stated
             affiliation stands for it (the breakdown's `stated`).
-          schema: {type: string, maxLength: 100}
+          schema: {type: string, maxLength: 200}
         - name: affiliation
           in: query
           description: >-
             An affiliation as signatories typed it (case, accents and punctuation aside):
             only those who named it (the breakdown's `unregistered`).
-          schema: {type: string, maxLength: 100}
+          schema: {type: string, maxLength: 200}
         - name: limit
           in: query
           schema: {type: integer, minimum: 1, maximum: 100}
@@ -208,8 +208,8 @@ def _signatory_list(slug: str) -> dict[str, Any]:
         search=public_list.clean_search(request.args.get("q", "")),
         country=public_list.clean_country(request.args.get("country", "")),
         verified_only=public_list.clean_flag(request.args.get("verified", ""), "verified"),
-        organisation=public_list.clean_search(request.args.get("organisation", "")),
-        affiliation=public_list.clean_search(request.args.get("affiliation", "")),
+        organisation=public_list.clean_name_filter(request.args.get("organisation", "")),
+        affiliation=public_list.clean_name_filter(request.args.get("affiliation", "")),
     )
     return {"items": [item.as_json() for item in page.items], "next": page.next_cursor}
 

@@ -412,19 +412,24 @@ def delete_organisation(
     domains are no longer verified, and letters stop watching it."""
     domains = {row.domain for row in organisation.domains}
     name = organisation.name
+    # Affiliations linked to it (by the rule or by hand) go back to the rule, which may link
+    # them to another organisation ("MIT" linked by hand to Harvard, Harvard removed).
     linked = list(
         session.scalars(
             update(Affiliation)
             .where(Affiliation.organisation_id == organisation.id)
             .values(organisation_id=None, linked_by_hand=False)
-            .returning(Affiliation.letter_id)
+            .returning(Affiliation.id)
             .execution_options(synchronize_session=False)
         )
     )
     session.delete(organisation)
     session.flush()
+    for batch in chunks(linked):
+        affiliation_links.relink(session, Affiliation.id.in_(batch))
     if linked:  # what their organisational signatures count for has changed
-        on_behalf.review_again(session, sorted(set(linked)))
+        session.expire_all()
+        on_behalf.review_again(session, None)
     _refresh_email_organisations(session, domains)
     audit.record(session, by, "organisations.delete", organisation=name, domains=sorted(domains))
 

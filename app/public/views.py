@@ -390,8 +390,8 @@ def _signatory_list_page(slug: str) -> str:
     search = public_list.clean_search(request.args.get("q", ""))
     country = public_list.clean_country(request.args.get("country", ""))
     verified_only = public_list.clean_flag(request.args.get("verified", ""), "verified")
-    organisation = public_list.clean_search(request.args.get("organisation", ""))
-    affiliation = public_list.clean_search(request.args.get("affiliation", ""))
+    organisation = public_list.clean_name_filter(request.args.get("organisation", ""))
+    affiliation = public_list.clean_name_filter(request.args.get("affiliation", ""))
     page = public_list.signatory_page(
         db.session,
         letter,
@@ -492,7 +492,9 @@ def check_list(slug: str) -> BaseResponse:
                     (form.organisations.data or "").splitlines(), gettext("organisations")
                 ),
                 affiliations=[
-                    checking.clean_queries([a], gettext("names"))[0] if a else None
+                    next(iter(checking.clean_queries([a], gettext("affiliations"))), None)
+                    if a
+                    else None
                     for a in affiliations
                 ],
             )

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import idna
 from sqlalchemy import select
 
 from app.affiliations.affiliations import affiliation_key
@@ -239,8 +240,9 @@ def _check_names(session: DbSession, letter: Letter, names: Sequence[str]) -> li
     for name, affiliation, key in rows:
         found[key or ""].append(NameMatch(name, affiliation, exact=False))
     results = []
-    for query, key in keys.items():
-        wanted = matching_key(query)
+    # One result per name asked, in the order asked (a list may name someone twice).
+    for query in names:
+        key, wanted = keys[query], matching_key(query)
         matches = [
             NameMatch(m.name, m.affiliation, exact=matching_key(m.name) == wanted)
             for m in found.get(key, [])
@@ -257,14 +259,21 @@ def _check_organisations(
     other name, an email domain of one, or an affiliation of the letter (standing for an
     organisation: that organisation's numbers; else its own count, all of it stated)."""
     named = registry.organisations_named(session, queries)
-    domains = {query: query.lower().removeprefix("@") for query in queries if "." in query}
-    by_domain: dict[str, Organisation] = {
+    # A domain or a subdomain of one (cs.mit.edu is MIT's), as the registry matches addresses.
+    domains = {
+        query: registry.email_domains("x@" + _as_domain(query)) for query in queries if "." in query
+    }
+    registered: dict[str, Organisation] = {
         domain: organisation
         for domain, organisation in session.execute(
             select(OrganisationDomain.domain, Organisation)
             .join(Organisation, Organisation.id == OrganisationDomain.organisation_id)
-            .where(OrganisationDomain.domain.in_(set(domains.values())))
+            .where(OrganisationDomain.domain.in_({d for ds in domains.values() for d in ds}))
         )
+    }
+    by_domain = {
+        query: next((registered[d] for d in suffixes if d in registered), None)
+        for query, suffixes in domains.items()
     }
     result = letter_breakdown(session, letter)
     counts = {count.organisation_id: count for count in result.organisations}
@@ -272,7 +281,7 @@ def _check_organisations(
     affiliations = _letter_affiliations(session, letter, queries)
     results = []
     for query in queries:
-        organisation = named.get(query) or by_domain.get(domains.get(query, ""))
+        organisation = named.get(query) or by_domain.get(query)
         found = affiliations.get(query)
         if organisation is None and found is not None and found.organisation is not None:
             organisation = found.organisation
@@ -293,6 +302,15 @@ def _check_organisations(
             # found", as if nobody had typed it.
             results.append(OrganisationResult(query, None, 0, 0))
     return results
+
+
+def _as_domain(query: str) -> str:
+    """A domain as typed ("@Université.ch") in the registry's spelling (lower-case IDNA)."""
+    text = query.strip().removeprefix("@").lower()
+    try:
+        return idna.encode(text, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return text
 
 
 def _letter_affiliations(

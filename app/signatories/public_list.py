@@ -33,6 +33,7 @@ from app.affiliations.affiliations import affiliation_key, existing_affiliation_
 from app.db import DbSession, UTCDateTime, upsert
 from app.errors import InvalidInput
 from app.models import (
+    AFFILIATION_MAX,
     PUBLICLY_COUNTED,
     Affiliation,
     EvidenceMethod,
@@ -192,12 +193,17 @@ def _read_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput(_BAD_CURSOR) from None
 
 
-def clean_search(text: str) -> str | None:
+def clean_search(text: str, limit: int = SEARCH_MAX) -> str | None:
     """The search box's text, normalised and bounded; InvalidInput for control characters."""
-    cleaned = normalise(text)[:SEARCH_MAX]
+    cleaned = normalise(text)[:limit]
     if has_control_characters(cleaned):
         raise InvalidInput("Please search with letters, digits and punctuation only.")
     return cleaned or None
+
+
+def clean_name_filter(text: str) -> str | None:
+    """The organisation or affiliation filter: a whole name, as long as one may be."""
+    return clean_search(text, AFFILIATION_MAX)
 
 
 def clean_country(code: str) -> str | None:

@@ -436,9 +436,9 @@ def confirm_by_link(
 
 _signatures = Signature.__table__.c
 _letters = Letter.__table__.c
-#: pending -> verified for a signature of the open letter at `slug`; conditional, so of two
-#: confirmations at once only the first sets verified_at. Core on the table, built once (see
-#: _insert_signature).
+#: pending -> verified (confirmed) for a signature of the open letter at `slug`; conditional,
+#: so of two confirmations at once only the first sets verified_at. Core on the table, built
+#: once (see _insert_signature).
 _CONFIRM_FROM_LINK = (
     update(Signature.__table__)
     .where(
@@ -454,7 +454,9 @@ _CONFIRM_FROM_LINK = (
         )
         .scalar_subquery(),
     )
-    .values(state=SignatureState.VERIFIED, verified_at=bindparam("now"))
+    # Confirmed by its own link here, an imported signature is no longer "imported" (not
+    # confirmed here): the public list and the integrity line count it as any other.
+    .values(state=SignatureState.VERIFIED, verified_at=bindparam("now"), source=None)
 )
 
 

@@ -461,3 +461,128 @@ def test_a_signers_own_page_and_thank_you_page_tell_the_truth(client: FlaskClien
     session.flush()
     shown = {s.id: s.status_for_signer for s in signer_access.signatures_of(session, access)}
     assert shown == {listed.id: "listed", held.id: "in_review", hidden.id: "hidden"}
+
+
+def test_check_a_list_answers_every_line_even_repeated_or_with_a_blank_affiliation(
+    client: FlaskClient, session
+) -> None:
+    """Found in review: a name given twice, or an affiliation of only non-breaking spaces,
+    gave a 500."""
+    letter = make_letter(session, slug="repeated")
+    make_signature(session, letter=letter, name="Ada Lovelace", affiliation="UCL")
+    url = "/letters/repeated/check"
+    names = "Ada Lovelace, UCL\nAda Lovelace, Oxford\nAda Lovelace, \u00a0,\nNobody"
+    response = client.post(url, data={"csrf_token": csrf_token(client, url), "names": names})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "3 of 4 names signed." in page
+    api = client.post("/api/letters/repeated/check", json={"names": ["Ada", "Ada"]}).get_json()
+    assert [row["query"] for row in api["names"]] == ["Ada", "Ada"]
+
+
+def test_a_domain_or_a_subdomain_answers_for_its_organisation(
+    client: FlaskClient, runner, session, tmp_path
+) -> None:
+    assert _import_registry(runner, tmp_path).exit_code == 0
+    letter = make_letter(session, slug="domains")
+    make_signature(session, letter=letter, affiliation="MIT")
+    checked = client.post(
+        "/api/letters/domains/check", json={"organisations": ["cs.mit.edu", "@MIT.EDU", "mit.ed"]}
+    ).get_json()["organisations"]
+    assert [(row["name"], row["stated"]) for row in checked] == [
+        ("Massachusetts Institute of Technology", 1),
+        ("Massachusetts Institute of Technology", 1),
+        (None, 0),
+    ]
+
+
+def test_the_breakdowns_link_for_a_long_affiliation_lists_its_signatories(
+    client: FlaskClient, session
+) -> None:
+    letter = make_letter(session, slug="long-name")
+    long_name = "Institute for " + "Very " * 30 + "Long Names"
+    assert 150 < len(long_name) <= 200
+    make_signature(session, letter=letter, name="Ada Long", affiliation=long_name)
+    items = client.get(
+        "/api/letters/long-name/signatories", query_string={"affiliation": long_name}
+    ).get_json()["items"]
+    assert [item["name"] for item in items] == ["Ada Long"]
+
+
+def test_an_import_confirmed_later_by_its_own_link_is_no_longer_imported(
+    app, client: FlaskClient, runner, session, tmp_path
+) -> None:
+    from tests.helpers import confirm_signature
+
+    make_letter(session, slug="later-confirmed")
+    path = tmp_path / "pending.csv"
+    path.write_text("name,email,affiliation,title,country\nAda,ada@example.org,UCL,Prof,GB\n")
+    result = runner.invoke(
+        args=["signatures", "import", "later-confirmed", str(path), "--source", "Paper"]
+    )
+    assert result.exit_code == 0, result.output
+    signature = session.scalars(select(Signature)).one()
+    assert signature.imported
+    confirm_signature(session, app, signature)
+    session.commit()
+    assert not signature.imported
+    item = client.get("/api/letters/later-confirmed/signatories").get_json()["items"][0]
+    assert (item["imported"], item["source"]) == (False, None)
+    assert client.get("/api/letters/later-confirmed").get_json()["integrity"]["imported"] == 0
+
+
+def test_removing_an_organisation_hands_its_affiliations_back_to_the_rule(
+    runner, session, tmp_path
+) -> None:
+    assert _import_registry(runner, tmp_path).exit_code == 0
+    harvard = save_organisation(
+        session, OrganisationInput("Harvard University", ["harvard.edu"], "academia", "US"), by=None
+    )
+    letter = make_letter(session)
+    make_signature(session, letter=letter, affiliation="MIT")
+    mit_affiliation = session.scalars(select(Affiliation).where(Affiliation.name == "MIT")).one()
+    link_organisation(session, mit_affiliation, harvard, by=None)  # a mistake, by hand
+    session.commit()
+    registry.delete_organisation(session, harvard, by=None)
+    session.commit()
+    session.expire_all()
+    assert mit_affiliation.organisation.name == "Massachusetts Institute of Technology"
+    assert not mit_affiliation.linked_by_hand
+
+
+def test_the_database_refuses_one_name_for_two_organisations(session) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    google = save_organisation(
+        session, OrganisationInput("Google", ["google.com"], "industry", "US"), by=None
+    )
+    other = save_organisation(
+        session, OrganisationInput("Alphabet", ["abc.xyz"], "industry", "US"), by=None
+    )
+    session.commit()
+    # Past the registry's own checks, straight into the table: the database says no.
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.add(OrganisationAlias(organisation_id=other.id, name="Google", key="google"))
+        session.flush()
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.add(OrganisationAlias(organisation_id=google.id, name="Goog", key="goog"))
+        session.flush()
+        other.key = "goog"
+        session.flush()
+
+
+def test_a_merge_keeps_an_organisers_choice_of_none(runner, session, tmp_path) -> None:
+    assert _import_registry(runner, tmp_path).exit_code == 0
+    letter = make_letter(session)
+    make_signature(session, letter=letter, affiliation="Our Lab")
+    make_signature(session, letter=letter, affiliation="Their Lab")
+    ours, theirs = (
+        session.scalars(select(Affiliation).where(Affiliation.name == name)).one()
+        for name in ("Our Lab", "Their Lab")
+    )
+    link_organisation(session, ours, None, by=None)
+    link_organisation(session, theirs, _organisation(session, "Google"), by=None)
+    merge(session, ours, [theirs], new_name=None, by=None)
+    session.commit()
+    kept = session.get(Affiliation, ours.id)
+    assert kept.organisation is None and kept.linked_by_hand

@@ -88,7 +88,7 @@ def test_the_statistics_page_counts_by_day_and_country(client: FlaskClient, sess
     html = page.get_data(as_text=True)
     # Listed ones only: held, pending and unlisted ones (whose country and day could name them)
     # are not.
-    assert re.search(r"2\s+confirmed signatures counted", html)
+    assert re.search(r"2\s+signatures counted on the public list", html)
     assert '<svg class="chart" role="img"' in html
     assert "<td>United States</td><td>1</td>" in html
     assert "<td>United Kingdom</td><td>1</td>" in html
