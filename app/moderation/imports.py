@@ -70,9 +70,11 @@ class ImportRow:
     comment: str | None
     #: When the person signed, as the file says (None: the moment of the import).
     signed_at: datetime | None = None
-    #: The name's look-alike key, made while the file is checked (in the checking thread, so
-    #: it overlaps the database's work on the chunk before: 200,000 keys cost seconds of CPU).
+    #: The name's look-alike key and the affiliation's folded key, made while the file is
+    #: checked (in the checking thread, while the database works on the chunk before:
+    #: 200,000 look-alike keys cost seconds of CPU).
     name_key: str = ""
+    affiliation_key: str = ""
 
 
 @dataclass
@@ -125,13 +127,15 @@ def _row(line: int, value: dict[str, str]) -> ImportRow:
     code = country_cell(value["country"], required=True)
     comment = cell_text(value["comment"], "comment", COMMENT_MAX, required=False, multiline=True)
     name = cell_text(value["name"], "name", NAME_MAX, required=True)
+    affiliation = cell_text(value["affiliation"], "affiliation", AFFILIATION_MAX, required=True)
     return ImportRow(
         line=line,
         name=name,
         name_key=lookalike_key(name),
         email=email,
         email_key=mailbox_key(email),
-        affiliation=cell_text(value["affiliation"], "affiliation", AFFILIATION_MAX, required=True),
+        affiliation=affiliation,
+        affiliation_key=affiliation_key(affiliation),
         title=cell_text(value["title"], "title", TITLE_MAX, required=True),
         country=code,
         comment=comment or None,
@@ -200,11 +204,13 @@ def _look_up(
         yield from session.execute(query)
 
 
-def _affiliation_ids(session: DbSession, letter: Letter, names: Iterable[str]) -> dict[str, int]:
+def _affiliation_ids(
+    session: DbSession, letter: Letter, rows: Iterable[ImportRow]
+) -> dict[str, int]:
     """Folded key -> canonical affiliation id, creating the missing ones in one statement."""
     first_spelling: dict[str, str] = {}
-    for name in names:
-        first_spelling.setdefault(affiliation_key(name), name)
+    for row in rows:
+        first_spelling.setdefault(row.affiliation_key, row.affiliation)
     keys = list(first_spelling)
     found: dict[str, int] = {}
     for key, ident, canonical in _look_up(
@@ -335,17 +341,17 @@ def _signature_values(
     source: str,
     now: datetime,
 ) -> list[dict[str, Any]]:
-    affiliation_ids = _affiliation_ids(session, letter, (row.affiliation for row in rows))
+    affiliation_ids = _affiliation_ids(session, letter, rows)
     state = SignatureState.VERIFIED if verified else SignatureState.PENDING
     return [
         {
             "letter_id": letter.id,
             "state": state,
             "name": row.name,
-            "name_key": row.name_key or lookalike_key(row.name),
+            "name_key": row.name_key,
             "email": row.email,
             "email_normalized": row.email_key,
-            "affiliation_id": affiliation_ids[affiliation_key(row.affiliation)],
+            "affiliation_id": affiliation_ids[row.affiliation_key],
             "title": row.title,
             "country": row.country,
             "comment": row.comment,

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app.db import utcnow
+from app.errors import InvalidInput
 from app.extensions import limiter
 from app.models import (
     Affiliation,
@@ -205,6 +206,36 @@ def test_a_bad_line_after_chunks_already_written_undoes_them(
     ]
     assert session.scalar(select(func.count()).select_from(Signature)) == 0
     assert session.scalar(select(func.count()).select_from(Affiliation)) == 0
+
+
+def _import(app, session, letter, content: str) -> imports.ImportResult:
+    return imports.import_file(
+        session,
+        letter,
+        content.encode(),
+        file_name="chunked.csv",
+        source="test",
+        verified=True,
+        settings=signing_settings(app.config),
+        now=utcnow(),
+        organiser=None,
+    )
+
+
+def test_an_address_signed_while_the_file_is_imported_refuses_the_import_whole(
+    app, session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Someone signs with an address of the file between its look-up and its writing (the
+    # look-up is made to miss it, as it would in that race): the database's unique index
+    # refuses the chunk, the import says what to do, and the chunks before are undone.
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    letter = make_letter(session, slug="raced")
+    make_signature(session, letter=letter, email="p5@example.org")
+    monkeypatch.setattr(imports, "_signed_already", lambda *_: set())
+    rows = "".join(f"Person {n},p{n}@example.org,Lab {n},Fellow,GB,\n" for n in range(7))
+    with pytest.raises(InvalidInput, match="please run the import again"):
+        _import(app, session, letter, HEADER + rows)
+    assert session.scalar(select(func.count()).where(Signature.letter_id == letter.id)) == 1
 
 
 def test_repeats_and_earlier_signers_are_found_across_chunks(
