@@ -4,8 +4,6 @@ even when none of their people signed."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +27,7 @@ from app.models import (
     WatchedOrganisation,
 )
 from app.organisations import registry
-from app.support.spreadsheets import spreadsheet_safe
+from app.support.spreadsheets import spreadsheet_csv
 from app.support.text import matching_key
 
 #: Organisations one letter may watch.
@@ -268,38 +266,30 @@ def as_csv(result: Breakdown) -> str:
     """One table: a row per organisation (verified and stated counts), per affiliation not in
     the registry (kind "unregistered", stated), then per sector and per country
     (signatories), told apart by `kind`. Names are defused for spreadsheets."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for count in result.organisations:
-        writer.writerow(
-            (
-                "organisation",
-                spreadsheet_safe(count.name),
-                count.sector.value,
-                "yes" if count.watched else "no",
-                count.verified,
-                count.stated,
-                "",
-            )
+    organisations = [
+        (
+            "organisation",
+            count.name,
+            count.sector.value,
+            "yes" if count.watched else "no",
+            count.verified,
+            count.stated,
+            "",
         )
-    for unregistered in result.unregistered:
-        writer.writerow(
-            (
-                "unregistered",
-                spreadsheet_safe(unregistered.name),
-                "",
-                "no",
-                "",
-                unregistered.stated,
-                "",
-            )
-        )
-    for sector, number in result.sectors.items():
-        writer.writerow(("sector", sector.value, sector.value, "", "", "", number))
-    for country, number in result.countries.items():
-        writer.writerow(("country", country, "", "", "", "", number))
-    return out.getvalue()
+        for count in result.organisations
+    ]
+    unregistered = [
+        ("unregistered", affiliation.name, "", "no", "", affiliation.stated, "")
+        for affiliation in result.unregistered
+    ]
+    sectors = [
+        ("sector", sector.value, sector.value, "", "", "", number)
+        for sector, number in result.sectors.items()
+    ]
+    countries = [
+        ("country", country, "", "", "", "", number) for country, number in result.countries.items()
+    ]
+    return spreadsheet_csv(CSV_COLUMNS, [*organisations, *unregistered, *sectors, *countries])
 
 
 def reconcile_tallies(session: DbSession) -> int:

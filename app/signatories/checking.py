@@ -6,8 +6,7 @@ listed signatures are ever matched: never a held, private, pending or withdrawn 
 
 from __future__ import annotations
 
-import csv
-import io
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -28,7 +27,7 @@ from app.models import (
 )
 from app.organisations import registry
 from app.organisations.breakdown import letter_breakdown
-from app.support.spreadsheets import spreadsheet_safe
+from app.support.spreadsheets import spreadsheet_csv
 from app.support.text import has_control_characters, lookalike_key, matching_key, normalise
 
 #: Names and organisations one check may ask about, together.
@@ -94,37 +93,33 @@ class CheckResult:
     def as_csv(self) -> str:
         """The results as one table, a row per name then per organisation (`kind` tells
         them apart); what people typed is defused for spreadsheets."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        for name in self.names:
-            writer.writerow(
-                (
-                    "name",
-                    spreadsheet_safe(name.query),
-                    spreadsheet_safe(name.affiliation or ""),
-                    "yes" if name.signed else ("near match only" if name.matches else "no"),
-                    "; ".join(
-                        spreadsheet_safe(f"{m.name} ({m.affiliation})" + ("" if m.exact else " ~"))
-                        for m in name.matches
-                    ),
-                    "",
-                    "",
-                )
+        names = (
+            (
+                "name",
+                name.query,
+                name.affiliation or "",
+                "yes" if name.signed else ("near match only" if name.matches else "no"),
+                "; ".join(
+                    f"{m.name} ({m.affiliation})" + ("" if m.exact else " ~") for m in name.matches
+                ),
+                "",
+                "",
             )
-        for organisation in self.organisations:
-            writer.writerow(
-                (
-                    "organisation",
-                    spreadsheet_safe(organisation.query),
-                    "",
-                    "yes" if organisation.verified or organisation.stated else "no",
-                    spreadsheet_safe(organisation.name or ""),
-                    organisation.verified,
-                    organisation.stated,
-                )
+            for name in self.names
+        )
+        organisations = (
+            (
+                "organisation",
+                organisation.query,
+                "",
+                "yes" if organisation.verified or organisation.stated else "no",
+                organisation.name or "",
+                organisation.verified,
+                organisation.stated,
             )
-        return out.getvalue()
+            for organisation in self.organisations
+        )
+        return spreadsheet_csv(CSV_COLUMNS, itertools.chain(names, organisations))
 
     def as_json(self) -> dict[str, list[dict[str, object]]]:
         return {

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 #: Spreadsheets run a cell starting with these as a formula ("=HYPERLINK(...)" in a name
@@ -17,3 +20,12 @@ def spreadsheet_safe(value: Any) -> Any:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return value
+
+
+def spreadsheet_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A CSV table (header, then rows, CRLF as RFC 4180 has it) with every cell defused."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
+    return out.getvalue()

@@ -314,15 +314,20 @@ def test_recount_repairs_links_broken_behind_its_back_and_says_so(
     assert "affiliations stood" not in runner.invoke(args=["signatures", "recount"]).output
 
 
+def _signed_from(session, letter, *affiliations: str) -> list[Affiliation]:
+    """A signature from each affiliation; the affiliations, in that order."""
+    for name in affiliations:
+        make_signature(session, letter=letter, affiliation=name)
+    return [
+        session.scalars(select(Affiliation).where(Affiliation.name == name)).one()
+        for name in affiliations
+    ]
+
+
 def test_merging_a_variant_that_is_an_alias_links_the_kept_name(runner, session, tmp_path) -> None:
     assert _import_registry(runner, tmp_path).exit_code == 0
     letter = make_letter(session)
-    make_signature(session, letter=letter, affiliation="Mass. Inst. Tech.")
-    make_signature(session, letter=letter, affiliation="M.I.T.")
-    kept, variant = (
-        session.scalars(select(Affiliation).where(Affiliation.name == name)).one()
-        for name in ("Mass. Inst. Tech.", "M.I.T.")
-    )
+    kept, variant = _signed_from(session, letter, "Mass. Inst. Tech.", "M.I.T.")
     assert kept.organisation is None
     merge(session, kept, [variant], new_name=None, by=None)
     session.commit()
@@ -574,12 +579,7 @@ def test_the_database_refuses_one_name_for_two_organisations(session) -> None:
 def test_a_merge_keeps_an_organisers_choice_of_none(runner, session, tmp_path) -> None:
     assert _import_registry(runner, tmp_path).exit_code == 0
     letter = make_letter(session)
-    make_signature(session, letter=letter, affiliation="Our Lab")
-    make_signature(session, letter=letter, affiliation="Their Lab")
-    ours, theirs = (
-        session.scalars(select(Affiliation).where(Affiliation.name == name)).one()
-        for name in ("Our Lab", "Their Lab")
-    )
+    ours, theirs = _signed_from(session, letter, "Our Lab", "Their Lab")
     link_organisation(session, ours, None, by=None)
     link_organisation(session, theirs, _organisation(session, "Google"), by=None)
     merge(session, ours, [theirs], new_name=None, by=None)

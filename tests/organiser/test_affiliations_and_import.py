@@ -180,34 +180,6 @@ def test_an_unverified_import_emails_each_person_a_confirmation_link(
     assert "/letters/campaign/confirm/" in text_body(message)
 
 
-def test_a_bad_line_after_chunks_already_written_undoes_them(
-    app, session, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Rows are written chunk by chunk while later ones are still being checked; the import's
-    # savepoint must undo them within the caller's transaction (nothing rolled back here).
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
-    letter = make_letter(session, slug="chunked")
-    good = "".join(f"Person {n},p{n}@example.org,Lab {n},Fellow,GB,\n" for n in range(5))
-    content = HEADER + good + "Bad,bad@,Lab,Fellow,GB,\nLast,l@example.org,X,Y,GB,\n"
-    with pytest.raises(csv_input.ImportRejected) as rejected:
-        imports.import_file(
-            session,
-            letter,
-            content.encode(),
-            file_name="chunked.csv",
-            source="test",
-            verified=True,
-            settings=signing_settings(app.config),
-            now=utcnow(),
-            organiser=None,
-        )
-    assert [str(problem) for problem in rejected.value.problems] == [
-        "line 7: email 'bad@': There must be something after the @-sign."
-    ]
-    assert session.scalar(select(func.count()).select_from(Signature)) == 0
-    assert session.scalar(select(func.count()).select_from(Affiliation)) == 0
-
-
 def _import(app, session, letter, content: str) -> imports.ImportResult:
     return imports.import_file(
         session,
@@ -220,6 +192,24 @@ def _import(app, session, letter, content: str) -> imports.ImportResult:
         now=utcnow(),
         organiser=None,
     )
+
+
+def test_a_bad_line_after_chunks_already_written_undoes_them(
+    app, session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rows are written chunk by chunk while later ones are still being checked; the import's
+    # savepoint must undo them within the caller's transaction (nothing rolled back here).
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    letter = make_letter(session, slug="chunked")
+    good = "".join(f"Person {n},p{n}@example.org,Lab {n},Fellow,GB,\n" for n in range(5))
+    content = HEADER + good + "Bad,bad@,Lab,Fellow,GB,\nLast,l@example.org,X,Y,GB,\n"
+    with pytest.raises(csv_input.ImportRejected) as rejected:
+        _import(app, session, letter, content)
+    assert [str(problem) for problem in rejected.value.problems] == [
+        "line 7: email 'bad@': There must be something after the @-sign."
+    ]
+    assert session.scalar(select(func.count()).select_from(Signature)) == 0
+    assert session.scalar(select(func.count()).select_from(Affiliation)) == 0
 
 
 def test_an_address_signed_while_the_file_is_imported_refuses_the_import_whole(
