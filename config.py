@@ -129,6 +129,9 @@ class Config:
     MY_SIGNATURES_MAX_AGE = _int("MY_SIGNATURES_MAX_AGE", 24 * 3600)
     #: Asking for that link, per client address (each asks for an email).
     MY_SIGNATURES_RATE_LIMIT = os.environ.get("MY_SIGNATURES_RATE_LIMIT") or "5 per hour"
+    #: Emails with that link one mailbox receives in an hour at most, however many clients ask:
+    #: beyond, the page answers as ever and no email goes (the owner is never locked out).
+    MY_SIGNATURES_EMAILS_PER_HOUR = _int("MY_SIGNATURES_EMAILS_PER_HOUR", 3)
     #: Pending signatures older than this are deleted by `signatures purge`.
     PENDING_RETENTION_DAYS = _int("PENDING_RETENTION_DAYS", 14)
     #: Sent or failed emails (which hold addresses) are deleted after this many days.
@@ -223,6 +226,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = (Config.BASE_URL or "").startswith("https://")
     #: Requests for any other host get a 400 (Host header attacks).
     TRUSTED_HOSTS = [urlsplit(Config.BASE_URL).hostname] if Config.BASE_URL else None
+    #: ... and so do those for BASE_URL's host on another port (app/support/public_address.py).
 
     @classmethod
     def check(cls) -> None:

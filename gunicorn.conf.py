@@ -55,3 +55,7 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 #: Behind a proxy on the same host or network, trust its X-Forwarded-* headers; the app's own
 #: ProxyFix (PROXY_HOPS) decides how many hops to believe.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+#: gunicorn would take SCRIPT_NAME and PATH_INFO from headers a peer in forwarded_allow_ips
+#: sends: a request from the machine itself then set every link of a cached page to another
+#: site. The app's address is BASE_URL's (app/support/public_address.py); no header sets it.
+forwarder_headers = ""

@@ -22,6 +22,7 @@ from app.public.share_views import FRAMEABLE_ENDPOINTS
 from app.signing import captcha
 from app.signing.tokens import TokenInvalid
 from app.support import http_cache, logging_setup, translation
+from app.support.public_address import UNKNOWN_HOST, PublicAddress
 from config import PROJECT_ROOT, Config, config_from_environment
 
 
@@ -38,6 +39,14 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     )
     app.config.from_object(config)
     app.config.update(overrides)
+    if app.config.get("BASE_URL"):
+        # Innermost, so that nothing a request says (a proxy's headers included) reaches the
+        # app's links: see support/public_address.py.
+        app.wsgi_app = PublicAddress(  # type: ignore[method-assign]
+            app.wsgi_app,
+            app.config["BASE_URL"],
+            trusted_hosts=app.config.get("TRUSTED_HOSTS"),
+        )
     if app.config["PROXY_HOPS"] > 0:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
@@ -216,7 +225,7 @@ def _register_error_pages(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         if isinstance(error, SecurityError):
             # An untrusted Host header: no links can be built for it, so plain text.
-            return Response("Unknown host.\n", mimetype="text/plain"), 400
+            return Response(UNKNOWN_HOST, mimetype="text/plain"), 400
         status = error.code or 500
         messages = {
             404: N_(

@@ -37,3 +37,12 @@ limiter = Limiter(key_func=client_key)
 login_manager = LoginManager()
 login_manager.login_message = "Please sign in to continue."
 login_manager.session_protection = "strong"
+
+
+def _check_limit() -> str:
+    return str(current_app.config["CHECK_RATE_LIMIT"])
+
+
+#: "Check a list", on its page and in the API: one budget per client for both, as documented
+#: (each had its own, which doubled it).
+check_budget = limiter.shared_limit(_check_limit, scope="check-a-list", methods=["POST"])

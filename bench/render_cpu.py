@@ -10,6 +10,7 @@ its baseline. Prints one JSON line.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -23,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def cpu_ms_per_request(app: Callable, path: str, query: str, rounds: int, requests: int) -> float:
     """Median over `rounds` of the CPU milliseconds per request of `requests` GETs."""
-    environ = EnvironBuilder(
-        path=path, query_string=query, base_url="http://127.0.0.1"
-    ).get_environ()
+    # Asked for at the app's own address: production refuses any other host or port.
+    base_url = os.environ.get("BASE_URL", "http://127.0.0.1")
+    environ = EnvironBuilder(path=path, query_string=query, base_url=base_url).get_environ()
 
     def get() -> None:
         statuses: list[str] = []

@@ -24,7 +24,7 @@ def test_models_and_migrations_agree(app) -> None:
 
 def test_the_migration_head_is_the_one_we_know() -> None:
     script = ScriptDirectory(str(PROJECT_ROOT / "migrations"))
-    assert script.get_heads() == ["0017"]
+    assert script.get_heads() == ["0018"]
     names = sorted(p.name for p in (PROJECT_ROOT / "migrations" / "versions").glob("*.py"))
     assert names == [
         "0001_initial.py",
@@ -44,6 +44,7 @@ def test_the_migration_head_is_the_one_we_know() -> None:
         "0015_signer_accesses.py",
         "0016_languages.py",
         "0017_organisation_aliases.py",
+        "0018_keys_as_readers_see.py",
     ]
 
 
@@ -90,4 +91,57 @@ def test_0017_links_existing_affiliations_and_keeps_what_organisers_chose(tmp_pa
         ("Anthropic", 1, False),  # linked by the rule now
         ("Google Brain", 2, True),  # the organiser's link, kept
         ("google", None, True),  # the organiser unlinked it: stays so
+    ]
+
+
+def test_0018_gives_stored_names_the_keys_a_reader_would(tmp_path) -> None:
+    """A name stored with a zero-width joiner gets Barack Obama's look-alike key; an
+    affiliation whose new key another of its letter has is merged into it, signatures and all;
+    one that only a hidden character kept from a registered name is linked to it."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app import create_app
+    from app.support.text import lookalike_key
+    from config import TestingConfig
+
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade(revision="0017")
+        day = "2026-01-01"
+        statements = [
+            "INSERT INTO letters (id, slug, title, body, status, version, created_at, updated_at,"
+            " embargoed, language) VALUES (1, 'old', 'Old', 'Text', 'open', 1, :day, :day, false,"
+            " 'en')",
+            "INSERT INTO organisations (id, name, key, sector, created_at, updated_at) VALUES"
+            " (1, 'Anthropic', 'anthropic', 'industry', :day, :day)",
+            "INSERT INTO affiliations (id, letter_id, name, key, organisation_id, created_at)"
+            " VALUES (1, 1, 'Oxford', 'oxford', NULL, :day),"
+            " (2, 1, 'Ox\u200bford', 'ox\u200bford', NULL, :day),"
+            " (3, 1, 'Anthro\u200dpic', 'anthro pic', NULL, :day)",
+            "INSERT INTO signatures (letter_id, state, name, name_key, email, email_normalized,"
+            " affiliation_id, title, country, is_public, emails_sent, signed_at, verified_at,"
+            " letter_version, quarantined, review_flags) VALUES"
+            " (1, 'verified', 'Bar\u200dack Obama', 'bar ack obarna', 'a@example.org',"
+            " 'a@example.org', 2, 'T', 'GB', 1, 1, :day, :day, 1, 0, '[]'),"
+            " (1, 'verified', 'Ada', 'ada', 'b@example.org', 'b@example.org', 3, 'T', 'GB', 1, 1,"
+            " :day, :day, 1, 0, '[]')",
+        ]
+        with db.engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement), {"day": day})
+        upgrade(revision="0018")
+        with db.engine.connect() as connection:
+            keys = connection.execute(text("SELECT name_key FROM signatures ORDER BY id")).all()
+            moved = connection.execute(text("SELECT affiliation_id FROM signatures")).all()
+            affiliations = connection.execute(
+                text("SELECT id, key, canonical_id, organisation_id FROM affiliations ORDER BY id")
+            ).all()
+    assert [key for (key,) in keys] == [lookalike_key("Barack Obama"), "ada"]
+    assert sorted(ident for (ident,) in moved) == [1, 3]
+    assert [tuple(row) for row in affiliations] == [
+        (1, "oxford", None, None),
+        (2, "ox\u200bford", 1, None),  # merged into Oxford, its key kept as another spelling
+        (3, "anthropic", None, 1),  # linked by the registry's name now
     ]

@@ -93,13 +93,14 @@ def _control_by_category(value: str, multiline: bool) -> bool:
 def test_the_fast_control_character_check_agrees_with_unicode_categories(
     value: str, multiline: bool
 ) -> None:
-    assert has_control_characters(value, multiline=multiline) == _control_by_category(
-        value, multiline
-    )
+    # ASCII is decided in C: exactly the control characters of Unicode's categories.
     ascii_only = value.encode("ascii", "ignore").decode()
     assert has_control_characters(ascii_only, multiline=multiline) == _control_by_category(
         ascii_only, multiline
     )
+    # Beyond it the rule refuses more (what renders as nothing, noncharacters), never less.
+    if _control_by_category(value, multiline):
+        assert has_control_characters(value, multiline=multiline)
 
 
 _DOMAINS = [

@@ -111,9 +111,15 @@ def app_instance(env: dict[str, str]) -> Iterator[str]:
         process.wait(timeout=30)
 
 
+#: The host the load balancer in front of both instances passes on: BASE_URL's (production
+#: refuses any other host or port).
+PUBLIC_HOST = {"Host": "127.0.0.1"}
+
+
 def _request(url: str, data: dict[str, str] | None = None, cookie: str = "") -> tuple[int, Any]:
     body = urllib.parse.urlencode(data).encode() if data is not None else None
-    request = urllib.request.Request(url, data=body, headers={"Cookie": cookie})  # noqa: S310
+    headers = {"Cookie": cookie, **PUBLIC_HOST}
+    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
     opener = urllib.request.build_opener(_NoRedirects)
     try:
         with opener.open(request, timeout=30) as response:
@@ -129,14 +135,16 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 def _token(base: str) -> tuple[str, str]:
     """A CSRF token from one instance, with its session cookie (valid on every instance)."""
-    with urllib.request.urlopen(base + "/csrf-token", timeout=30) as response:  # noqa: S310
+    asked = urllib.request.Request(base + "/csrf-token", headers=PUBLIC_HOST)  # noqa: S310
+    with urllib.request.urlopen(asked, timeout=30) as response:  # noqa: S310
         cookie = response.headers["Set-Cookie"].split(";", 1)[0]
         return json.load(response)["csrf_token"], cookie
 
 
 def _count(base: str) -> int:
     # The query string keeps the instance's few-second page replay out of it: a fresh count.
-    with urllib.request.urlopen(f"{base}/api/letters/scale?fresh=1", timeout=30) as response:  # noqa: S310
+    asked = urllib.request.Request(f"{base}/api/letters/scale?fresh=1", headers=PUBLIC_HOST)  # noqa: S310
+    with urllib.request.urlopen(asked, timeout=30) as response:  # noqa: S310
         return int(json.load(response)["verified_signatures"])
 
 

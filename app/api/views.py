@@ -10,7 +10,7 @@ from flask import Response, abort, current_app, render_template, request, url_fo
 
 from app.api import bp, openapi
 from app.db import db, utcnow
-from app.extensions import limiter
+from app.extensions import check_budget
 from app.letters import letters
 from app.organisations import breakdown
 from app.signatories import checking, integrity, public_list
@@ -265,12 +265,8 @@ def affiliations_csv(slug: str) -> Response:
     return response
 
 
-def check_limit() -> str:
-    return str(current_app.config["CHECK_RATE_LIMIT"])
-
-
 @bp.post("/letters/<slug>/check")
-@limiter.limit(check_limit)
+@check_budget
 def check(slug: str) -> Response:
     """Which of these names and organisations signed (public signatures only).
     ---

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from feedgen.feed import FeedGenerator
 
 from app.models import Letter, LetterUpdate
+from app.support.text import xml_text
 
 
 def atom(
@@ -21,7 +22,7 @@ def atom(
     launch when there is none), so the same updates always give the same bytes."""
     feed = FeedGenerator()
     feed.id(page_url)
-    feed.title(f"Updates: {letter.title}")
+    feed.title(xml_text(f"Updates: {letter.title}"))
     feed.link(href=page_url, rel="alternate")
     feed.link(href=feed_url, rel="self")
     feed.language("en")
@@ -31,9 +32,9 @@ def atom(
     for update in reversed(updates):
         entry = feed.add_entry()
         entry.id(f"{page_url}#update-{update.id}")
-        entry.title(update.subject)
+        entry.title(xml_text(update.subject))
         entry.link(href=f"{page_url}#update-{update.id}")
         entry.published(update.published_at)
         entry.updated(update.published_at)
-        entry.content(str(render(update.body)), type="html")
+        entry.content(xml_text(str(render(update.body))), type="html")
     return bytes(feed.atom_str(pretty=True))

@@ -29,6 +29,7 @@ from app.models import (
 )
 from app.moderation.operations import SignatureFilter, filtered, filtered_columns, numbered
 from app.support.spreadsheets import FORMULA_STARTS, spreadsheet_safe
+from app.support.text import xml_text
 
 
 class Shape(enum.Enum):
@@ -268,11 +269,16 @@ def xlsx_file(rows: Iterable[dict[str, Any]], columns: Sequence[str] = EXPORT_CO
     sheet = workbook.create_sheet("Signatures")
     sheet.append(list(columns))
     for row in rows:
-        sheet.append([spreadsheet_safe(row[column]) for column in columns])
+        sheet.append([_cell(spreadsheet_safe(row[column])) for column in columns])
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
     workbook.save(spool)
     spool.seek(0)
     return spool
+
+
+def _cell(value: Any) -> Any:
+    """A workbook's cell: its text as XML can hold it (the workbook is XML)."""
+    return xml_text(value) if isinstance(value, str) else value
 
 
 def json_text(value: Any) -> str:

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.db import db, utcnow
-from app.extensions import csrf, limit_key, limiter
+from app.extensions import csrf, limiter
 from app.letters import letters
 from app.models import Signature
 from app.public import bp
@@ -160,16 +160,12 @@ def _my_signatures_limit() -> str:
     return str(current_app.config["MY_SIGNATURES_RATE_LIMIT"])
 
 
-def _asked_address() -> str:
-    # Per address asked for too: nobody may flood one mailbox from many client addresses.
-    return limit_key("my-signatures:" + (request.form.get("email") or "").strip().lower())
-
-
 @bp.route("/my-signatures", methods=["GET", "POST"])
 @limiter.limit(_my_signatures_limit, methods=["POST"])
-@limiter.limit(_my_signatures_limit, methods=["POST"], key_func=_asked_address)
 def my_signatures_request() -> BaseResponse:
-    """Ask for the link to everything an address signed: the same answer whatever it signed."""
+    """Ask for the link to everything an address signed: the same answer whatever it signed.
+    Per client, a limit; per mailbox, a cap on the emails (signer_access.request_access), not
+    a limit, so that strangers asking for someone's address never lock its owner out."""
     form = MySignaturesForm()
     if form.validate_on_submit():
         settings = signing_settings(current_app.config)

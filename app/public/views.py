@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.db import db, utcnow
 from app.errors import N_, InvalidInput, LetterClosed, NotFound
-from app.extensions import client_key, csrf, limiter
+from app.extensions import check_budget, client_key, csrf, limiter
 from app.letters import atom_feed, letters, updates
 from app.models import Letter, SignatureState
 from app.organisations import breakdown, on_behalf
@@ -469,12 +469,8 @@ def breakdown_page(slug: str) -> Response:
     return shared_response(page)
 
 
-def _check_limit() -> str:
-    return str(current_app.config["CHECK_RATE_LIMIT"])
-
-
 @bp.route("/letters/<slug>/check", methods=["GET", "POST"])
-@limiter.limit(_check_limit, methods=["POST"])
+@check_budget
 def check_list(slug: str) -> BaseResponse:
     """Check a list of names and organisations against the letter's public signatories."""
     letter = letters.public_letter(db.session, slug)

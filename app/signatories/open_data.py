@@ -17,6 +17,7 @@ from app.db import DbSession
 from app.models import Letter
 from app.signatories.public_list import NotableSignatory, listed_oldest_first
 from app.support.spreadsheets import spreadsheet_safe
+from app.support.text import xml_text
 
 #: The columns of the files: the API's signatory items, in order.
 COLUMNS = (
@@ -98,7 +99,7 @@ def notables_atom(
     first: for newsrooms following who signs."""
     feed = FeedGenerator()
     feed.id(feed_url)
-    feed.title(f"Notable signatories: {letter.title}")
+    feed.title(xml_text(f"Notable signatories: {letter.title}"))
     feed.link(href=letter_url, rel="alternate")
     feed.link(href=feed_url, rel="self")
     feed.language("en")
@@ -111,11 +112,11 @@ def notables_atom(
         key = hashlib.sha256(f"{moment.isoformat()} {notable.name}".encode()).hexdigest()[:16]
         entry = feed.add_entry()
         entry.id(f"{letter_url}#notable-{key}")
-        entry.title(f"{notable.name}, {notable.title}, {notable.affiliation}")
+        entry.title(xml_text(f"{notable.name}, {notable.title}, {notable.affiliation}"))
         entry.link(href=notable.evidence_url or letter_url)
         entry.published(moment)
         entry.updated(moment)
-        entry.content(_described(notable), type="text")
+        entry.content(xml_text(_described(notable)), type="text")
     return bytes(feed.atom_str(pretty=True))
 
 

@@ -115,15 +115,8 @@ def review_flags(
     """Every soft defence this signature trips; empty when it looks ordinary. `found` is the
     answer to look_ups(with_rate), which the caller runs (with whatever else it needs to know
     before its insert, in the same statement)."""
-    flags = []
-    if clues.honeypot.strip():
-        flags.append(HONEYPOT)
-    if _URL.search(name):
-        flags.append(URL_IN_NAME)
-    if _is_watched(letter, keys.name_key):
-        flags.append(WATCHED_NAME)
-    if mixes_scripts(name):
-        flags.append(MIXED_SCRIPTS)
+    flags = [HONEYPOT] if clues.honeypot.strip() else []
+    flags += name_flags(letter, name=name, keys=keys, found=found)
     domain = email_domain(email)
     if domain in DISPOSABLE_DOMAINS:
         flags.append(DISPOSABLE)
@@ -135,12 +128,28 @@ def review_flags(
         flags.append(BLOCKED_RANGE)
     if found.twin:
         flags.append(DUPLICATE_MAILBOX)
-    if found.notable_twin:
-        flags.append(LOOKS_LIKE_NOTABLE)
     if with_rate and any(
         found._mapping[f"recent_{i}"] >= allowed for i, (_, allowed) in enumerate(RATE_WINDOWS)
     ):
         flags.append(RATE)
+    return flags
+
+
+def name_flags(
+    letter: Letter, *, name: str, keys: SignerKeys, found: Row[*tuple[Any, ...]]
+) -> list[str]:
+    """The defences a name trips, wherever a name is set (the sign form, an invitation whose
+    name was changed): a link in it, a watched name or one that looks like it, a notable
+    signatory's look-alike, scripts mixed within a word. `found`: look_ups' answer."""
+    flags = []
+    if _URL.search(name):
+        flags.append(URL_IN_NAME)
+    if _is_watched(letter, keys.name_key):
+        flags.append(WATCHED_NAME)
+    if mixes_scripts(name):
+        flags.append(MIXED_SCRIPTS)
+    if found.notable_twin:
+        flags.append(LOOKS_LIKE_NOTABLE)
     return flags
 
 

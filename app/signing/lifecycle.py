@@ -44,6 +44,7 @@ from app.signing.defences import (
     SignerKeys,
     look_up_values,
     look_ups,
+    name_flags,
     review_flags,
 )
 from app.signing.emails import (
@@ -58,6 +59,7 @@ from app.signing.emails import (
 from app.signing.invitations import forget_invited
 from app.signing.settings import SigningSettings
 from app.signing.tokens import TokenPurpose, read_token
+from app.support.text import lookalike_key
 
 
 @dataclass(frozen=True)
@@ -149,10 +151,11 @@ def sign_from_invitation(
     """Sign from an invitation link: under the invited address whatever the form says (the
     link was emailed there, so the signature is confirmed at once), and as a founding
     signatory while the letter is not launched. The organisers chose these people, so no
-    soft defence holds them. An unconfirmed signature of the same address (signed on the
-    form) is replaced by this one; a confirmed one stands (a founding one if the letter is not
-    launched). The signature, or None when the address's signature was hidden by the
-    organisers. Signing twice from one invitation changes nothing."""
+    soft defence holds them, unless the name is not the invited one. An unconfirmed
+    signature of the same address (signed on the form) is replaced by this one; a confirmed
+    one stands (a founding one if the letter is not launched). The signature, or None when
+    the address's signature was hidden by the organisers. Signing twice from one invitation
+    changes nothing."""
     if not letter.is_open(now):
         raise LetterClosed(N_("This letter is closed and no longer takes signatures."))
     if invitation.signature_id is not None:
@@ -171,8 +174,15 @@ def sign_from_invitation(
         )
         .one()
     )
+    # The organisers chose this person, not whatever name the link's holder types: a name
+    # changed from the invited one meets the defences a name meets on the sign form.
+    flags = (
+        []
+        if keys.name_key == lookalike_key(invitation.name)
+        else name_flags(letter, name=answers.name, keys=keys, found=found)
+    )
     at = _placement(session, letter, answers, found)
-    created_id = _create(session, letter, answers, keys, at, now, NO_CLUES, [], confirmed=True)
+    created_id = _create(session, letter, answers, keys, at, now, NO_CLUES, flags, confirmed=True)
     if created_id is None:
         signature = _find(session, letter, keys.email_key)
         if signature is None or signature.state is SignatureState.HIDDEN:
@@ -186,7 +196,7 @@ def sign_from_invitation(
             session.delete(signature)
             session.flush()
             created_id = _create(
-                session, letter, answers, keys, at, now, NO_CLUES, [], confirmed=True
+                session, letter, answers, keys, at, now, NO_CLUES, flags, confirmed=True
             )
         else:
             signature.initial = signature.initial or letter.launched_at is None

@@ -22,6 +22,8 @@ class SigningSettings:
     invitation_max_age: int = 60 * 24 * 3600
     #: How long the link to everything one address signed works.
     my_signatures_max_age: int = 24 * 3600
+    #: Emails with that link to one mailbox in an hour, at most.
+    my_signatures_emails_per_hour: int = 3
     #: The rate-based quarantine follows RATELIMIT_ENABLED (off for benchmarks).
     rate_checks: bool = True
     #: Hours after signing before the one reminder to confirm; 0: none.
@@ -45,6 +47,7 @@ def signing_settings(config: Mapping[str, Any]) -> SigningSettings:
         withdraw_max_age=int(config["WITHDRAW_MAX_AGE"]),
         invitation_max_age=int(config.get("INVITATION_MAX_AGE", 60 * 24 * 3600)),
         my_signatures_max_age=int(config.get("MY_SIGNATURES_MAX_AGE", 24 * 3600)),
+        my_signatures_emails_per_hour=int(config.get("MY_SIGNATURES_EMAILS_PER_HOUR", 3)),
         rate_checks=bool(config["RATELIMIT_ENABLED"]),
         max_emails_per_signature=int(config["MAX_EMAILS_PER_SIGNATURE"]),
         reminder_hours=int(config.get("CONFIRM_REMINDER_HOURS", 24)),

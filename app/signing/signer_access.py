@@ -7,7 +7,7 @@ its news turned on or off. Opening the link changes nothing; only a button does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import joinedload
@@ -34,9 +34,18 @@ def request_access(
     settings: SigningSettings,
     now: datetime,
 ) -> None:
-    """Queue the email with the link for this (already checked) address. Nothing tells the
-    caller whether the address signed anything."""
-    access = SignerAccess(email_normalized=mailbox_key(address), created_at=now)
+    """Queue the email with the link for this (already checked) address, unless the mailbox
+    had my_signatures_emails_per_hour of them within the hour. Nothing tells the caller
+    whether the address signed anything, or whether the email went."""
+    key = mailbox_key(address)
+    recent = session.scalar(
+        select(func.count()).where(
+            SignerAccess.email_normalized == key, SignerAccess.created_at > now - timedelta(hours=1)
+        )
+    )
+    if recent is not None and recent >= settings.my_signatures_emails_per_hour:
+        return
+    access = SignerAccess(email_normalized=key, created_at=now)
     session.add(access)
     session.flush()
     queue_email(
@@ -81,11 +90,23 @@ def signatures_of(session: DbSession, access: SignerAccess) -> Sequence[Signatur
     ).all()
 
 
-def _standing_count(session: DbSession, access: SignerAccess) -> int:
-    """How many letters the address has a standing signature on (for the email)."""
-    return int(
-        session.scalar(select(func.count()).select_from(Signature).where(*_standing(access))) or 0
-    )
+def _counts(session: DbSession, access: SignerAccess) -> tuple[int, int]:
+    """How many letters the address has a standing signature on, and how many the organisers
+    hid its signature on (for the email: it tells the truth about those too)."""
+    standing = _standing(access)[:2]
+    hidden = Signature.state == SignatureState.HIDDEN
+    row = session.execute(
+        select(
+            func.count().filter(~hidden),
+            func.count().filter(hidden),
+        ).where(
+            *standing,
+            Signature.state.in_(
+                [SignatureState.PENDING, SignatureState.VERIFIED, SignatureState.HIDDEN]
+            ),
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 def _standing(access: SignerAccess) -> tuple[ColumnElement[bool], ...]:
@@ -135,10 +156,12 @@ def composers(settings: SigningSettings) -> dict[str, KindComposer]:
             access = accesses.get(int((row.context or {}).get("access", 0)))
             if access is None:
                 continue  # expired and forgotten
+            signed, hidden = _counts(session, access)
             written[row.id] = render(
                 MY_SIGNATURES,
                 language=row.language,
-                signed=_standing_count(session, access),
+                signed=signed,
+                hidden=hidden,
                 link=my_signatures_url(settings, access.id, row.language),
                 valid_hours=max(1, settings.my_signatures_max_age // 3600),
             )

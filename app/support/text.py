@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+import idna
+import regex
 from email_validator import EmailNotValidError, validate_email
 
-# Format characters (Unicode category Cf) are invisible: bidirectional overrides make a name
-# display as something other than what it is, zero-width spaces make a blank name look filled.
-# The zero-width (non-)joiners are kept: Persian, Indic scripts and emoji need them.
-_ALLOWED_FORMAT_CHARACTERS = frozenset("\u200c\u200d")
-_KEY_DROPPED = re.compile(r"[.'\u2019]")
+#: Characters that render as nothing (Unicode's Default_Ignorable_Code_Point: zero-width
+#: joiners and spaces, the combining grapheme joiner, variation selectors, Hangul fillers,
+#: tags...) and noncharacters (U+FFFE, U+FFFF..., which no XML document may hold). The regex
+#: package follows Unicode's tables; unicodedata has neither property.
+_IGNORABLE = regex.compile(r"\p{Default_Ignorable_Code_Point}")
+_NONCHARACTER = regex.compile(r"\p{Noncharacter_Code_Point}")
+#: Scripts whose words need the zero-width (non-)joiners: Persian and Urdu (Arabic), Syriac,
+#: N'Ko, Mongolian and the Indic scripts, where they choose between a letter's forms.
+_JOINING_SCRIPTS = frozenset(
+    {
+        "ARABIC", "SYRIAC", "NKO", "MONGOLIAN", "DEVANAGARI", "BENGALI", "GURMUKHI", "GUJARATI",
+        "ORIYA", "TAMIL", "TELUGU", "KANNADA", "MALAYALAM", "SINHALA", "KHMER", "MYANMAR",
+    }
+)  # fmt: skip
+_JOINERS = frozenset("\u200c\u200d")
+_MONGOLIAN_SELECTORS = frozenset("\u180b\u180c\u180d\u180f")
+_KEY_DROPPED = re.compile(r"[.'\u2019\u00b7\u0387\u2024\u2027\u2219\u22c5\u30fb\uff65]")
 _KEY_SEPARATORS = re.compile(r"[^\w]+|_+")
 
 
@@ -29,6 +44,11 @@ def normalise(value: str | None, *, multiline: bool = False) -> str:
 
 
 def has_control_characters(value: str, *, multiline: bool = False) -> bool:
+    """Whether the text holds characters that are not what a reader sees: control and format
+    characters (bidirectional overrides display a name as something it is not), lone
+    surrogates and noncharacters (no text at all), and, in one-line text such as a name,
+    anything that renders as nothing where no script needs it (has_hidden_characters).
+    Multi-line text (a comment, a letter) keeps its emoji's variation selectors and joiners."""
     if value.isascii():
         # The common case, decided in C: ASCII has no format characters, and its control
         # characters are exactly what isprintable() refuses.
@@ -42,9 +62,59 @@ def has_control_characters(value: str, *, multiline: bool = False) -> bool:
             return True
         if category == "Cs":  # a lone surrogate (from JSON's "\ud800"): no text at all
             return True
-        if category == "Cf" and char not in _ALLOWED_FORMAT_CHARACTERS:
+        if category == "Cf" and char not in _JOINERS:
+            return True
+    return bool(_NONCHARACTER.search(value)) or (not multiline and has_hidden_characters(value))
+
+
+def has_hidden_characters(value: str) -> bool:
+    """Whether a one-line text holds a character that renders as nothing (Unicode's
+    Default_Ignorable_Code_Point) where no script needs one: "Bar\u200dack Obama" looks
+    exactly like "Barack Obama". Kept where writing needs them: a zero-width (non-)joiner
+    between two letters of a script that uses them (Persian, the Indic scripts) or inside an
+    emoji sequence, a variation selector after a symbol or a Han character, Mongolian's
+    variation selectors after a Mongolian letter."""
+    for found in _IGNORABLE.finditer(value):
+        at = found.start()
+        before = value[at - 1] if at else ""
+        after = value[at + 1] if at + 1 < len(value) else ""
+        if not _needed_here(value[at], before, after):
             return True
     return False
+
+
+def _needed_here(char: str, before: str, after: str) -> bool:
+    from confusable_homoglyphs.categories import alias
+
+    if char in _JOINERS:
+        if not (before and after):
+            return False
+        scripts = {alias(before), alias(after)}
+        return scripts <= _JOINING_SCRIPTS or {
+            unicodedata.category(before),
+            unicodedata.category(after),
+        } <= {"So", "Mn", "Sk"}  # an emoji sequence (👩‍🔬): emoji, selectors, skin tones
+    if char in _MONGOLIAN_SELECTORS:
+        return bool(before) and alias(before) == "MONGOLIAN"
+    if "\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef":
+        return bool(before) and (unicodedata.category(before) == "So" or alias(before) == "HAN")
+    return False
+
+
+def without_ignorables(value: str) -> str:
+    """The text as a reader sees it: every character that renders as nothing removed."""
+    return _IGNORABLE.sub("", value)
+
+
+#: What XML 1.0 cannot hold: C0 controls but tab and line ends, surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """Text any XML writer (Atom feeds, Excel workbooks) can hold, whatever was stored before
+    the checks at input refused it: each character XML cannot hold becomes U+FFFD, the mark
+    for "a character was here"."""
+    return _NOT_XML.sub("\ufffd", value)
 
 
 # --- email addresses ---------------------------------------------------------------------------
@@ -56,9 +126,18 @@ _ADDRESS_MAX = 254
 
 
 def mailbox_key(address: str) -> str:
-    """How addresses are compared (one signature per address, sign-in, searches): trimmed and
-    in lower case. Mail still goes to the address as typed."""
-    return address.strip().lower()
+    """How addresses are compared and counted (one signature per address, sign-in, searches,
+    the limits on emails to one mailbox): trimmed, in lower case, and outside ASCII in NFKC
+    with its domain in IDNA, so that "victim@\uff4dailbox.example" (a full-width m) is the
+    mailbox it reaches. Mail still goes to the address as typed."""
+    address = address.strip()
+    if address.isascii():
+        return address.lower()
+    local, at, domain = unicodedata.normalize("NFKC", address).rpartition("@")
+    # A domain no one can deliver to stays as typed.
+    with contextlib.suppress(idna.IDNAError, UnicodeError):
+        domain = idna.encode(domain, uts46=True).decode("ascii")
+    return f"{local}{at}{domain}".lower()
 
 
 class InvalidAddress(ValueError):
@@ -99,14 +178,16 @@ def _validated(value: str) -> str:
 
 @lru_cache(maxsize=65536)
 def matching_key(value: str) -> str:
-    """Fold case, accents and punctuation: "M.I.T." -> "mit", "Max-Planck " -> "max planck".
+    """Fold case, accents and punctuation: "M.I.T." -> "mit", "Max-Planck " -> "max planck";
+    what renders as nothing goes, and dots of every kind go as "." does ("Bar‧ack" -> "barack").
 
     Remembered: an import or a wave of signers repeats the same organisations and countries.
     """
     if value.isascii():  # no marks to drop: skip the per-character walk (imports are mostly ASCII)
         without_marks = value
     else:
-        decomposed = unicodedata.normalize("NFKD", value)
+        # What renders as nothing is not compared: "Bar\u200dack" is "Barack" to a reader.
+        decomposed = unicodedata.normalize("NFKD", without_ignorables(value))
         without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
     folded = _KEY_DROPPED.sub("", without_marks.casefold())
     return " ".join(_KEY_SEPARATORS.sub(" ", folded).split())

@@ -164,7 +164,7 @@ def test_a_form_posted_from_another_site_is_refused_without_echoing_it(
 
 @pytest.mark.parametrize(
     "headers",
-    [{"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://localhost"}],
+    [{"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://signing.test"}],
     ids=["sec-fetch-site", "origin"],
 )
 def test_a_browser_that_says_the_form_is_ours_needs_no_token(
