@@ -104,14 +104,14 @@ class UnregisteredCount:
 @dataclass(frozen=True)
 class Breakdown:
     """A letter's listed signatories (verified, not held, public) by organisation, sector and
-    country. Sectors count each signatory once, under their verified organisation if they
-    have one, else the one their stated affiliation is linked to."""
+    country. Each signatory counts once, under the organisation their stated affiliation is
+    linked to (verified when their address is at it too), never under their address's alone."""
 
     organisations: Sequence[OrganisationCount]
     sectors: dict[Sector, int]
     countries: dict[str, int]
     listed: int
-    #: Listed signatories with no registered organisation, verified or stated.
+    #: Listed signatories whose stated affiliation no registered organisation stands for.
     without_organisation: int
     #: Every affiliation no organisation stands for, most signatories first: "which
     #: universities signed" has an answer beyond the registry.
@@ -148,17 +148,18 @@ def letter_breakdown(session: DbSession, letter: Letter) -> Breakdown:
         number = int(signatures)
         listed += number
         countries[country] += number
-        if verified_id:
-            verified[verified_id] += number
+        # A signer counts only under the affiliation they chose to state: "verified" when
+        # their address is at that same organisation. Their address's organisation alone is
+        # never shown (an "Oxford" signer writing from a Harvard address would otherwise
+        # tell the world where they work).
         if stated_id is not None:
             stated[stated_id] += number
+            by_signatory[stated_id] += number
+            if verified_id == stated_id:
+                verified[stated_id] += number
         else:
             unregistered[unlinked_id] += number
             names[unlinked_id] = unlinked_name
-        signatory_organisation = verified_id or stated_id
-        if signatory_organisation:
-            by_signatory[signatory_organisation] += number
-        else:
             without += number
     watched_ids = set(
         session.scalars(

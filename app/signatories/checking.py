@@ -34,6 +34,11 @@ from app.support.text import has_control_characters, lookalike_key, matching_key
 MAX_ITEMS = 500
 #: Characters one name or organisation may have.
 QUERY_MAX = 200
+#: The largest request body a check may need: MAX_ITEMS lines of a name and an affiliation at
+#: QUERY_MAX characters each, every character escaped at its longest (a four-byte character is
+#: 12 bytes as %XX in a form, and as a JSON surrogate pair), and room for the rest of the form.
+#: 500 ordinary Cyrillic names did not fit in the site's usual 64 KiB.
+CHECK_BODY_MAX = MAX_ITEMS * (2 * QUERY_MAX + 2) * 12 + 64 * 1024
 #: Matches shown per name: a common name may have many namesakes.
 MATCHES_SHOWN = 20
 

@@ -97,7 +97,8 @@ def test_counts_by_organisation_sector_and_country_with_watched_ones_at_zero(
     letter = make_letter(session, slug="who-signed")
     _confirmed(app, client, session, letter.slug, name="A One", email="a@ox.ac.uk",
                affiliation="University of Oxford", country="GB")  # fmt: skip
-    # Verified, and stated as a name the registry does not know.
+    # An address at Oxford, stated as a name the registry does not know: counted under what
+    # was stated only (the address's organisation is not made public by the count).
     _confirmed(app, client, session, letter.slug, name="B Two", email="b@cs.ox.ac.uk",
                affiliation="Oxford", country="FR")  # fmt: skip
     _confirmed(app, client, session, letter.slug, name="C Three", email="c@gmail.com",
@@ -116,18 +117,19 @@ def test_counts_by_organisation_sector_and_country_with_watched_ones_at_zero(
     found = breakdown.letter_breakdown(session, letter)
     by_name = {count.name: count for count in found.organisations}
     assert (by_name["University of Oxford"].verified, by_name["University of Oxford"].stated) == (
-        2,
+        1,
         2,
     )
+    assert [(u.name, u.stated) for u in found.unregistered] == [("Independent", 1), ("Oxford", 1)]
     assert (by_name["DeepMind"].verified, by_name["DeepMind"].stated) == (1, 1)
     # Watched, and absent: shown at zero, so "who is missing" is a fact.
     assert (by_name["OpenAI"].verified, by_name["OpenAI"].stated) == (0, 0)
     assert [count.name for count in found.absent] == ["Algorithm Watch", "OpenAI"]
     assert [count.watched for count in found.organisations if count.name != "University of Oxford"]
     assert found.listed == 5  # the private and the pending signatures are not in it
-    assert found.without_organisation == 1
+    assert found.without_organisation == 2
     assert {sector.value: n for sector, n in found.sectors.items()} == {
-        "academia": 3,
+        "academia": 2,
         "industry": 1,
     }
     assert found.countries == {"GB": 3, "DE": 1, "FR": 1}
@@ -141,7 +143,7 @@ def test_counts_by_organisation_sector_and_country_with_watched_ones_at_zero(
         "stated": 0,
         "watched": True,
     } in (data["organisations"])
-    assert data["sectors"] == {"academia": 3, "industry": 1}
+    assert data["sectors"] == {"academia": 2, "industry": 1}
     assert data["countries"] == {"GB": 3, "DE": 1, "FR": 1}
     # Every affiliation no organisation stands for, with its count: "Oxford" is not a name
     # of the registry's (its signer's address is verified, but the name stated is its own).
@@ -154,7 +156,7 @@ def test_counts_by_organisation_sector_and_country_with_watched_ones_at_zero(
     assert response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     oxford = next(row for row in rows if row["name"] == "University of Oxford")
-    assert (oxford["kind"], oxford["verified"], oxford["stated"]) == ("organisation", "2", "2")
+    assert (oxford["kind"], oxford["verified"], oxford["stated"]) == ("organisation", "1", "2")
     assert {"kind": "country", "name": "FR", "signatories": "1"}.items() <= next(
         row for row in rows if row["kind"] == "country" and row["name"] == "FR"
     ).items()
@@ -166,7 +168,7 @@ def test_counts_by_organisation_sector_and_country_with_watched_ones_at_zero(
     assert (
         f'<th scope="row"><a href="/letters/{letter.slug}/signatories'
         '?organisation=University+of+Oxford">'
-        "University of Oxford</a></th><td>Academia</td><td>2</td><td>2</td>"
+        "University of Oxford</a></th><td>Academia</td><td>1</td><td>2</td>"
     ) in page
     letter_page = client.get(f"/letters/{letter.slug}").get_data(as_text=True)
     assert '<span data-testid="verified-affiliations">3</span>' in letter_page
@@ -249,3 +251,26 @@ def test_recount_repairs_tallies_changed_behind_the_triggers_back(session, runne
     assert result.exit_code == 0, result.output
     assert "2 breakdown tallies were off; repaired." in result.output
     assert _kept_tallies(session, letter.id) == _true_tallies(session, letter.id)
+
+
+def test_a_signer_counts_only_under_the_affiliation_they_stated(
+    app: Flask, client: FlaskClient, session
+) -> None:
+    # A DeepMind address stating Oxford: DeepMind's count must not rise as they appear, or the
+    # breakdown would tell the world where a signer works who chose to say otherwise.
+    _registry(session)
+    letter = make_letter(session, slug="stated-only")
+    _confirmed(app, client, session, letter.slug, name="A One", email="a@deepmind.com",
+               affiliation="DeepMind", country="GB")  # fmt: skip
+    before = {
+        c.name: (c.verified, c.stated)
+        for c in breakdown.letter_breakdown(session, letter).organisations
+    }
+    _confirmed(app, client, session, letter.slug, name="B Two", email="b@deepmind.com",
+               affiliation="University of Oxford", country="GB")  # fmt: skip
+    after = {
+        c.name: (c.verified, c.stated)
+        for c in breakdown.letter_breakdown(session, letter).organisations
+    }
+    assert before["DeepMind"] == after["DeepMind"] == (1, 1)
+    assert after["University of Oxford"] == (0, 1)

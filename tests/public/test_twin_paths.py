@@ -96,3 +96,17 @@ def test_the_email_tells_a_signer_whose_signature_was_hidden(
     assert "has not signed any letter" not in body
     assert "On 1 letter the organisers hid its signature" in body
     assert "/my-signatures/" in body
+
+
+def test_what_the_check_form_promises_fits_in_a_request(client: FlaskClient, session) -> None:
+    # 500 names of 200 characters, in Cyrillic (each character 6 bytes in a form), and in a
+    # script outside the first plane (12 bytes each, in a form and in JSON).
+    make_letter(session, slug="long-list")
+    session.commit()
+    page = "/letters/long-list/check"
+    for letter in ("\u0416", "\U00020000"):
+        names = [letter * 200] * 500
+        form = {"csrf_token": csrf_token(client, page), "names": "\n".join(names)}
+        assert client.post(page, data=form).status_code == 200
+        api = client.post("/api/letters/long-list/check", json={"names": names})
+        assert api.status_code == 200, api.get_data(as_text=True)[:200]
