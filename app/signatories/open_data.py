@@ -113,7 +113,7 @@ def notables_atom(
         entry = feed.add_entry()
         entry.id(f"{letter_url}#notable-{key}")
         entry.title(xml_text(f"{notable.name}, {notable.title}, {notable.affiliation}"))
-        entry.link(href=notable.evidence_url or letter_url)
+        entry.link(href=xml_text(notable.evidence_url or letter_url))
         entry.published(moment)
         entry.updated(moment)
         entry.content(xml_text(_described(notable)), type="text")

@@ -102,6 +102,8 @@ def _affiliations():
                 sa.text("SELECT coalesce(canonical_id, id) FROM affiliations WHERE id = :id"),
                 {"id": existing},
             ).scalar()
+            if target == ident:  # its own variant already has the key: it stays canonical
+                continue
             values = {"target": target, "id": ident}
             bind.execute(
                 sa.text(
