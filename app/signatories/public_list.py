@@ -562,12 +562,16 @@ def _summary_statement() -> CompoundSelect:
         evidence_url=notables.c.public_url,
     )
     count_part = _summary_part("count", _KEPT_COUNT.scalar_subquery())
+    # Those whose ✓ the list shows (_AFFILIATION_VERIFIED): an address at the very
+    # organisation their stated affiliation stands for, not merely at some organisation.
     verified_part = _summary_part(
         "verified",
         select(func.coalesce(func.sum(SignatureTally.signatures), 0))
+        .join(Affiliation, Affiliation.id == SignatureTally.affiliation_id)
         .where(
             SignatureTally.letter_id == bindparam("letter_id"),
             SignatureTally.organisation_id != 0,
+            SignatureTally.organisation_id == Affiliation.organisation_id,
         )
         .scalar_subquery(),
     )

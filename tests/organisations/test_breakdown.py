@@ -171,7 +171,9 @@ def test_counts_by_organisation_sector_and_country_with_watched_ones_at_zero(
         "University of Oxford</a></th><td>Academia</td><td>1</td><td>2</td>"
     ) in page
     letter_page = client.get(f"/letters/{letter.slug}").get_data(as_text=True)
-    assert '<span data-testid="verified-affiliations">3</span>' in letter_page
+    # As many as carry the list's ✓: "B Two" writes from Oxford but stated "Oxford", a name
+    # the registry does not know, so is not counted as verified for it.
+    assert '<span data-testid="verified-affiliations">2</span>' in letter_page
 
 
 def test_the_kept_tallies_follow_every_change_to_the_list(
