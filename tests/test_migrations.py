@@ -48,10 +48,19 @@ def test_the_migration_head_is_the_one_we_know() -> None:
     ]
 
 
-def test_0017_links_existing_affiliations_and_keeps_what_organisers_chose(tmp_path) -> None:
-    """Existing data: an unlinked affiliation named as an organisation is linked (imports never
-    were); a link to another organisation was an organiser's (kept, by hand); an affiliation
-    an organiser unlinked stays unlinked; file names as import sources leave the public eye."""
+#: A letter as any earlier release stored it, for the migrations' data tests.
+OLD_LETTER = (
+    "INSERT INTO letters (id, slug, title, body, status, version, created_at, updated_at,"
+    " embargoed, language) VALUES (1, 'old', 'Old', 'Text', 'open', 1, :day, :day, false, 'en')"
+)
+DAY = "2026-01-01"
+
+
+def _migrated(
+    tmp_path, before: str, after: str, statements: list[str], queries: list[str], **values: str
+) -> list[list[tuple]]:
+    """Data written at revision `before` (the statements, with :day and `values`), migrated to
+    `after`; each query's rows then."""
     from flask_migrate import upgrade
     from sqlalchemy import text
 
@@ -61,12 +70,24 @@ def test_0017_links_existing_affiliations_and_keeps_what_organisers_chose(tmp_pa
     url = f"sqlite:///{tmp_path / 'migrated.db'}"
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
-        upgrade(revision="0016")
-        day = "2026-01-01"
-        statements = [
-            "INSERT INTO letters (id, slug, title, body, status, version, created_at, updated_at,"
-            " embargoed, language) VALUES (1, 'old', 'Old', 'Text', 'open', 1, :day, :day, false,"
-            " 'en')",
+        upgrade(revision=before)
+        with db.engine.begin() as connection:
+            for statement in [OLD_LETTER, *statements]:
+                connection.execute(text(statement), {"day": DAY, **values})
+        upgrade(revision=after)
+        with db.engine.connect() as connection:
+            return [[tuple(row) for row in connection.execute(text(q)).all()] for q in queries]
+
+
+def test_0017_links_existing_affiliations_and_keeps_what_organisers_chose(tmp_path) -> None:
+    """Existing data: an unlinked affiliation named as an organisation is linked (imports never
+    were); a link to another organisation was an organiser's (kept, by hand); an affiliation
+    an organiser unlinked stays unlinked; file names as import sources leave the public eye."""
+    [rows] = _migrated(
+        tmp_path,
+        "0016",
+        "0017",
+        [
             "INSERT INTO organisations (id, name, key, sector, created_at, updated_at) VALUES"
             " (1, 'Anthropic', 'anthropic', 'industry', :day, :day),"
             " (2, 'Google', 'google', 'industry', :day, :day)",
@@ -77,17 +98,11 @@ def test_0017_links_existing_affiliations_and_keeps_what_organisers_chose(tmp_pa
             "INSERT INTO audit_events (created_at, organiser_email, letter_id, action,"
             " signature_ids, details) VALUES (:day, 'o@example.org', 1, 'affiliations.link',"
             " '[]', :details)",
-        ]
-        details = '{"affiliation": "google", "before": "Google", "after": null}'
-        with db.engine.begin() as connection:
-            for statement in statements:
-                connection.execute(text(statement), {"day": day, "details": details})
-        upgrade(revision="0017")
-        with db.engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT name, organisation_id, linked_by_hand FROM affiliations ORDER BY id")
-            ).all()
-    assert [tuple(row) for row in rows] == [
+        ],
+        ["SELECT name, organisation_id, linked_by_hand FROM affiliations ORDER BY id"],
+        details='{"affiliation": "google", "before": "Google", "after": null}',
+    )
+    assert rows == [
         ("Anthropic", 1, False),  # linked by the rule now
         ("Google Brain", 2, True),  # the organiser's link, kept
         ("google", None, True),  # the organiser unlinked it: stays so
@@ -98,22 +113,13 @@ def test_0018_gives_stored_names_the_keys_a_reader_would(tmp_path) -> None:
     """A name stored with a zero-width joiner gets Barack Obama's look-alike key; an
     affiliation whose new key another of its letter has is merged into it, signatures and all;
     one that only a hidden character kept from a registered name is linked to it."""
-    from flask_migrate import upgrade
-    from sqlalchemy import text
-
-    from app import create_app
     from app.support.text import lookalike_key
-    from config import TestingConfig
 
-    url = f"sqlite:///{tmp_path / 'migrated.db'}"
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
-    with app.app_context():
-        upgrade(revision="0017")
-        day = "2026-01-01"
-        statements = [
-            "INSERT INTO letters (id, slug, title, body, status, version, created_at, updated_at,"
-            " embargoed, language) VALUES (1, 'old', 'Old', 'Text', 'open', 1, :day, :day, false,"
-            " 'en')",
+    keys, moved, affiliations = _migrated(
+        tmp_path,
+        "0017",
+        "0018",
+        [
             "INSERT INTO organisations (id, name, key, sector, created_at, updated_at) VALUES"
             " (1, 'Anthropic', 'anthropic', 'industry', :day, :day)",
             "INSERT INTO affiliations (id, letter_id, name, key, organisation_id, created_at)"
@@ -127,20 +133,16 @@ def test_0018_gives_stored_names_the_keys_a_reader_would(tmp_path) -> None:
             " 'a@example.org', 2, 'T', 'GB', 1, 1, :day, :day, 1, 0, '[]'),"
             " (1, 'verified', 'Ada', 'ada', 'b@example.org', 'b@example.org', 3, 'T', 'GB', 1, 1,"
             " :day, :day, 1, 0, '[]')",
-        ]
-        with db.engine.begin() as connection:
-            for statement in statements:
-                connection.execute(text(statement), {"day": day})
-        upgrade(revision="0018")
-        with db.engine.connect() as connection:
-            keys = connection.execute(text("SELECT name_key FROM signatures ORDER BY id")).all()
-            moved = connection.execute(text("SELECT affiliation_id FROM signatures")).all()
-            affiliations = connection.execute(
-                text("SELECT id, key, canonical_id, organisation_id FROM affiliations ORDER BY id")
-            ).all()
+        ],
+        [
+            "SELECT name_key FROM signatures ORDER BY id",
+            "SELECT affiliation_id FROM signatures ORDER BY affiliation_id",
+            "SELECT id, key, canonical_id, organisation_id FROM affiliations ORDER BY id",
+        ],
+    )
     assert [key for (key,) in keys] == [lookalike_key("Barack Obama"), "ada"]
-    assert sorted(ident for (ident,) in moved) == [1, 3]
-    assert [tuple(row) for row in affiliations] == [
+    assert [ident for (ident,) in moved] == [1, 3]
+    assert affiliations == [
         (1, "oxford", None, None),
         (2, "ox\u200bford", 1, None),  # merged into Oxford, its key kept as another spelling
         (3, "anthropic", None, 1),  # linked by the registry's name now

@@ -475,6 +475,7 @@ def _larger_body_for_checks() -> None:
     200 characters, escaped: checking.CHECK_BODY_MAX); set before anything reads the body."""
     if request.endpoint in ("public.check_list", "api.check"):
         request.max_content_length = checking.CHECK_BODY_MAX
+        request.max_form_memory_size = checking.CHECK_BODY_MAX  # a multipart post too
 
 
 @bp.route("/letters/<slug>/check", methods=["GET", "POST"])

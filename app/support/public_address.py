@@ -62,7 +62,10 @@ class PublicAddress:
         if address is None:
             raise ValueError(f"BASE_URL {base_url!r} has no host")
         self.host, self.port = address
-        self.netloc = parts.netloc.lower()
+        # As browsers write it (their Origin header): the scheme's default port left out.
+        default = self.port == _DEFAULT_PORTS.get(self.scheme)
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.netloc = host if default else f"{host}:{self.port}"
         self.script_name = parts.path.rstrip("/")
         self.trusted_hosts = trusted_hosts
 

@@ -89,11 +89,12 @@ def _needed_here(char: str, before: str, after: str) -> bool:
     if char in _JOINERS:
         if not (before and after):
             return False
-        scripts = {alias(before), alias(after)}
-        return scripts <= _JOINING_SCRIPTS or {
-            unicodedata.category(before),
-            unicodedata.category(after),
-        } <= {"So", "Mn", "Sk"}  # an emoji sequence (👩‍🔬): emoji, selectors, skin tones
+        if {alias(before), alias(after)} <= _JOINING_SCRIPTS:
+            return True
+        # An emoji sequence (👩‍🔬): an emoji on one side, an emoji, selector or skin tone on
+        # the other; never between two accents of a Latin word.
+        sides = {unicodedata.category(before), unicodedata.category(after)}
+        return "So" in sides and sides <= {"So", "Mn", "Sk"}
     if char in _MONGOLIAN_SELECTORS:
         return bool(before) and alias(before) == "MONGOLIAN"
     if "\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef":

@@ -6,7 +6,8 @@ selectors, Hangul fillers...) and with every kind of dot dropped as "." is.
 watch-list, the notable look-alikes and check a list missed him. Only text outside ASCII can
 change. An affiliation whose new key another affiliation of its letter has already becomes a
 variant of that one (as a merge does); an organisation's name or alias whose new key another
-organisation has keeps its old key, and is printed for the organisers to look at.
+organisation has keeps its old key, and is printed for the organisers to look at. Also: an
+index for the cap on my-signatures emails per mailbox.
 
 Revision ID: 0018
 Revises: 0017
@@ -41,11 +42,18 @@ REGISTRY_TABLES = {
 
 
 def upgrade():
+    # The cap on my-signatures emails counts one mailbox's requests of the last hour.
+    op.create_index(
+        "ix_signer_accesses_mailbox_created",
+        "signer_accesses",
+        ["email_normalized", "created_at"],
+        unique=False,
+    )
     _signatures()
-    changed = _affiliations()
+    _affiliations()
     for table in REGISTRY_TABLES:
         _registry(table)
-    _relink(changed)
+    _relink()
 
 
 def _signatures():
@@ -79,11 +87,10 @@ def _affiliation_key(name):
 
 
 def _affiliations():
-    """The ids of affiliations whose key changed."""
+    """Each affiliation's key made again; one whose new key its letter has already is merged."""
     bind = op.get_bind()
     rows = bind.execute(sa.text("SELECT id, letter_id, name, key FROM affiliations")).all()
     owners = {(letter_id, key): ident for ident, letter_id, _, key in rows}
-    changed = []
     for ident, letter_id, name, key in rows:
         if name.isascii() or (new_key := _affiliation_key(name)) == key:
             continue
@@ -94,7 +101,6 @@ def _affiliations():
                 {"key": new_key, "id": ident},
             )
             owners[(letter_id, new_key)] = ident
-            changed.append(ident)
         elif existing != ident:
             # Merged into it, as the console's merge does: its signatures move, its key stays
             # as the target's other spelling, one hop from it.
@@ -118,7 +124,6 @@ def _affiliations():
                 ),
                 values,
             )
-    return changed
 
 
 def _registry(table):
@@ -137,21 +142,19 @@ def _registry(table):
             )
 
 
-def _relink(affiliation_ids):
-    """The changed affiliations linked by the registry's names again, unless set by hand."""
-    bind = op.get_bind()
-    for ident in affiliation_ids:
-        bind.execute(
-            sa.text(
-                "UPDATE affiliations SET organisation_id = coalesce("
-                "(SELECT o.id FROM organisations o WHERE o.key = affiliations.key), "
-                "(SELECT a.organisation_id FROM organisation_aliases a "
-                "WHERE a.key = affiliations.key)) "
-                "WHERE id = :id AND NOT linked_by_hand AND canonical_id IS NULL"
-            ),
-            {"id": ident},
-        )
+def _relink():
+    """Every affiliation linked by the registry's names again, unless set by hand or merged
+    into another: a re-keyed affiliation may now meet an organisation's name, and an
+    organisation's re-keyed name may now meet an affiliation's (the rule of
+    organisations.affiliation_links, in SQL: the migration must not change as the app does)."""
+    op.execute(
+        "UPDATE affiliations SET organisation_id = coalesce("
+        "(SELECT o.id FROM organisations o WHERE o.key = affiliations.key), "
+        "(SELECT a.organisation_id FROM organisation_aliases a WHERE a.key = affiliations.key)) "
+        "WHERE NOT linked_by_hand AND canonical_id IS NULL"
+    )
 
 
 def downgrade():
     """The new keys stay: the old ones were the fault."""
+    op.drop_index("ix_signer_accesses_mailbox_created", table_name="signer_accesses")

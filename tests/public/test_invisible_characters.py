@@ -239,3 +239,9 @@ def test_every_xml_writer_copes_with_what_was_stored_before_the_checks(
         assert workbook.status_code == 200
         sheet = openpyxl.load_workbook(io.BytesIO(workbook.data)).active
     assert [row[0] for row in sheet.iter_rows(values_only=True)][1:] == ["Ada\ufffd"]
+
+
+def test_a_joiner_between_two_accents_of_a_latin_word_is_refused() -> None:
+    # Only an emoji on one side makes a joiner part of an emoji sequence.
+    assert has_control_characters("Re\u0301\u200d\u0301ne")
+    assert not has_control_characters("Ada \U0001f3f3\ufe0f\u200d\U0001f308")

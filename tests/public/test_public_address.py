@@ -117,3 +117,13 @@ def test_gunicorn_takes_no_address_from_headers() -> None:
     config = Config()
     config.set("forwarder_headers", settings["forwarder_headers"])
     assert config.forwarder_headers == []
+
+
+def test_links_leave_out_the_default_port_as_browsers_do(session) -> None:
+    # BASE_URL written with :443: links (and the Origin a browser sends) have no port.
+    make_letter(session, slug="addressed")
+    session.commit()
+    site = create_app(TestingConfig, BASE_URL=f"{BASE}:443", TRUSTED_HOSTS=["letters.example"])
+    page = site.test_client().get("/letters/addressed", base_url=BASE).get_data(as_text=True)
+    assert f'content="{BASE}/letters/addressed"' in page
+    assert ":443" not in page
