@@ -182,7 +182,10 @@ def cell_text(
     if len(value) > limit:
         raise ValueError(f"{label} is longer than {limit} characters")
     if has_control_characters(value, multiline=multiline):
-        raise ValueError(f"{label} contains invisible control characters")
+        raise ValueError(
+            f"{label} contains invisible control characters (they often come with pasted "
+            "text: type the cell again)"
+        )
     if has_stacked_marks(value):
         raise ValueError(f"{label} has letters with more than {MAX_MARKS_PER_LETTER} accents")
     return value

@@ -36,7 +36,10 @@ def printable(*, multiline: bool = False) -> Callable[[Any, Field], None]:
     def check(_form: Any, field: Field) -> None:
         if isinstance(field.data, str) and has_control_characters(field.data, multiline=multiline):
             raise ValidationError(
-                gettext("Please remove the invisible control characters from this field.")
+                gettext(
+                    "Please remove the invisible control characters from this field: they often "
+                    "come with pasted text, and typing it again removes them."
+                )
             )
 
     return check
